@@ -2,3 +2,5 @@
 //! exist at Telnyx and Vobiz, with the generated secrets delivered into Secrets.
 
 pub mod crd;
+pub mod managed;
+pub mod secrets;
