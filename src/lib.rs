@@ -1,2 +1,4 @@
 //! sipcred-operator: declare SIP credentials as Kubernetes objects and have them
 //! exist at Telnyx and Vobiz, with the generated secrets delivered into Secrets.
+
+pub mod provider;
