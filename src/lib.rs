@@ -1,6 +1,10 @@
 //! sipcred-operator: declare SIP credentials as Kubernetes objects and have them
 //! exist at Telnyx and Vobiz, with the generated secrets delivered into Secrets.
+//!
+//! Dependencies run one way: `controller` -> `managed` -> `provider` / `secrets` ->
+//! `crd`. `provider` never imports kube; `managed` names no vendor.
 
 pub mod crd;
 pub mod managed;
+pub mod provider;
 pub mod secrets;
