@@ -185,7 +185,10 @@ const MAX_TEXT: usize = 512;
 
 /// An error from a provider call.
 #[derive(Clone, Debug, thiserror::Error)]
-pub struct ProviderError {
+pub struct ProviderError(Box<Inner>);
+
+#[derive(Clone, Debug)]
+struct Inner {
     provider: &'static str,
     operation: &'static str,
     category: ErrorCategory,
@@ -201,15 +204,15 @@ pub struct ProviderError {
 
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} failed", self.provider, self.operation)?;
-        match self.status {
-            Some(s) => write!(f, ": HTTP {s} {}", self.category)?,
-            None => write!(f, ": {}", self.category)?,
+        write!(f, "{} {} failed", self.0.provider, self.0.operation)?;
+        match self.0.status {
+            Some(s) => write!(f, ": HTTP {s} {}", self.0.category)?,
+            None => write!(f, ": {}", self.0.category)?,
         }
         if let Some(code) = self.code() {
             write!(f, " (code {code})")?;
         }
-        if let Some(d) = self.details.first() {
+        if let Some(d) = self.0.details.first() {
             let text = d.text();
             if !text.is_empty() {
                 write!(f, ": {text}")?;
@@ -218,22 +221,22 @@ impl fmt::Display for ProviderError {
         if let Some(p) = self.field() {
             write!(f, " [field {p}]")?;
         }
-        if let Some(m) = &self.message {
+        if let Some(m) = &self.0.message {
             write!(f, ": {m}")?;
         }
-        if self.details.len() > 1 {
-            write!(f, " (+{} more errors)", self.details.len() - 1)?;
+        if self.0.details.len() > 1 {
+            write!(f, " (+{} more errors)", self.0.details.len() - 1)?;
         }
-        if let Some(r) = self.retry_after {
+        if let Some(r) = self.0.retry_after {
             write!(f, "; retry after {}s", r.as_secs_f64().ceil())?;
         }
-        if self.outcome_unknown {
+        if self.0.outcome_unknown {
             f.write_str("; outcome unknown: the create may have happened, look it up")?;
         }
-        if self.attempts > 1 {
-            write!(f, " (after {} attempts)", self.attempts)?;
+        if self.0.attempts > 1 {
+            write!(f, " (after {} attempts)", self.0.attempts)?;
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = &self.0.request_id {
             write!(f, " [request id {id}]")?;
         }
         Ok(())
@@ -258,7 +261,7 @@ impl ProviderError {
         } else {
             None
         };
-        Self {
+        Self(Box::new(Inner {
             provider,
             operation,
             category,
@@ -270,7 +273,7 @@ impl ProviderError {
             retry_after,
             outcome_unknown: false,
             attempts: 1,
-        }
+        }))
     }
 
     /// A transport failure (no HTTP status).
@@ -285,7 +288,7 @@ impl ProviderError {
             FailureKind::Client => ErrorCategory::InvalidRequest,
             _ => ErrorCategory::ProviderUnavailable,
         };
-        Self {
+        Self(Box::new(Inner {
             provider,
             operation,
             category,
@@ -297,7 +300,7 @@ impl ProviderError {
             retry_after: None,
             outcome_unknown: false,
             attempts: 1,
-        }
+        }))
     }
 
     /// An error detected by the client (invalid input, ambiguous lookup...).
@@ -308,7 +311,7 @@ impl ProviderError {
         message: impl Into<String>,
     ) -> Self {
         let mut e = Self::transport(provider, operation, FailureKind::Client, message);
-        e.category = category;
+        e.0.category = category;
         e
     }
 
@@ -327,79 +330,80 @@ impl ProviderError {
             FailureKind::Decode,
             format!("cannot decode response: {err}"),
         );
-        e.status = Some(status);
+        e.0.status = Some(status);
         e
     }
 
     /// Provider name ("telnyx", "vobiz").
     pub fn provider(&self) -> &'static str {
-        self.provider
+        self.0.provider
     }
     /// Operation name, e.g. "create_credential_connection".
     pub fn operation(&self) -> &'static str {
-        self.operation
+        self.0.operation
     }
     /// The class of the failure.
     pub fn class(&self) -> ErrorClass {
-        self.category.class()
+        self.0.category.class()
     }
     /// The category (Event reason / metric label).
     pub fn category(&self) -> ErrorCategory {
-        self.category
+        self.0.category
     }
     /// The category as a CamelCase `&'static str`.
     pub fn metric_label(&self) -> &'static str {
-        self.category.as_str()
+        self.0.category.as_str()
     }
     /// Transport-level kind.
     pub fn kind(&self) -> FailureKind {
-        self.kind
+        self.0.kind
     }
     /// HTTP status, if the provider answered.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.0.status
     }
     /// First provider error code, e.g. "10015".
     pub fn code(&self) -> Option<&str> {
-        self.details.iter().find_map(|d| d.code.as_deref())
+        self.0.details.iter().find_map(|d| d.code.as_deref())
     }
     /// First title.
     pub fn title(&self) -> Option<&str> {
-        self.details.iter().find_map(|d| d.title.as_deref())
+        self.0.details.iter().find_map(|d| d.title.as_deref())
     }
     /// First detail.
     pub fn detail(&self) -> Option<&str> {
-        self.details.iter().find_map(|d| d.detail.as_deref())
+        self.0.details.iter().find_map(|d| d.detail.as_deref())
     }
     /// All error entries.
     pub fn details(&self) -> &[ErrorDetail] {
-        &self.details
+        &self.0.details
     }
     /// First JSON pointer naming a field, e.g. "/user_name" (a bare "/" is
     /// not a field and is skipped).
     pub fn field(&self) -> Option<&str> {
-        self.details
+        self.0
+            .details
             .iter()
             .filter_map(|d| d.pointer.as_deref())
             .find(|p| !p.is_empty() && *p != "/")
     }
     /// Vobiz request id.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.0.request_id.as_deref()
     }
     /// Server hint for when to try again (Retry-After, x-ratelimit-reset).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.0.retry_after
     }
     /// How many attempts were made.
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.0.attempts
     }
     /// True for a create that failed ambiguously (timeout or connection lost
     /// after sending, 5xx other than 503): the object may exist. Recover by
     /// looking it up by its deterministic identity; do not blindly create again.
     pub fn outcome_unknown(&self) -> bool {
-        self.outcome_unknown
+        self.0.outcome_unknown
     }
     /// Same request may succeed later.
     pub fn is_retryable(&self) -> bool {
@@ -419,13 +423,13 @@ impl ProviderError {
     }
 
     pub(crate) fn set_attempts(&mut self, attempts: u32) {
-        self.attempts = attempts;
+        self.0.attempts = attempts;
     }
     pub(crate) fn set_outcome_unknown(&mut self) {
-        self.outcome_unknown = true;
+        self.0.outcome_unknown = true;
     }
     pub(crate) fn with_operation(mut self, operation: &'static str) -> Self {
-        self.operation = operation;
+        self.0.operation = operation;
         self
     }
 
@@ -445,14 +449,14 @@ impl ProviderError {
                 *v = v.replace(secret, "[REDACTED]");
             }
         };
-        for d in &mut self.details {
+        for d in &mut self.0.details {
             fix(&mut d.code);
             fix(&mut d.title);
             fix(&mut d.detail);
             fix(&mut d.pointer);
         }
-        fix(&mut self.message);
-        fix(&mut self.request_id);
+        fix(&mut self.0.message);
+        fix(&mut self.0.request_id);
     }
 }
 

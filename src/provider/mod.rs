@@ -26,6 +26,7 @@ pub mod ratelimit;
 pub mod retry;
 mod serde_util;
 pub mod telnyx;
+pub mod vobiz;
 
 pub use error::{ErrorCategory, ErrorClass, FailureKind, OpKind, ProviderError};
 pub use observer::{NoopObserver, RequestObserver};
@@ -34,3 +35,4 @@ pub use ratelimit::{RateLimitConfig, RateLimiter};
 pub use retry::RetryConfig;
 pub use serde_util::Nullable;
 pub use telnyx::{TelnyxClient, TelnyxConfig};
+pub use vobiz::{VobizClient, VobizConfig};
