@@ -4,6 +4,7 @@
 //! Dependencies run one way: `controller` -> `managed` -> `provider` / `secrets` ->
 //! `crd`. `provider` never imports kube; `managed` names no vendor.
 
+pub mod controller;
 pub mod crd;
 pub mod managed;
 pub mod provider;
