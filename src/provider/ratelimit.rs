@@ -97,18 +97,27 @@ impl RateLimiter {
     /// pause to end).
     pub async fn acquire(&self) -> Permit {
         let start = Instant::now();
-        // The semaphore is never closed, so this only fails in theory.
-        let permit = self.inner.in_flight.clone().acquire_owned().await.ok();
-        loop {
-            let wait = self.try_take(Instant::now());
-            match wait {
-                None => break,
-                Some(d) => tokio::time::sleep(d).await,
+        let mut waited = false;
+        let sem = self.inner.in_flight.clone();
+        // The semaphore is never closed, so acquiring only fails in theory.
+        let permit = match sem.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                waited = true;
+                sem.acquire_owned().await.ok()
             }
+        };
+        while let Some(d) = self.try_take(Instant::now()) {
+            waited = true;
+            tokio::time::sleep(d).await;
         }
         Permit {
             _permit: permit,
-            waited: start.elapsed(),
+            waited: if waited {
+                start.elapsed()
+            } else {
+                Duration::ZERO
+            },
         }
     }
 
