@@ -7,8 +7,11 @@ pub mod external;
 pub mod kube_store;
 pub mod password;
 pub mod provider_account;
+pub mod runner;
 pub mod sip_connection;
 pub mod status;
+pub mod telephony_credential;
+pub mod trunk_credential;
 pub mod unreachable;
 
 pub use context::{Ctx, Settings};

@@ -1,0 +1,159 @@
+//! Wires one kube-runtime Controller per kind (and per watched namespace).
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+
+use super::context::{Ctx, key_of};
+use super::error::Error;
+use super::{provider_account, sip_connection, telephony_credential, trunk_credential};
+use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipConnection, SipProvider, TelephonyCredential, TrunkCredential};
+
+/// What to watch.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Label selector for managed objects.
+    pub selector: Option<String>,
+    /// Reconciles in flight per controller.
+    pub concurrency: u16,
+}
+
+fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, err: &Error, ctx: Arc<Ctx>) -> Action {
+    let delay = ctx.failed(&key_of(obj.as_ref()), err.is_transient());
+    tracing::warn!(object = %key_of(obj.as_ref()), reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Whether a provider object is the one `r` (from namespace `ns`) points at.
+fn refers_to(r: &ProviderRef, ns: &str, kind: ProviderKind, p_ns: Option<&str>, p_name: &str) -> bool {
+    r.kind() == kind && r.name == p_name && (kind == ProviderKind::ClusterSipProvider || Some(ns) == p_ns)
+}
+
+macro_rules! managed_controller {
+    ($kind:ty, $reconcile:path, $client:expr, $ns:expr, $scope:expr, $ctx:expr) => {{
+        let client: Client = $client;
+        let ns: Option<&str> = $ns;
+        let mut wc = watcher::Config::default();
+        if let Some(s) = &$scope.selector {
+            wc = wc.labels(s);
+        }
+        let ctrl = Controller::new(api::<$kind>(&client, ns), wc)
+            .owns(api::<Secret>(&client, ns), watcher::Config::default());
+        let store = ctrl.store();
+        let store2 = ctrl.store();
+        let ctrl = ctrl
+            .watches(api::<SipProvider>(&client, ns), watcher::Config::default(), move |p: SipProvider| {
+                let (pns, pname) = (p.namespace(), p.name_any());
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|o| refers_to(&o.spec.provider_ref, &o.namespace().unwrap_or_default(), ProviderKind::SipProvider, pns.as_deref(), &pname))
+                    .map(|o| ObjectRef::from_obj(o.as_ref()))
+                    .collect::<Vec<_>>()
+            })
+            .watches(Api::<ClusterSipProvider>::all(client.clone()), watcher::Config::default(), move |p: ClusterSipProvider| {
+                let pname = p.name_any();
+                store2
+                    .state()
+                    .into_iter()
+                    .filter(|o| refers_to(&o.spec.provider_ref, "", ProviderKind::ClusterSipProvider, None, &pname))
+                    .map(|o| ObjectRef::from_obj(o.as_ref()))
+                    .collect::<Vec<_>>()
+            });
+        ctrl
+            .with_config(kube::runtime::controller::Config::default().concurrency($scope.concurrency))
+            .shutdown_on_signal()
+            .run($reconcile, error_policy, $ctx.clone())
+            .for_each(|r| async move {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "controller event");
+                }
+            })
+    }};
+}
+
+/// Runs every controller until SIGTERM/SIGINT.
+pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
+    let client = ctx.client.clone();
+    let namespaces: Vec<Option<String>> =
+        if scope.namespaces.is_empty() { vec![None] } else { scope.namespaces.iter().cloned().map(Some).collect() };
+    let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
+    for ns in namespaces {
+        let n = ns.as_deref();
+        tasks.push(Box::pin(managed_controller!(SipConnection, sip_connection::reconcile, client.clone(), n, scope, ctx)));
+        tasks.push(Box::pin(managed_controller!(TrunkCredential, trunk_credential::reconcile, client.clone(), n, scope, ctx)));
+        let tc = {
+            let mut wc = watcher::Config::default();
+            if let Some(s) = &scope.selector {
+                wc = wc.labels(s);
+            }
+            let ctrl = Controller::new(api::<TelephonyCredential>(&client, n), wc)
+                .owns(api::<Secret>(&client, n), watcher::Config::default());
+            let store = ctrl.store();
+            let store2 = ctrl.store();
+            let store3 = ctrl.store();
+            ctrl.watches(api::<SipConnection>(&client, n), watcher::Config::default(), move |c: SipConnection| {
+                let (cns, cname) = (c.namespace(), c.name_any());
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|t| t.namespace() == cns && t.spec.sip_connection_ref.as_ref().is_some_and(|r| r.name == cname))
+                    .map(|t| ObjectRef::from_obj(t.as_ref()))
+                    .collect::<Vec<_>>()
+            })
+            .watches(api::<SipProvider>(&client, n), watcher::Config::default(), move |p: SipProvider| {
+                let (pns, pname) = (p.namespace(), p.name_any());
+                store2
+                    .state()
+                    .into_iter()
+                    .filter(|o| refers_to(&o.spec.provider_ref, &o.namespace().unwrap_or_default(), ProviderKind::SipProvider, pns.as_deref(), &pname))
+                    .map(|o| ObjectRef::from_obj(o.as_ref()))
+                    .collect::<Vec<_>>()
+            })
+            .watches(Api::<ClusterSipProvider>::all(client.clone()), watcher::Config::default(), move |p: ClusterSipProvider| {
+                let pname = p.name_any();
+                store3
+                    .state()
+                    .into_iter()
+                    .filter(|o| refers_to(&o.spec.provider_ref, "", ProviderKind::ClusterSipProvider, None, &pname))
+                    .map(|o| ObjectRef::from_obj(o.as_ref()))
+                    .collect::<Vec<_>>()
+            })
+            .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+            .shutdown_on_signal()
+            .run(telephony_credential::reconcile, error_policy, ctx.clone())
+            .for_each(|_| async {})
+        };
+        tasks.push(Box::pin(tc));
+        let sp = Controller::new(api::<SipProvider>(&client, n), watcher::Config::default())
+            .shutdown_on_signal()
+            .run(provider_account::reconcile_namespaced, error_policy, ctx.clone())
+            .for_each(|_| async {});
+        tasks.push(Box::pin(sp));
+    }
+    let csp = Controller::new(Api::<ClusterSipProvider>::all(client.clone()), watcher::Config::default())
+        .shutdown_on_signal()
+        .run(provider_account::reconcile_cluster, error_policy, ctx.clone())
+        .for_each(|_| async {});
+    tasks.push(Box::pin(csp));
+    futures::future::join_all(tasks).await;
+}
