@@ -1,1 +1,231 @@
-//! placeholder
+//! In-memory Kubernetes API server for tests and local sandboxes.
+//!
+//! The unmodified kube-rs runtime (Controller, watcher, reflector, `.owns()`,
+//! server-side apply, finalizers) and the real `kubectl` accept it.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sim = sipcred_kube_sim::start(Default::default()).await?;
+//! let client = sim.client();
+//! sim.write_kubeconfig(std::path::Path::new("/tmp/kubeconfig"))?;
+//! # drop(client); sim.shutdown().await; Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![allow(clippy::collapsible_if)]
+
+pub mod discovery;
+pub mod errors;
+pub mod faults;
+pub mod fields;
+pub mod gc;
+pub mod ops;
+pub mod patch;
+pub mod rbac;
+pub mod resources;
+pub mod selectors;
+pub mod server;
+pub mod store;
+pub mod table;
+pub mod validation;
+pub mod watch;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use faults::{ErrorRule, FaultHandle};
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct KubeSimConfig {
+    /// Listen address (default 127.0.0.1:0, a random port).
+    pub listen: SocketAddr,
+    /// Watch events kept for resumption (older resourceVersions get 410).
+    pub watch_history: usize,
+    /// Interval of BOOKMARK events on watches that allow them.
+    pub bookmark_interval: Duration,
+    /// Enforce authentication and RBAC.
+    pub rbac: bool,
+}
+
+impl Default for KubeSimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            watch_history: 100_000,
+            bookmark_interval: Duration::from_secs(10),
+            rbac: false,
+        }
+    }
+}
+
+/// A running server.
+pub struct KubeSim {
+    app: Arc<server::App>,
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    join: tokio::task::JoinHandle<()>,
+    gc: tokio::task::JoinHandle<()>,
+}
+
+/// Start the server on `cfg.listen`.
+pub async fn start(cfg: KubeSimConfig) -> std::io::Result<KubeSim> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = server::App::new(cfg, addr);
+    let router = axum::Router::new()
+        .fallback(server::handle)
+        .with_state(app.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let gc = tokio::spawn(server::gc_loop(app.clone()));
+    Ok(KubeSim {
+        app,
+        addr,
+        stop,
+        join,
+        gc,
+    })
+}
+
+impl KubeSim {
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn client_with_token(&self, token: &str) -> kube::Client {
+        let uri: axum::http::Uri = self.url().parse().expect("server URL is a valid URI");
+        let mut config = kube::Config::new(uri);
+        config.default_namespace = "default".into();
+        config.auth_info.token = Some(secrecy::SecretString::from(token.to_string()));
+        kube::Client::try_from(config).expect("client for a plain HTTP loopback server")
+    }
+
+    /// An admin client (call inside a Tokio runtime).
+    pub fn client(&self) -> kube::Client {
+        self.client_with_token(rbac::ADMIN_TOKEN)
+    }
+
+    /// A client authenticated as a service account (meaningful with `rbac`).
+    pub fn client_for_service_account(&self, ns: &str, sa: &str) -> kube::Client {
+        let token = self.mint_token(ns, sa);
+        self.client_with_token(&token)
+    }
+
+    /// Mint a bearer token for `system:serviceaccount:NS:SA`.
+    pub fn mint_token(&self, ns: &str, sa: &str) -> String {
+        self.app.tokens.mint_service_account(ns, sa)
+    }
+
+    /// Mint a bearer token for a user with groups.
+    pub fn mint_user_token(&self, user: &str, groups: &[&str]) -> String {
+        self.app.tokens.mint_user(user, groups)
+    }
+
+    /// Write an admin kubeconfig (context `sipcred-sim`).
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        write_kubeconfig_file(path, &self.url(), rbac::ADMIN_TOKEN)
+    }
+
+    /// Write a kubeconfig for a service account (context `sipcred-sim`).
+    pub fn write_kubeconfig_for_service_account(
+        &self,
+        path: &Path,
+        ns: &str,
+        sa: &str,
+    ) -> std::io::Result<()> {
+        let token = self.mint_token(ns, sa);
+        write_kubeconfig_file(path, &self.url(), &token)
+    }
+
+    /// Fault injection.
+    pub fn faults(&self) -> FaultHandle {
+        self.app.faults.clone()
+    }
+
+    /// Change the watch history bound at run time.
+    pub fn set_watch_history(&self, n: usize) {
+        self.app.write().set_history(n);
+    }
+
+    /// Current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.app.read().rv
+    }
+
+    /// Stop serving.
+    pub async fn shutdown(self) {
+        self.app.faults.cut_watches();
+        let _ = self.stop.send(());
+        self.gc.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.join).await;
+    }
+}
+
+/// Write a kubeconfig for `url` with a bearer token, context `sipcred-sim`.
+pub fn write_kubeconfig_file(path: &Path, url: &str, token: &str) -> std::io::Result<()> {
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sipcred-sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sipcred-sim\n  context:\n    cluster: sipcred-sim\n    user: sipcred-sim\n    namespace: default\ncurrent-context: sipcred-sim\nusers:\n- name: sipcred-sim\n  user:\n    token: {token}\npreferences: {{}}\n"
+    );
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
+/// Command-line arguments of `sipcred-operator sim kube`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct KubeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
+    /// Where to write the admin kubeconfig.
+    #[arg(long, default_value = "kubeconfig.sim.yaml")]
+    pub kubeconfig: PathBuf,
+    /// Enforce bearer-token authentication and RBAC.
+    #[arg(long)]
+    pub rbac: bool,
+    /// Watch events kept for resumption.
+    #[arg(long, default_value_t = 100_000)]
+    pub watch_history: usize,
+    /// Seconds between watch bookmarks.
+    #[arg(long, default_value_t = 10)]
+    pub bookmark_interval_secs: u64,
+}
+
+/// Run until SIGTERM/SIGINT; writes the kubeconfig and prints one line once ready.
+pub async fn run(args: KubeArgs) -> std::io::Result<()> {
+    let sim = start(KubeSimConfig {
+        listen: args.listen,
+        watch_history: args.watch_history,
+        bookmark_interval: Duration::from_secs(args.bookmark_interval_secs.max(1)),
+        rbac: args.rbac,
+    })
+    .await?;
+    sim.write_kubeconfig(&args.kubeconfig)?;
+    println!(
+        "kube API server listening on {}; kubeconfig at {}",
+        sim.url(),
+        args.kubeconfig.display()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    sim.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,546 @@
+//! managedFields bookkeeping and server-side apply.
+//!
+//! Field sets are leaf paths; maps are granular, lists are atomic (one leaf).
+//! They are written as FieldsV1 (`{"f:data":{"f:x":{}}}`).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use crate::errors::ApiError;
+
+/// A leaf path (map keys).
+pub type Path = Vec<String>;
+
+/// One managedFields entry.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Manager name.
+    pub manager: String,
+    /// `Apply` or `Update`.
+    pub operation: String,
+    /// apiVersion the manager used.
+    pub api_version: String,
+    /// RFC 3339 time.
+    pub time: String,
+    /// `status` for /status writes.
+    pub subresource: Option<String>,
+    /// Owned leaves.
+    pub fields: BTreeSet<Path>,
+}
+
+/// Which part of the object a write may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything but status (kinds with a status subresource).
+    MainWithoutStatus,
+    /// Everything (kinds without a status subresource).
+    Main,
+    /// Only `.status` (the /status subresource).
+    Status,
+}
+
+const META_TRACKED: &[&str] = &["labels", "annotations", "ownerReferences", "finalizers"];
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn collect(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, c) in m {
+                prefix.push(k.clone());
+                collect(c, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {
+            out.insert(prefix.clone());
+        }
+    }
+}
+
+/// Leaf paths of an object within `scope`.
+pub fn leaves(obj: &Value, scope: Scope) -> BTreeSet<Path> {
+    let mut out = BTreeSet::new();
+    let Some(m) = obj.as_object() else { return out };
+    for (k, v) in m {
+        match k.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => {
+                if scope == Scope::Status {
+                    continue;
+                }
+                if let Some(meta) = v.as_object() {
+                    for t in META_TRACKED {
+                        if let Some(x) = meta.get(*t) {
+                            let mut p = vec!["metadata".to_string(), t.to_string()];
+                            collect(x, &mut p, &mut out);
+                        }
+                    }
+                }
+            }
+            "status" if scope == Scope::MainWithoutStatus => {}
+            _ if scope == Scope::Status && k != "status" => {}
+            _ => {
+                let mut p = vec![k.clone()];
+                collect(v, &mut p, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Value at a leaf path.
+pub fn value_at<'v>(obj: &'v Value, p: &Path) -> Option<&'v Value> {
+    let mut cur = obj;
+    for k in p {
+        cur = cur.as_object()?.get(k)?;
+    }
+    Some(cur)
+}
+
+fn remove_at(obj: &mut Value, p: &Path) {
+    if p.is_empty() {
+        return;
+    }
+    let mut cur = obj;
+    for k in &p[..p.len() - 1] {
+        match cur.as_object_mut().and_then(|m| m.get_mut(k)) {
+            Some(c) => cur = c,
+            None => return,
+        }
+    }
+    if let Some(m) = cur.as_object_mut() {
+        m.remove(&p[p.len() - 1]);
+    }
+}
+
+fn set_at(obj: &mut Value, p: &Path, v: Value) {
+    let mut cur = obj;
+    for k in &p[..p.len() - 1] {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let m = cur.as_object_mut().expect("object ensured above");
+        cur = m
+            .entry(k.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+    }
+    if let Some(m) = cur.as_object_mut() {
+        m.insert(p[p.len() - 1].clone(), v);
+    }
+}
+
+/// FieldsV1 JSON of a set.
+pub fn to_fields_v1(set: &BTreeSet<Path>) -> Value {
+    let mut root = Map::new();
+    for p in set {
+        let mut cur = &mut root;
+        for k in p {
+            let e = cur.entry(format!("f:{k}")).or_insert_with(|| json!({}));
+            cur = e.as_object_mut().expect("fields nodes are objects");
+        }
+    }
+    Value::Object(root)
+}
+
+fn from_fields_v1(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
+    let Some(m) = v.as_object() else { return };
+    let children: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| k.starts_with("f:")).collect();
+    if children.is_empty() {
+        if !prefix.is_empty() {
+            out.insert(prefix.clone());
+        }
+        return;
+    }
+    for (k, c) in children {
+        prefix.push(k[2..].to_string());
+        from_fields_v1(c, prefix, out);
+        prefix.pop();
+    }
+}
+
+/// Parse `metadata.managedFields`.
+pub fn entries(obj: &Value) -> Vec<Entry> {
+    let Some(list) = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|e| {
+            let mut fields = BTreeSet::new();
+            if let Some(f) = e.get("fieldsV1") {
+                from_fields_v1(f, &mut Vec::new(), &mut fields);
+            }
+            Entry {
+                manager: e["manager"].as_str().unwrap_or_default().into(),
+                operation: e["operation"].as_str().unwrap_or("Update").into(),
+                api_version: e["apiVersion"].as_str().unwrap_or_default().into(),
+                time: e["time"].as_str().unwrap_or_default().into(),
+                subresource: e
+                    .get("subresource")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// Write entries into `metadata.managedFields` (empty ones dropped).
+pub fn store_entries(obj: &mut Value, list: Vec<Entry>) {
+    let arr: Vec<Value> = list
+        .into_iter()
+        .filter(|e| !e.fields.is_empty())
+        .map(|e| {
+            let mut v = json!({
+                "manager": e.manager, "operation": e.operation, "apiVersion": e.api_version,
+                "time": e.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(&e.fields),
+            });
+            if let Some(s) = e.subresource {
+                v["subresource"] = Value::String(s);
+            }
+            v
+        })
+        .collect();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        if arr.is_empty() {
+            meta.remove("managedFields");
+        } else {
+            meta.insert("managedFields".into(), Value::Array(arr));
+        }
+    }
+}
+
+fn subresource_of(scope: Scope) -> Option<String> {
+    (scope == Scope::Status).then(|| "status".to_string())
+}
+
+/// Record an Update by `manager`: it takes ownership of the fields it
+/// changed; fields that disappeared leave every set.
+pub fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    api_version: &str,
+    scope: Scope,
+) {
+    let mut list = old.map(entries).unwrap_or_default();
+    let all_new = leaves(new, Scope::Main);
+    let scoped = leaves(new, scope);
+    let changed: BTreeSet<Path> = scoped
+        .into_iter()
+        .filter(|p| old.and_then(|o| value_at(o, p)) != value_at(new, p))
+        .collect();
+    let sub = subresource_of(scope);
+    for e in list.iter_mut() {
+        e.fields.retain(|p| all_new.contains(p));
+        if !(e.manager == manager && e.operation == "Update" && e.subresource == sub) {
+            e.fields.retain(|p| !changed.contains(p));
+        }
+    }
+    if !changed.is_empty() {
+        match list
+            .iter_mut()
+            .find(|e| e.manager == manager && e.operation == "Update" && e.subresource == sub)
+        {
+            Some(e) => {
+                e.fields.extend(changed);
+                e.time = now();
+                e.api_version = api_version.into();
+            }
+            None => list.push(Entry {
+                manager: manager.into(),
+                operation: "Update".into(),
+                api_version: api_version.into(),
+                time: now(),
+                subresource: sub,
+                fields: changed,
+            }),
+        }
+    }
+    store_entries(new, list);
+}
+
+fn render_path(p: &Path) -> String {
+    p.iter().map(|k| format!(".{k}")).collect()
+}
+
+fn deep_merge(target: &mut Value, src: &Value) {
+    match (target, src) {
+        (Value::Object(t), Value::Object(s)) => {
+            for (k, v) in s {
+                match t.get_mut(k) {
+                    Some(tv) if tv.is_object() && v.is_object() => deep_merge(tv, v),
+                    _ => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (t, s) => *t = s.clone(),
+    }
+}
+
+/// Server-side apply of `applied` onto `live` by `manager`.
+/// Returns the merged object (managedFields updated) or a 409 with causes.
+pub fn apply(
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    api_version: &str,
+    scope: Scope,
+) -> Result<Value, ApiError> {
+    let mut list = live.map(entries).unwrap_or_default();
+    let sub = subresource_of(scope);
+    let mine = |e: &Entry| e.manager == manager && e.operation == "Apply" && e.subresource == sub;
+    let a_leaves = leaves(applied, scope);
+    let empty = json!({});
+    let live_v = live.unwrap_or(&empty);
+    // conflicts
+    let mut conflicts: Vec<(String, Option<String>, String, Path)> = Vec::new();
+    for p in &a_leaves {
+        let lv = value_at(live_v, p);
+        if lv.is_none() || lv == value_at(applied, p) {
+            continue;
+        }
+        for e in list
+            .iter()
+            .filter(|e| e.manager != manager && e.fields.contains(p))
+        {
+            conflicts.push((
+                e.manager.clone(),
+                e.subresource.clone(),
+                e.api_version.clone(),
+                p.clone(),
+            ));
+        }
+    }
+    if !conflicts.is_empty() {
+        if !force {
+            return Err(conflict_error(&conflicts));
+        }
+        for (m, s, _, p) in &conflicts {
+            for e in list
+                .iter_mut()
+                .filter(|e| &e.manager == m && &e.subresource == s)
+            {
+                e.fields.remove(p);
+            }
+        }
+    }
+    let prev: BTreeSet<Path> = list
+        .iter()
+        .find(|e| mine(e))
+        .map(|e| e.fields.clone())
+        .unwrap_or_default();
+    let mut merged = live.cloned().unwrap_or_else(
+        || json!({"apiVersion": applied["apiVersion"], "kind": applied["kind"], "metadata": {}}),
+    );
+    for p in prev.difference(&a_leaves) {
+        let shared = list.iter().any(|e| !mine(e) && e.fields.contains(p));
+        if !shared {
+            remove_at(&mut merged, p);
+        }
+    }
+    for p in &a_leaves {
+        if let Some(v) = value_at(applied, p) {
+            set_at(&mut merged, p, v.clone());
+        }
+    }
+    if live.is_none() {
+        // creation: keep identifying metadata from the applied object
+        if let Some(meta) = applied.get("metadata").and_then(Value::as_object) {
+            for k in ["name", "namespace", "generateName"] {
+                if let Some(v) = meta.get(k) {
+                    merged["metadata"][k] = v.clone();
+                }
+            }
+        }
+        if scope != Scope::Status {
+            let mut rest = applied.clone();
+            if let Some(m) = rest.as_object_mut() {
+                m.remove("metadata");
+                if scope == Scope::MainWithoutStatus {
+                    m.remove("status");
+                }
+            }
+            deep_merge(&mut merged, &rest);
+        }
+    }
+    match list.iter_mut().find(|e| mine(e)) {
+        Some(e) => {
+            e.fields = a_leaves;
+            e.time = now();
+            e.api_version = api_version.into();
+        }
+        None => list.push(Entry {
+            manager: manager.into(),
+            operation: "Apply".into(),
+            api_version: api_version.into(),
+            time: now(),
+            subresource: sub,
+            fields: a_leaves,
+        }),
+    }
+    store_entries(&mut merged, list);
+    Ok(merged)
+}
+
+fn conflict_error(conflicts: &[(String, Option<String>, String, Path)]) -> ApiError {
+    let who = |m: &str, s: &Option<String>, v: &str| match s {
+        Some(s) => format!("\"{m}\" with subresource \"{s}\" using {v}"),
+        None => format!("\"{m}\" using {v}"),
+    };
+    let n = conflicts.len();
+    let message = if n == 1 {
+        let (m, s, v, p) = &conflicts[0];
+        format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            who(m, s, v),
+            render_path(p)
+        )
+    } else {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (m, s, v, p) in conflicts {
+            let w = who(m, s, v);
+            match groups.iter_mut().find(|(g, _)| *g == w) {
+                Some((_, ps)) => ps.push(render_path(p)),
+                None => groups.push((w, vec![render_path(p)])),
+            }
+        }
+        let body: Vec<String> = groups
+            .iter()
+            .map(|(w, ps)| {
+                if ps.len() == 1 {
+                    format!("conflict with {w}: {}", ps[0])
+                } else {
+                    let lines: Vec<String> = ps.iter().map(|p| format!("- {p}")).collect();
+                    format!("conflicts with {w}:\n{}", lines.join("\n"))
+                }
+            })
+            .collect();
+        format!("Apply failed with {n} conflicts: {}", body.join("\n"))
+    };
+    let causes: Vec<Value> = conflicts
+        .iter()
+        .map(|(m, s, v, p)| {
+            json!({"reason": "FieldManagerConflict", "message": format!("conflict with {}", who(m, s, v)), "field": render_path(p)})
+        })
+        .collect();
+    ApiError::new(409, "Conflict", message).with_details(json!({"causes": causes}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"}, "data": data})
+    }
+
+    #[test]
+    fn apply_owns_and_removes_fields() {
+        let a = apply(
+            None,
+            &secret(json!({"x": "MQ==", "y": "Mg=="})),
+            "mgr-a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("apply");
+        assert_eq!(
+            a["metadata"]["managedFields"][0]["fieldsV1"],
+            json!({"f:data": {"f:x": {}, "f:y": {}}})
+        );
+        assert_eq!(a["metadata"]["managedFields"][0]["operation"], "Apply");
+        let b = apply(
+            Some(&a),
+            &secret(json!({"x": "MQ=="})),
+            "mgr-a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("apply");
+        assert!(
+            b["data"].get("y").is_none(),
+            "field no longer applied is removed"
+        );
+        let e = apply(
+            Some(&b),
+            &secret(json!({"x": "Mw=="})),
+            "mgr-b",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect_err("conflict");
+        assert_eq!(e.code, 409);
+        assert_eq!(
+            e.message,
+            "Apply failed with 1 conflict: conflict with \"mgr-a\" using v1: .data.x"
+        );
+        assert_eq!(
+            e.details.as_ref().expect("d")["causes"][0]["reason"],
+            "FieldManagerConflict"
+        );
+        let c = apply(
+            Some(&b),
+            &secret(json!({"x": "Mw=="})),
+            "mgr-b",
+            true,
+            "v1",
+            Scope::Main,
+        )
+        .expect("force");
+        assert_eq!(c["data"]["x"], "Mw==");
+        let es = entries(&c);
+        assert!(
+            es.iter().all(|e| e.manager == "mgr-b"),
+            "ownership transferred: {es:?}"
+        );
+        // same value: shared ownership, no conflict
+        let d = apply(
+            Some(&c),
+            &secret(json!({"x": "Mw=="})),
+            "mgr-a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("shared");
+        assert_eq!(entries(&d).len(), 2);
+    }
+
+    #[test]
+    fn update_takes_ownership() {
+        let a = apply(
+            None,
+            &secret(json!({"x": "MQ=="})),
+            "mgr-a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("apply");
+        let mut n = a.clone();
+        n["data"]["x"] = json!("Mg==");
+        record_update(Some(&a), &mut n, "editor", "v1", Scope::Main);
+        let es = entries(&n);
+        assert_eq!(es.len(), 1);
+        assert_eq!(es[0].manager, "editor");
+        assert_eq!(es[0].operation, "Update");
+    }
+}

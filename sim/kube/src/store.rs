@@ -1,0 +1,237 @@
+//! The object store: one monotonic resourceVersion for everything, objects
+//! by resource and (namespace, name), a bounded event history for watch
+//! resumption and a broadcast channel feeding live watchers.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::resources::Registry;
+
+/// Watch event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// Object created.
+    Added,
+    /// Object changed.
+    Modified,
+    /// Object removed.
+    Deleted,
+}
+
+impl EventType {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change.
+#[derive(Debug)]
+pub struct Event {
+    /// resourceVersion of the change.
+    pub rv: u64,
+    /// Resource key (`group/plural`).
+    pub key: String,
+    /// Type.
+    pub etype: EventType,
+    /// Object after the change (for DELETED: the last state).
+    pub obj: Arc<Value>,
+    /// Object before the change (MODIFIED only).
+    pub old: Option<Arc<Value>>,
+}
+
+/// (namespace, name); namespace is "" for cluster-scoped objects.
+pub type ObjKey = (String, String);
+
+/// All state behind one lock.
+pub struct Store {
+    /// Current resourceVersion.
+    pub rv: u64,
+    /// Served resources.
+    pub registry: Registry,
+    tables: HashMap<String, BTreeMap<ObjKey, Arc<Value>>>,
+    history: VecDeque<Arc<Event>>,
+    cap: usize,
+    /// Highest resourceVersion evicted from the history (0: none).
+    pub compacted: u64,
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+/// Read `metadata.namespace` / `metadata.name`.
+pub fn obj_key(v: &Value) -> ObjKey {
+    let m = &v["metadata"];
+    (
+        m["namespace"].as_str().unwrap_or_default().to_string(),
+        m["name"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// `metadata.resourceVersion` as a number.
+pub fn obj_rv(v: &Value) -> u64 {
+    v.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Empty store with the built-in resources.
+    pub fn new(history: usize) -> Self {
+        let (tx, _) = broadcast::channel(65_536);
+        Self {
+            rv: 1,
+            registry: Registry::with_builtins(),
+            tables: HashMap::new(),
+            history: VecDeque::new(),
+            cap: history.max(1),
+            compacted: 0,
+            tx,
+        }
+    }
+
+    /// Change the history bound.
+    pub fn set_history(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.history.len() > self.cap {
+            if let Some(e) = self.history.pop_front() {
+                self.compacted = e.rv;
+            }
+        }
+    }
+
+    /// Subscribe to live events (call under the lock that also read the history).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    /// Events after `rv` for resource `key`; Err(oldest) if `rv` is too old.
+    pub fn history_since(&self, key: &str, rv: u64) -> Result<Vec<Arc<Event>>, u64> {
+        if rv < self.compacted {
+            return Err(self.compacted + 1);
+        }
+        let start = self.history.partition_point(|e| e.rv <= rv);
+        Ok(self
+            .history
+            .range(start..)
+            .filter(|e| e.key == key)
+            .cloned()
+            .collect())
+    }
+
+    /// One object.
+    pub fn get(&self, key: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+        self.tables
+            .get(key)?
+            .get(&(ns.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// Objects of a resource, optionally in one namespace, sorted by (ns, name),
+    /// starting after `after` if given.
+    pub fn list(&self, key: &str, ns: Option<&str>) -> Vec<Arc<Value>> {
+        let Some(t) = self.tables.get(key) else {
+            return Vec::new();
+        };
+        match ns {
+            Some(ns) => t
+                .range((ns.to_string(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(_, v)| v.clone())
+                .collect(),
+            None => t.values().cloned().collect(),
+        }
+    }
+
+    /// Keys of all tables (resource keys holding objects).
+    pub fn table_keys(&self) -> Vec<String> {
+        self.tables.keys().cloned().collect()
+    }
+
+    /// Number of objects held.
+    pub fn len(&self) -> usize {
+        self.tables.values().map(BTreeMap::len).sum()
+    }
+
+    /// True when no objects are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn record(&mut self, key: &str, etype: EventType, obj: Arc<Value>, old: Option<Arc<Value>>) {
+        let e = Arc::new(Event {
+            rv: self.rv,
+            key: key.to_string(),
+            etype,
+            obj,
+            old,
+        });
+        self.history.push_back(e.clone());
+        self.trim();
+        let _ = self.tx.send(e);
+    }
+
+    /// Store `obj` (new resourceVersion assigned) and emit ADDED/MODIFIED.
+    pub fn put(&mut self, key: &str, mut obj: Value) -> Arc<Value> {
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
+        let k = obj_key(&obj);
+        let obj = Arc::new(obj);
+        let old = self
+            .tables
+            .entry(key.to_string())
+            .or_default()
+            .insert(k, obj.clone());
+        let etype = if old.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.record(key, etype, obj.clone(), old);
+        obj
+    }
+
+    /// Remove an object and emit DELETED (the object carries a new resourceVersion).
+    pub fn remove(&mut self, key: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+        let old = self
+            .tables
+            .get_mut(key)?
+            .remove(&(ns.to_string(), name.to_string()))?;
+        self.rv += 1;
+        let mut last = (*old).clone();
+        last["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
+        let last = Arc::new(last);
+        self.record(key, EventType::Deleted, last.clone(), Some(old));
+        Some(last)
+    }
+
+    /// Drop a whole table (CRD removal), emitting DELETED for each object.
+    pub fn drop_table(&mut self, key: &str) {
+        let keys: Vec<ObjKey> = self
+            .tables
+            .get(key)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        for (ns, name) in keys {
+            self.remove(key, &ns, &name);
+        }
+        self.tables.remove(key);
+    }
+
+    /// Visit every object of every resource.
+    pub fn all_objects(&self) -> impl Iterator<Item = (&String, &Arc<Value>)> {
+        self.tables
+            .iter()
+            .flat_map(|(k, t)| t.values().map(move |v| (k, v)))
+    }
+}
