@@ -53,7 +53,10 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Kube(_) | Error::Waiting(_) | Error::Provider(_) => true,
-            Error::External(e) => matches!(e.kind, ExternalErrorKind::Retryable | ExternalErrorKind::OutcomeUnknown),
+            Error::External(e) => matches!(
+                e.kind,
+                ExternalErrorKind::Retryable | ExternalErrorKind::OutcomeUnknown
+            ),
             _ => false,
         }
     }
@@ -75,7 +78,11 @@ where
 /// Requeue delay after the `failures`-th consecutive failure: capped exponential with
 /// jitter, so failing objects never hammer the provider (crossplane#2113).
 pub fn backoff(failures: u32, transient: bool) -> Duration {
-    let (base, cap) = if transient { (1.0_f64, 60.0_f64) } else { (5.0, 300.0) };
+    let (base, cap) = if transient {
+        (1.0_f64, 60.0_f64)
+    } else {
+        (5.0, 300.0)
+    };
     let exp = base * 2f64.powi(failures.saturating_sub(1).min(16) as i32);
     let jitter = 0.8 + rand::random::<f64>() * 0.4;
     Duration::from_secs_f64((exp.min(cap)) * jitter)

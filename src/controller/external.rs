@@ -39,7 +39,11 @@ fn walk(path: &str, d: &Value, o: &Value, out: &mut Vec<String>) {
     match d {
         Value::Object(map) => {
             for (k, dv) in map {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(&p, dv, o.get(k).unwrap_or(&Value::Null), out);
             }
         }
@@ -69,13 +73,33 @@ mod tests {
     #[test]
     fn drift_compares_only_desired_fields() {
         let cases = [
-            ("equal", json!({"a": 1, "b": {"c": "x"}}), json!({"a": 1, "b": {"c": "x", "d": 2}, "e": 3}), vec![]),
-            ("changed nested", json!({"b": {"c": "x"}}), json!({"b": {"c": "y"}}), vec!["b.c"]),
+            (
+                "equal",
+                json!({"a": 1, "b": {"c": "x"}}),
+                json!({"a": 1, "b": {"c": "x", "d": 2}, "e": 3}),
+                vec![],
+            ),
+            (
+                "changed nested",
+                json!({"b": {"c": "x"}}),
+                json!({"b": {"c": "y"}}),
+                vec!["b.c"],
+            ),
             ("missing observed", json!({"a": true}), json!({}), vec!["a"]),
             ("null matches absent", json!({"a": null}), json!({}), vec![]),
-            ("null vs value", json!({"a": null}), json!({"a": "SRTP"}), vec!["a"]),
+            (
+                "null vs value",
+                json!({"a": null}),
+                json!({"a": "SRTP"}),
+                vec!["a"],
+            ),
             ("int vs float", json!({"a": 25}), json!({"a": 25.0}), vec![]),
-            ("arrays by value", json!({"t": ["a", "b"]}), json!({"t": ["b", "a"]}), vec!["t"]),
+            (
+                "arrays by value",
+                json!({"t": ["a", "b"]}),
+                json!({"t": ["b", "a"]}),
+                vec!["t"],
+            ),
         ];
         for (name, d, o, want) in cases {
             assert_eq!(drift(&d, &o), want, "{name}");

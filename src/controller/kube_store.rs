@@ -24,7 +24,11 @@ where
 {
     /// A store for `obj`, read through `api`.
     pub fn new(api: Api<K>, obj: &K) -> Self {
-        Self { api, name: obj.name_any(), current: Mutex::new((obj.resource_version(), obj.finalizers().to_vec())) }
+        Self {
+            api,
+            name: obj.name_any(),
+            current: Mutex::new((obj.resource_version(), obj.finalizers().to_vec())),
+        }
     }
 
     fn snapshot(&self) -> (Option<String>, Vec<String>) {
@@ -37,7 +41,14 @@ where
         if let (Some(rv), Some(m)) = (rv, meta.as_object_mut()) {
             m.insert("resourceVersion".into(), json!(rv));
         }
-        let obj = self.api.patch(&self.name, &PatchParams::default(), &Patch::Merge(json!({ "metadata": meta }))).await?;
+        let obj = self
+            .api
+            .patch(
+                &self.name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "metadata": meta })),
+            )
+            .await?;
         if let Ok(mut g) = self.current.lock() {
             *g = (obj.resource_version(), obj.finalizers().to_vec());
         }
@@ -70,10 +81,14 @@ where
     }
 
     async fn mark_create_pending(&self) -> kube::Result<()> {
-        self.patch(json!({ "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() } })).await
+        self.patch(
+            json!({ "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() } }),
+        )
+        .await
     }
 
     async fn record_external_name(&self, name: Option<&str>) -> kube::Result<()> {
-        self.patch(json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } })).await
+        self.patch(json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } }))
+            .await
     }
 }

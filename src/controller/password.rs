@@ -19,14 +19,25 @@ pub struct Limits {
 }
 
 /// Reads the referenced password, checking the provider's length rule.
-pub async fn from_ref(api: &Api<Secret>, r: &SecretKeySelector, limits: Limits) -> Result<SecretString, Error> {
+pub async fn from_ref(
+    api: &Api<Secret>,
+    r: &SecretKeySelector,
+    limits: Limits,
+) -> Result<SecretString, Error> {
     let key = r.key.clone().unwrap_or_else(|| "password".into());
     let secret = api.get_opt(&r.name).await?;
     let Some(secret) = secret else {
-        return Err(Error::PasswordSource(format!("spec.passwordSecretRef: Secret {:?} not found", r.name)));
+        return Err(Error::PasswordSource(format!(
+            "spec.passwordSecretRef: Secret {:?} not found",
+            r.name
+        )));
     };
-    let pw = crate::secrets::read_key(Some(&secret), &key)
-        .ok_or_else(|| Error::PasswordSource(format!("spec.passwordSecretRef: Secret {:?} has no non-empty key {key:?}", r.name)))?;
+    let pw = crate::secrets::read_key(Some(&secret), &key).ok_or_else(|| {
+        Error::PasswordSource(format!(
+            "spec.passwordSecretRef: Secret {:?} has no non-empty key {key:?}",
+            r.name
+        ))
+    })?;
     let len = pw.expose_secret().chars().count();
     if len < limits.min || len > limits.max {
         return Err(Error::PasswordSource(format!(

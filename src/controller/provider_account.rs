@@ -14,10 +14,14 @@ use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider, Sip
 
 /// Probes the account with the cheapest authenticated read.
 async fn probe(acc: &Account) -> Result<ProviderType, Error> {
-    let to_ext = |e: crate::provider::ProviderError| Error::External(super::external::from_provider(&e));
+    let to_ext =
+        |e: crate::provider::ProviderError| Error::External(super::external::from_provider(&e));
     match acc {
         Account::Telnyx(c) => {
-            let f = crate::provider::telnyx::ConnectionFilter { page_size: Some(1), ..Default::default() };
+            let f = crate::provider::telnyx::ConnectionFilter {
+                page_size: Some(1),
+                ..Default::default()
+            };
             c.list_credential_connections(&f).await.map_err(to_ext)?;
             Ok(ProviderType::Telnyx)
         }
@@ -43,19 +47,33 @@ async fn check(
         Err(e) => Err(e),
     };
     match &result {
-        Ok(()) => mark_ready(&mut status.conditions, "the account credentials authenticate", generation),
+        Ok(()) => mark_ready(
+            &mut status.conditions,
+            "the account credentials authenticate",
+            generation,
+        ),
         Err(e) => {
             let reason = match e {
                 Error::External(x) => x.reason.clone(),
                 other => other.reason().to_string(),
             };
-            mark_failed(&mut status.conditions, &reason, &e.to_string(), generation, false)
+            mark_failed(
+                &mut status.conditions,
+                &reason,
+                &e.to_string(),
+                generation,
+                false,
+            )
         }
     }
     (status, result)
 }
 
-fn finish<K: Resource<DynamicType = ()>>(ctx: &Ctx, obj: &K, r: Result<(), Error>) -> Result<Action, Error> {
+fn finish<K: Resource<DynamicType = ()>>(
+    ctx: &Ctx,
+    obj: &K,
+    r: Result<(), Error>,
+) -> Result<Action, Error> {
     match r {
         Ok(()) => {
             ctx.succeeded(&key_of(obj));
@@ -68,20 +86,39 @@ fn finish<K: Resource<DynamicType = ()>>(ctx: &Ctx, obj: &K, r: Result<(), Error
 /// Reconciles a namespaced SipProvider.
 pub async fn reconcile_namespaced(obj: Arc<SipProvider>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let r = ProviderRef { kind: Some(ProviderKind::SipProvider), name: obj.name_any() };
+    let r = ProviderRef {
+        kind: Some(ProviderKind::SipProvider),
+        name: obj.name_any(),
+    };
     let (status, result) = check(&ctx, &ns, &r, obj.metadata.generation, obj.status.clone()).await;
     if obj.status.as_ref() != Some(&status) {
-        patch_status(&Api::<SipProvider>::namespaced(ctx.client.clone(), &ns), &obj.name_any(), &status).await?;
+        patch_status(
+            &Api::<SipProvider>::namespaced(ctx.client.clone(), &ns),
+            &obj.name_any(),
+            &status,
+        )
+        .await?;
     }
     finish(&ctx, obj.as_ref(), result)
 }
 
 /// Reconciles a ClusterSipProvider.
-pub async fn reconcile_cluster(obj: Arc<ClusterSipProvider>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let r = ProviderRef { kind: Some(ProviderKind::ClusterSipProvider), name: obj.name_any() };
+pub async fn reconcile_cluster(
+    obj: Arc<ClusterSipProvider>,
+    ctx: Arc<Ctx>,
+) -> Result<Action, Error> {
+    let r = ProviderRef {
+        kind: Some(ProviderKind::ClusterSipProvider),
+        name: obj.name_any(),
+    };
     let (status, result) = check(&ctx, "", &r, obj.metadata.generation, obj.status.clone()).await;
     if obj.status.as_ref() != Some(&status) {
-        patch_status(&Api::<ClusterSipProvider>::all(ctx.client.clone()), &obj.name_any(), &status).await?;
+        patch_status(
+            &Api::<ClusterSipProvider>::all(ctx.client.clone()),
+            &obj.name_any(),
+            &status,
+        )
+        .await?;
     }
     finish(&ctx, obj.as_ref(), result)
 }

@@ -14,7 +14,10 @@ use kube::{Client, Resource, ResourceExt};
 use super::context::{Ctx, key_of};
 use super::error::Error;
 use super::{provider_account, sip_connection, telephony_credential, trunk_credential};
-use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipConnection, SipProvider, TelephonyCredential, TrunkCredential};
+use crate::crd::{
+    ClusterSipProvider, ProviderKind, ProviderRef, SipConnection, SipProvider, TelephonyCredential,
+    TrunkCredential,
+};
 
 /// What to watch.
 #[derive(Clone, Debug, Default)]
@@ -29,7 +32,10 @@ pub struct Scope {
 
 fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
 {
     match ns {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -44,8 +50,16 @@ fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, err: &Error, ctx: Ar
 }
 
 /// Whether a provider object is the one `r` (from namespace `ns`) points at.
-fn refers_to(r: &ProviderRef, ns: &str, kind: ProviderKind, p_ns: Option<&str>, p_name: &str) -> bool {
-    r.kind() == kind && r.name == p_name && (kind == ProviderKind::ClusterSipProvider || Some(ns) == p_ns)
+fn refers_to(
+    r: &ProviderRef,
+    ns: &str,
+    kind: ProviderKind,
+    p_ns: Option<&str>,
+    p_name: &str,
+) -> bool {
+    r.kind() == kind
+        && r.name == p_name
+        && (kind == ProviderKind::ClusterSipProvider || Some(ns) == p_ns)
 }
 
 macro_rules! managed_controller {
@@ -94,13 +108,30 @@ macro_rules! managed_controller {
 /// Runs every controller until SIGTERM/SIGINT.
 pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
     let client = ctx.client.clone();
-    let namespaces: Vec<Option<String>> =
-        if scope.namespaces.is_empty() { vec![None] } else { scope.namespaces.iter().cloned().map(Some).collect() };
+    let namespaces: Vec<Option<String>> = if scope.namespaces.is_empty() {
+        vec![None]
+    } else {
+        scope.namespaces.iter().cloned().map(Some).collect()
+    };
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
     for ns in namespaces {
         let n = ns.as_deref();
-        tasks.push(Box::pin(managed_controller!(SipConnection, sip_connection::reconcile, client.clone(), n, scope, ctx)));
-        tasks.push(Box::pin(managed_controller!(TrunkCredential, trunk_credential::reconcile, client.clone(), n, scope, ctx)));
+        tasks.push(Box::pin(managed_controller!(
+            SipConnection,
+            sip_connection::reconcile,
+            client.clone(),
+            n,
+            scope,
+            ctx
+        )));
+        tasks.push(Box::pin(managed_controller!(
+            TrunkCredential,
+            trunk_credential::reconcile,
+            client.clone(),
+            n,
+            scope,
+            ctx
+        )));
         let tc = {
             let mut wc = watcher::Config::default();
             if let Some(s) = &scope.selector {
@@ -111,34 +142,70 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             let store = ctrl.store();
             let store2 = ctrl.store();
             let store3 = ctrl.store();
-            ctrl.watches(api::<SipConnection>(&client, n), watcher::Config::default(), move |c: SipConnection| {
-                let (cns, cname) = (c.namespace(), c.name_any());
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|t| t.namespace() == cns && t.spec.sip_connection_ref.as_ref().is_some_and(|r| r.name == cname))
-                    .map(|t| ObjectRef::from_obj(t.as_ref()))
-                    .collect::<Vec<_>>()
-            })
-            .watches(api::<SipProvider>(&client, n), watcher::Config::default(), move |p: SipProvider| {
-                let (pns, pname) = (p.namespace(), p.name_any());
-                store2
-                    .state()
-                    .into_iter()
-                    .filter(|o| refers_to(&o.spec.provider_ref, &o.namespace().unwrap_or_default(), ProviderKind::SipProvider, pns.as_deref(), &pname))
-                    .map(|o| ObjectRef::from_obj(o.as_ref()))
-                    .collect::<Vec<_>>()
-            })
-            .watches(Api::<ClusterSipProvider>::all(client.clone()), watcher::Config::default(), move |p: ClusterSipProvider| {
-                let pname = p.name_any();
-                store3
-                    .state()
-                    .into_iter()
-                    .filter(|o| refers_to(&o.spec.provider_ref, "", ProviderKind::ClusterSipProvider, None, &pname))
-                    .map(|o| ObjectRef::from_obj(o.as_ref()))
-                    .collect::<Vec<_>>()
-            })
-            .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+            ctrl.watches(
+                api::<SipConnection>(&client, n),
+                watcher::Config::default(),
+                move |c: SipConnection| {
+                    let (cns, cname) = (c.namespace(), c.name_any());
+                    store
+                        .state()
+                        .into_iter()
+                        .filter(|t| {
+                            t.namespace() == cns
+                                && t.spec
+                                    .sip_connection_ref
+                                    .as_ref()
+                                    .is_some_and(|r| r.name == cname)
+                        })
+                        .map(|t| ObjectRef::from_obj(t.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .watches(
+                api::<SipProvider>(&client, n),
+                watcher::Config::default(),
+                move |p: SipProvider| {
+                    let (pns, pname) = (p.namespace(), p.name_any());
+                    store2
+                        .state()
+                        .into_iter()
+                        .filter(|o| {
+                            refers_to(
+                                &o.spec.provider_ref,
+                                &o.namespace().unwrap_or_default(),
+                                ProviderKind::SipProvider,
+                                pns.as_deref(),
+                                &pname,
+                            )
+                        })
+                        .map(|o| ObjectRef::from_obj(o.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .watches(
+                Api::<ClusterSipProvider>::all(client.clone()),
+                watcher::Config::default(),
+                move |p: ClusterSipProvider| {
+                    let pname = p.name_any();
+                    store3
+                        .state()
+                        .into_iter()
+                        .filter(|o| {
+                            refers_to(
+                                &o.spec.provider_ref,
+                                "",
+                                ProviderKind::ClusterSipProvider,
+                                None,
+                                &pname,
+                            )
+                        })
+                        .map(|o| ObjectRef::from_obj(o.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .with_config(
+                kube::runtime::controller::Config::default().concurrency(scope.concurrency),
+            )
             .shutdown_on_signal()
             .run(telephony_credential::reconcile, error_policy, ctx.clone())
             .for_each(|_| async {})
@@ -146,14 +213,25 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         tasks.push(Box::pin(tc));
         let sp = Controller::new(api::<SipProvider>(&client, n), watcher::Config::default())
             .shutdown_on_signal()
-            .run(provider_account::reconcile_namespaced, error_policy, ctx.clone())
+            .run(
+                provider_account::reconcile_namespaced,
+                error_policy,
+                ctx.clone(),
+            )
             .for_each(|_| async {});
         tasks.push(Box::pin(sp));
     }
-    let csp = Controller::new(Api::<ClusterSipProvider>::all(client.clone()), watcher::Config::default())
-        .shutdown_on_signal()
-        .run(provider_account::reconcile_cluster, error_policy, ctx.clone())
-        .for_each(|_| async {});
+    let csp = Controller::new(
+        Api::<ClusterSipProvider>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .shutdown_on_signal()
+    .run(
+        provider_account::reconcile_cluster,
+        error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
     tasks.push(Box::pin(csp));
     futures::future::join_all(tasks).await;
 }

@@ -20,10 +20,15 @@ use super::unreachable::Unreachable;
 use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, EncryptedMedia};
 use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
 use crate::managed::driver::Change;
-use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome, PreObserve, drive, pre_observe};
+use crate::managed::{
+    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
+    PreObserve, drive, pre_observe,
+};
 use crate::provider::Nullable;
-use crate::provider::telnyx::{self as tx, CredentialConnection, CredentialConnectionRequest, TelnyxClient};
-use crate::secrets::{self, Credentials, Keys, Ownership, Owner};
+use crate::provider::telnyx::{
+    self as tx, CredentialConnection, CredentialConnectionRequest, TelnyxClient,
+};
+use crate::secrets::{self, Credentials, Keys, Owner, Ownership};
 
 /// The SIP domain of every Telnyx credential connection.
 pub const TELNYX_SIP_DOMAIN: &str = "sip.telnyx.com";
@@ -31,11 +36,16 @@ const LIMITS: Limits = Limits { min: 8, max: 128 };
 
 /// The connection name at Telnyx: the object's deterministic identity there.
 pub fn connection_name(obj: &SipConnection) -> String {
-    obj.spec.connection_name.clone().unwrap_or_else(|| format!("{}-{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+    obj.spec
+        .connection_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", obj.namespace().unwrap_or_default(), obj.name_any()))
 }
 
 fn wire<T: Serialize>(v: &Option<T>) -> Option<String> {
-    v.as_ref().and_then(|v| serde_json::to_value(v).ok()).and_then(|v| v.as_str().map(String::from))
+    v.as_ref()
+        .and_then(|v| serde_json::to_value(v).ok())
+        .and_then(|v| v.as_str().map(String::from))
 }
 
 fn nullable<T>(v: Option<T>) -> Nullable<T> {
@@ -77,9 +87,11 @@ pub fn build_request(spec: &SipConnectionSpec, name: &str) -> CredentialConnecti
         inbound: spec.inbound.as_ref().map(inbound),
         outbound: spec.outbound.as_ref().map(outbound),
         noise_suppression: wire(&spec.noise_suppression),
-        noise_suppression_details: spec.noise_suppression_details.as_ref().map(|n| tx::NoiseSuppressionDetails {
-            engine: wire(&n.engine),
-            attenuation_limit: i64o(n.attenuation_limit),
+        noise_suppression_details: spec.noise_suppression_details.as_ref().map(|n| {
+            tx::NoiseSuppressionDetails {
+                engine: wire(&n.engine),
+                attenuation_limit: i64o(n.attenuation_limit),
+            }
         }),
         jitter_buffer: spec.jitter_buffer.as_ref().map(|j| tx::JitterBuffer {
             enable_jitter_buffer: j.enable_jitter_buffer,
@@ -134,11 +146,19 @@ impl TelnyxConnection {
         let desired = serde_json::to_value(&self.request).unwrap_or_default();
         let observed = serde_json::to_value(&c).unwrap_or_default();
         let mut d = drift(&desired, &observed);
-        let same_pw = c.password.as_ref().is_some_and(|p| p.expose_secret() == self.password.expose_secret());
+        let same_pw = c
+            .password
+            .as_ref()
+            .is_some_and(|p| p.expose_secret() == self.password.expose_secret());
         if !same_pw {
             d.push("password".into());
         }
-        Observation { external_name: c.id.clone(), up_to_date: d.is_empty(), drift: d, resource: c }
+        Observation {
+            external_name: c.id.clone(),
+            up_to_date: d.is_empty(),
+            drift: d,
+            resource: c,
+        }
     }
 
     fn with_password(&self) -> CredentialConnectionRequest {
@@ -151,7 +171,10 @@ impl TelnyxConnection {
 impl ExternalClient for TelnyxConnection {
     type Resource = CredentialConnection;
 
-    async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<CredentialConnection>>, ExternalError> {
+    async fn observe(
+        &self,
+        id: Option<&str>,
+    ) -> Result<Option<Observation<CredentialConnection>>, ExternalError> {
         if let Some(id) = id {
             match self.client.get_credential_connection(id).await {
                 Ok(c) => return Ok(Some(self.observation(c))),
@@ -159,23 +182,41 @@ impl ExternalClient for TelnyxConnection {
                 Err(e) => return Err(from_provider(&e)),
             }
         }
-        let found = self.client.find_connection_by_name(&self.name).await.map_err(|e| from_provider(&e))?;
+        let found = self
+            .client
+            .find_connection_by_name(&self.name)
+            .await
+            .map_err(|e| from_provider(&e))?;
         Ok(found.map(|c| self.observation(c)))
     }
 
     async fn create(&self) -> Result<(String, CredentialConnection), ExternalError> {
-        let c = self.client.create_credential_connection(&self.with_password()).await.map_err(|e| from_provider(&e))?;
+        let c = self
+            .client
+            .create_credential_connection(&self.with_password())
+            .await
+            .map_err(|e| from_provider(&e))?;
         Ok((c.id.clone(), c))
     }
 
-    async fn update(&self, o: &Observation<CredentialConnection>) -> Result<CredentialConnection, ExternalError> {
-        self.client.update_credential_connection(&o.external_name, &self.with_password()).await.map_err(|e| from_provider(&e))
+    async fn update(
+        &self,
+        o: &Observation<CredentialConnection>,
+    ) -> Result<CredentialConnection, ExternalError> {
+        self.client
+            .update_credential_connection(&o.external_name, &self.with_password())
+            .await
+            .map_err(|e| from_provider(&e))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
         match self.client.delete_credential_connection(id).await {
             Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(ExternalError::new(ExternalErrorKind::NotFound, "NotFound", "already deleted")),
+            Err(e) if e.is_not_found() => Err(ExternalError::new(
+                ExternalErrorKind::NotFound,
+                "NotFound",
+                "already deleted",
+            )),
             Err(e) => Err(from_provider(&e)),
         }
     }
@@ -185,7 +226,9 @@ impl ExternalClient for TelnyxConnection {
 pub fn telnyx(acc: Account, kind: &str) -> Result<TelnyxClient, Error> {
     match acc {
         Account::Telnyx(c) => Ok(c),
-        Account::Vobiz(_) => Err(Error::Provider(format!("spec.providerRef: a {kind} needs a Telnyx provider, but it references a Vobiz account"))),
+        Account::Vobiz(_) => Err(Error::Provider(format!(
+            "spec.providerRef: a {kind} needs a Telnyx provider, but it references a Vobiz account"
+        ))),
     }
 }
 
@@ -201,12 +244,17 @@ pub fn owner_of<K: Resource<DynamicType = ()>>(obj: &K) -> Owner {
 }
 
 /// Looks up the target Secret and refuses one this object does not own.
-pub async fn target_secret(api: &Api<Secret>, name: &str, owner_uid: &str) -> Result<Option<Secret>, Error> {
+pub async fn target_secret(
+    api: &Api<Secret>,
+    name: &str,
+    owner_uid: &str,
+) -> Result<Option<Secret>, Error> {
     let existing = api.get_opt(name).await?;
     match secrets::ownership(existing.as_ref(), owner_uid) {
         Ownership::Foreign(by) => Err(Error::SecretConflict(format!(
             "Secret {name:?} already exists and is not owned by this object ({}); choose another spec.secret.name or delete that Secret",
-            by.map(|b| format!("controlled by {b}")).unwrap_or_else(|| "no controller".into())
+            by.map(|b| format!("controlled by {b}"))
+                .unwrap_or_else(|| "no controller".into())
         ))),
         _ => Ok(existing),
     }
@@ -224,8 +272,15 @@ pub async fn reconcile(obj: Arc<SipConnection>, ctx: Arc<Ctx>) -> Result<Action,
         Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
         Ok(None) => return Ok(Action::await_change()),
         Err(e) => {
-            mark_failed(&mut status.conditions, e.reason(), &e.to_string(), generation, e.is_transient());
-            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string()).await;
+            mark_failed(
+                &mut status.conditions,
+                e.reason(),
+                &e.to_string(),
+                generation,
+                e.is_transient(),
+            );
+            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
+                .await;
         }
     }
     if obj.status.as_ref() != Some(&status) {
@@ -238,7 +293,12 @@ pub async fn reconcile(obj: Arc<SipConnection>, ctx: Arc<Ctx>) -> Result<Action,
 }
 
 /// Returns the Ready message, or None when the object is gone.
-async fn run(obj: &SipConnection, ctx: &Ctx, api: &Api<SipConnection>, status: &mut SipConnectionStatus) -> Result<Option<String>, Error> {
+async fn run(
+    obj: &SipConnection,
+    ctx: &Ctx,
+    api: &Api<SipConnection>,
+    status: &mut SipConnectionStatus,
+) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let state = ManagedState::from_meta(
         obj.metadata.annotations.as_ref(),
@@ -248,20 +308,39 @@ async fn run(obj: &SipConnection, ctx: &Ctx, api: &Api<SipConnection>, status: &
     );
     let store = KubeStore::new(api.clone(), obj);
     let name = connection_name(obj);
-    if !matches!(pre_observe(&state), PreObserve::Observe { .. } | PreObserve::ObserveAndDelete) {
-        let out = drive(&state, &Unreachable::<CredentialConnection>::default(), &store).await?;
+    if !matches!(
+        pre_observe(&state),
+        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
+    ) {
+        let out = drive(
+            &state,
+            &Unreachable::<CredentialConnection>::default(),
+            &store,
+        )
+        .await?;
         return Ok(report_outcome(obj, ctx, &out, status).await);
     }
-    let client = telnyx(ctx.account(&ns, &obj.spec.provider_ref, !state.deleting).await?, "SipConnection")?;
+    let client = telnyx(
+        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
+            .await?,
+        "SipConnection",
+    )?;
     let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
     let owner = owner_of(obj);
     let keys = Keys::from_target(obj.spec.secret.as_ref());
     if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!("spec.secret.keys: the key name {k:?} is used twice; every key must be different")));
+        return Err(Error::InvalidSpec(format!(
+            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
+        )));
     }
     let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
     if state.deleting {
-        let conn = TelnyxConnection { client, name, request: build_request(&obj.spec, ""), password: SecretString::from("") };
+        let conn = TelnyxConnection {
+            client,
+            name,
+            request: build_request(&obj.spec, ""),
+            password: SecretString::from(""),
+        };
         let out = drive(&state, &conn, &store).await?;
         return Ok(report_outcome(obj, ctx, &out, status).await);
     }
@@ -284,7 +363,12 @@ async fn run(obj: &SipConnection, ctx: &Ctx, api: &Api<SipConnection>, status: &
     };
     let desired = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
     secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
-    let conn = TelnyxConnection { client, request: build_request(&obj.spec, &name), name, password: pw };
+    let conn = TelnyxConnection {
+        client,
+        request: build_request(&obj.spec, &name),
+        name,
+        password: pw,
+    };
     let out = drive(&state, &conn, &store).await?;
     if let Outcome::Synced { external_name, .. } = &out {
         creds.id = Some(external_name.clone());
@@ -295,18 +379,41 @@ async fn run(obj: &SipConnection, ctx: &Ctx, api: &Api<SipConnection>, status: &
     Ok(report_outcome(obj, ctx, &out, status).await)
 }
 
-async fn report_outcome(obj: &SipConnection, ctx: &Ctx, out: &Outcome<CredentialConnection>, status: &mut SipConnectionStatus) -> Option<String> {
+async fn report_outcome(
+    obj: &SipConnection,
+    ctx: &Ctx,
+    out: &Outcome<CredentialConnection>,
+    status: &mut SipConnectionStatus,
+) -> Option<String> {
     match out {
         Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
         Outcome::Released { orphaned, deleted } => {
             if *deleted {
-                ctx.event(obj, false, "Deleted", "Delete", "deleted the credential connection at Telnyx".into()).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Deleted",
+                    "Delete",
+                    "deleted the credential connection at Telnyx".into(),
+                )
+                .await;
             } else if *orphaned {
-                ctx.event(obj, false, "Orphaned", "Delete", "left the credential connection at Telnyx (deletionPolicy Orphan)".into()).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Orphaned",
+                    "Delete",
+                    "left the credential connection at Telnyx (deletionPolicy Orphan)".into(),
+                )
+                .await;
             }
             None
         }
-        Outcome::Synced { external_name, resource, change } => {
+        Outcome::Synced {
+            external_name,
+            resource,
+            change,
+        } => {
             status.connection_id = Some(external_name.clone());
             status.connection_name = resource.connection_name.clone();
             status.created_at = resource.created_at.clone();
@@ -315,8 +422,19 @@ async fn report_outcome(obj: &SipConnection, ctx: &Ctx, out: &Outcome<Credential
                 Change::None => {}
                 Change::Created { recreate } => {
                     status.password_updated_at = Some(now.clone());
-                    let note = if *recreate { "recreated the credential connection, which had been deleted at Telnyx" } else { "created the credential connection at Telnyx" };
-                    ctx.event(obj, false, "Created", "Create", format!("{note} (id {external_name})")).await;
+                    let note = if *recreate {
+                        "recreated the credential connection, which had been deleted at Telnyx"
+                    } else {
+                        "created the credential connection at Telnyx"
+                    };
+                    ctx.event(
+                        obj,
+                        false,
+                        "Created",
+                        "Create",
+                        format!("{note} (id {external_name})"),
+                    )
+                    .await;
                 }
                 Change::Adopted => {
                     ctx.event(obj, false, "Adopted", "Observe", format!("found the existing credential connection {external_name} by name and adopted it")).await;
@@ -325,17 +443,33 @@ async fn report_outcome(obj: &SipConnection, ctx: &Ctx, out: &Outcome<Credential
                     if fields.iter().any(|f| f == "password") {
                         status.password_updated_at = Some(now.clone());
                     }
-                    ctx.event(obj, false, "Updated", "Update", format!("updated fields at Telnyx: {}", fields.join(", "))).await;
+                    ctx.event(
+                        obj,
+                        false,
+                        "Updated",
+                        "Update",
+                        format!("updated fields at Telnyx: {}", fields.join(", ")),
+                    )
+                    .await;
                 }
             }
             if *change != Change::None || status.last_synced_at.is_none() {
                 status.last_synced_at = Some(now);
             }
-            Some(format!("credential connection {external_name} matches the spec"))
+            Some(format!(
+                "credential connection {external_name} matches the spec"
+            ))
         }
-        Outcome::Drifted { external_name, drift, .. } => {
+        Outcome::Drifted {
+            external_name,
+            drift,
+            ..
+        } => {
             status.connection_id = Some(external_name.clone());
-            Some(format!("observe-only: credential connection {external_name} differs in {}", drift.join(", ")))
+            Some(format!(
+                "observe-only: credential connection {external_name} differs in {}",
+                drift.join(", ")
+            ))
         }
     }
 }
@@ -371,17 +505,29 @@ noiseSuppressionDetails: {engine: deep_filter_net, attenuationLimit: 80}
         assert_eq!(v["anchorsite_override"], "Chicago, IL");
         assert_eq!(v["sip_uri_calling_preference"], "internal");
         assert_eq!(v["dtmf_type"], "RFC 2833");
-        assert!(v["encrypted_media"].is_null() && v.as_object().unwrap().contains_key("encrypted_media"));
+        assert!(
+            v["encrypted_media"].is_null()
+                && v.as_object().unwrap().contains_key("encrypted_media")
+        );
         assert_eq!(v["webhook_event_url"], "https://mywebhook.com/primary");
         assert_eq!(v["webhook_api_version"], "2");
         assert_eq!(v["webhook_timeout_secs"], 25);
         assert_eq!(v["inbound"]["timeout_1xx_secs"], 10);
         assert_eq!(v["inbound"]["dnis_number_format"], "+e164");
         assert_eq!(v["outbound"]["call_parking_enabled"], true);
-        assert_eq!(v["outbound"]["outbound_voice_profile_id"], "123412415234124");
+        assert_eq!(
+            v["outbound"]["outbound_voice_profile_id"],
+            "123412415234124"
+        );
         assert_eq!(v["jitter_buffer"]["jitterbuffer_msec_min"], 60);
         assert_eq!(v["noise_suppression_details"]["engine"], "deep_filter_net");
-        assert!(!v.as_object().unwrap().contains_key("password"), "password is attached separately");
-        assert!(!v.as_object().unwrap().contains_key("active"), "unset fields are left to Telnyx");
+        assert!(
+            !v.as_object().unwrap().contains_key("password"),
+            "password is attached separately"
+        );
+        assert!(
+            !v.as_object().unwrap().contains_key("active"),
+            "unset fields are left to Telnyx"
+        );
     }
 }

@@ -20,20 +20,31 @@ use super::unreachable::Unreachable;
 use crate::crd::condition::READY;
 use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
 use crate::managed::driver::Change;
-use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome, PreObserve, drive, pre_observe};
-use crate::provider::telnyx::{TelephonyCredential as Cred, TelephonyCredentialRequest, TelnyxClient};
+use crate::managed::{
+    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
+    PreObserve, drive, pre_observe,
+};
+use crate::provider::telnyx::{
+    TelephonyCredential as Cred, TelephonyCredentialRequest, TelnyxClient,
+};
 use crate::secrets::{self, Credentials, Keys};
 
 /// The credential's name at Telnyx: its deterministic identity.
 pub fn credential_name(obj: &TelephonyCredential) -> String {
-    obj.spec.name.clone().unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+    obj.spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
 }
 
 fn same_instant(a: Option<&str>, b: Option<&str>) -> bool {
     let parse = |s: &str| {
-        s.parse::<jiff::Timestamp>()
-            .ok()
-            .or_else(|| s.parse::<jiff::civil::DateTime>().ok().and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok()).map(|z| z.timestamp()))
+        s.parse::<jiff::Timestamp>().ok().or_else(|| {
+            s.parse::<jiff::civil::DateTime>()
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
     };
     match (a, b) {
         (Some(a), Some(b)) => a == b || (parse(a).is_some() && parse(a) == parse(b)),
@@ -57,11 +68,20 @@ impl TelnyxCredential {
         if !same_instant(self.request.expires_at.as_deref(), c.expires_at.as_deref()) {
             drift.push("expires_at".to_string());
         }
-        let want = self.request.connection_id.as_ref().map(|id| format!("connection:{id}"));
+        let want = self
+            .request
+            .connection_id
+            .as_ref()
+            .map(|id| format!("connection:{id}"));
         if want.is_some() && want != c.resource_id {
             drift.push("connection_id".to_string());
         }
-        Observation { external_name: c.id.clone(), up_to_date: drift.is_empty(), drift, resource: c }
+        Observation {
+            external_name: c.id.clone(),
+            up_to_date: drift.is_empty(),
+            drift,
+            resource: c,
+        }
     }
 }
 
@@ -78,12 +98,20 @@ impl ExternalClient for TelnyxCredential {
         }
         let name = self.request.name.clone().unwrap_or_default();
         let conn = self.request.connection_id.clone().unwrap_or_default();
-        let found = self.client.find_credential_by_name(&name, &conn).await.map_err(|e| from_provider(&e))?;
+        let found = self
+            .client
+            .find_credential_by_name(&name, &conn)
+            .await
+            .map_err(|e| from_provider(&e))?;
         Ok(found.map(|c| self.observation(c)))
     }
 
     async fn create(&self) -> Result<(String, Cred), ExternalError> {
-        let c = self.client.create_telephony_credential(&self.request).await.map_err(|e| from_provider(&e))?;
+        let c = self
+            .client
+            .create_telephony_credential(&self.request)
+            .await
+            .map_err(|e| from_provider(&e))?;
         Ok((c.id.clone(), c))
     }
 
@@ -92,16 +120,26 @@ impl ExternalClient for TelnyxCredential {
             return Err(ExternalError::new(
                 ExternalErrorKind::Terminal,
                 "CredentialExpired",
-                format!("credential {} has expired at Telnyx and cannot be updated; delete and recreate the TelephonyCredential", o.external_name),
+                format!(
+                    "credential {} has expired at Telnyx and cannot be updated; delete and recreate the TelephonyCredential",
+                    o.external_name
+                ),
             ));
         }
-        self.client.update_telephony_credential(&o.external_name, &self.request).await.map_err(|e| from_provider(&e))
+        self.client
+            .update_telephony_credential(&o.external_name, &self.request)
+            .await
+            .map_err(|e| from_provider(&e))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
         match self.client.delete_telephony_credential(id).await {
             Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(ExternalError::new(ExternalErrorKind::NotFound, "NotFound", "already deleted")),
+            Err(e) if e.is_not_found() => Err(ExternalError::new(
+                ExternalErrorKind::NotFound,
+                "NotFound",
+                "already deleted",
+            )),
             Err(e) => Err(from_provider(&e)),
         }
     }
@@ -119,9 +157,16 @@ pub async fn reconcile(obj: Arc<TelephonyCredential>, ctx: Arc<Ctx>) -> Result<A
         Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
         Ok(None) => return Ok(Action::await_change()),
         Err(e) => {
-            mark_failed(&mut status.conditions, e.reason(), &e.to_string(), generation, e.is_transient());
+            mark_failed(
+                &mut status.conditions,
+                e.reason(),
+                &e.to_string(),
+                generation,
+                e.is_transient(),
+            );
             if !matches!(e, Error::Waiting(_)) {
-                ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string()).await;
+                ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
+                    .await;
             }
         }
     }
@@ -138,20 +183,32 @@ async fn connection_id(obj: &TelephonyCredential, ctx: &Ctx, ns: &str) -> Result
     if let Some(id) = &obj.spec.connection_id {
         return Ok(id.clone());
     }
-    let r = obj.spec.sip_connection_ref.as_ref().ok_or_else(|| Error::InvalidSpec("spec: set exactly one of sipConnectionRef and connectionID".into()))?;
+    let r = obj.spec.sip_connection_ref.as_ref().ok_or_else(|| {
+        Error::InvalidSpec("spec: set exactly one of sipConnectionRef and connectionID".into())
+    })?;
     let conn = Api::<SipConnection>::namespaced(ctx.client.clone(), ns)
         .get_opt(&r.name)
         .await?
         .ok_or_else(|| Error::Waiting(format!("SipConnection {:?} does not exist yet", r.name)))?;
     let st = conn.status.as_ref();
-    let ready = st.and_then(|s| s.conditions.iter().find(|c| c.type_ == READY)).is_some_and(|c| c.status == "True");
+    let ready = st
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY))
+        .is_some_and(|c| c.status == "True");
     match st.and_then(|s| s.connection_id.clone()) {
         Some(id) if ready => Ok(id),
-        _ => Err(Error::Waiting(format!("SipConnection {:?} is not Ready yet", r.name))),
+        _ => Err(Error::Waiting(format!(
+            "SipConnection {:?} is not Ready yet",
+            r.name
+        ))),
     }
 }
 
-async fn run(obj: &TelephonyCredential, ctx: &Ctx, api: &Api<TelephonyCredential>, status: &mut TelephonyCredentialStatus) -> Result<Option<String>, Error> {
+async fn run(
+    obj: &TelephonyCredential,
+    ctx: &Ctx,
+    api: &Api<TelephonyCredential>,
+    status: &mut TelephonyCredentialStatus,
+) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let state = ManagedState::from_meta(
         obj.metadata.annotations.as_ref(),
@@ -160,18 +217,31 @@ async fn run(obj: &TelephonyCredential, ctx: &Ctx, api: &Api<TelephonyCredential
         obj.spec.deletion_policy,
     );
     let store = KubeStore::new(api.clone(), obj);
-    if !matches!(pre_observe(&state), PreObserve::Observe { .. } | PreObserve::ObserveAndDelete) {
+    if !matches!(
+        pre_observe(&state),
+        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
+    ) {
         let out = drive(&state, &Unreachable::<Cred>::default(), &store).await?;
         return Ok(report(obj, ctx, &out, status).await);
     }
-    let client = telnyx(ctx.account(&ns, &obj.spec.provider_ref, !state.deleting).await?, "TelephonyCredential")?;
+    let client = telnyx(
+        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
+            .await?,
+        "TelephonyCredential",
+    )?;
     if let Some(at) = &obj.spec.expires_at
         && at.parse::<jiff::Timestamp>().is_err()
     {
-        return Err(Error::InvalidSpec(format!("spec.expiresAt: {at:?} is not an RFC 3339 timestamp such as 2027-01-01T00:00:00Z")));
+        return Err(Error::InvalidSpec(format!(
+            "spec.expiresAt: {at:?} is not an RFC 3339 timestamp such as 2027-01-01T00:00:00Z"
+        )));
     }
     let conn_id = if state.deleting {
-        status.connection_id.clone().or_else(|| obj.spec.connection_id.clone()).unwrap_or_default()
+        status
+            .connection_id
+            .clone()
+            .or_else(|| obj.spec.connection_id.clone())
+            .unwrap_or_default()
     } else {
         connection_id(obj, ctx, &ns).await?
     };
@@ -192,12 +262,19 @@ async fn run(obj: &TelephonyCredential, ctx: &Ctx, api: &Api<TelephonyCredential
     let owner = owner_of(obj);
     let keys = Keys::from_target(obj.spec.secret.as_ref());
     if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!("spec.secret.keys: the key name {k:?} is used twice; every key must be different")));
+        return Err(Error::InvalidSpec(format!(
+            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
+        )));
     }
     let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
     let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
     let out = drive(&state, &cred, &store).await?;
-    if let Outcome::Synced { external_name, resource, .. } = &out {
+    if let Outcome::Synced {
+        external_name,
+        resource,
+        ..
+    } = &out
+    {
         let password = resource
             .sip_password
             .clone()
@@ -218,18 +295,41 @@ async fn run(obj: &TelephonyCredential, ctx: &Ctx, api: &Api<TelephonyCredential
     Ok(report(obj, ctx, &out, status).await)
 }
 
-async fn report(obj: &TelephonyCredential, ctx: &Ctx, out: &Outcome<Cred>, status: &mut TelephonyCredentialStatus) -> Option<String> {
+async fn report(
+    obj: &TelephonyCredential,
+    ctx: &Ctx,
+    out: &Outcome<Cred>,
+    status: &mut TelephonyCredentialStatus,
+) -> Option<String> {
     match out {
         Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
         Outcome::Released { orphaned, deleted } => {
             if *deleted {
-                ctx.event(obj, false, "Deleted", "Delete", "deleted the telephony credential at Telnyx".into()).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Deleted",
+                    "Delete",
+                    "deleted the telephony credential at Telnyx".into(),
+                )
+                .await;
             } else if *orphaned {
-                ctx.event(obj, false, "Orphaned", "Delete", "left the telephony credential at Telnyx (deletionPolicy Orphan)".into()).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Orphaned",
+                    "Delete",
+                    "left the telephony credential at Telnyx (deletionPolicy Orphan)".into(),
+                )
+                .await;
             }
             None
         }
-        Outcome::Synced { external_name, resource, change } => {
+        Outcome::Synced {
+            external_name,
+            resource,
+            change,
+        } => {
             status.credential_id = Some(external_name.clone());
             status.sip_username = resource.sip_username.clone();
             status.expired = resource.expired;
@@ -239,23 +339,46 @@ async fn report(obj: &TelephonyCredential, ctx: &Ctx, out: &Outcome<Cred>, statu
             match change {
                 Change::None => {}
                 Change::Created { .. } => {
-                    ctx.event(obj, false, "Created", "Create", format!("created the telephony credential at Telnyx (id {external_name})")).await;
+                    ctx.event(
+                        obj,
+                        false,
+                        "Created",
+                        "Create",
+                        format!("created the telephony credential at Telnyx (id {external_name})"),
+                    )
+                    .await;
                 }
                 Change::Adopted => {
                     ctx.event(obj, false, "Adopted", "Observe", format!("found the existing telephony credential {external_name} by name and adopted it")).await;
                 }
                 Change::Updated(fields) => {
-                    ctx.event(obj, false, "Updated", "Update", format!("updated fields at Telnyx: {}", fields.join(", "))).await;
+                    ctx.event(
+                        obj,
+                        false,
+                        "Updated",
+                        "Update",
+                        format!("updated fields at Telnyx: {}", fields.join(", ")),
+                    )
+                    .await;
                 }
             }
             if *change != Change::None || status.last_synced_at.is_none() {
                 status.last_synced_at = Some(now);
             }
-            Some(format!("telephony credential {external_name} matches the spec"))
+            Some(format!(
+                "telephony credential {external_name} matches the spec"
+            ))
         }
-        Outcome::Drifted { external_name, drift, .. } => {
+        Outcome::Drifted {
+            external_name,
+            drift,
+            ..
+        } => {
             status.credential_id = Some(external_name.clone());
-            Some(format!("observe-only: telephony credential {external_name} differs in {}", drift.join(", ")))
+            Some(format!(
+                "observe-only: telephony credential {external_name} differs in {}",
+                drift.join(", ")
+            ))
         }
     }
 }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 use secrecy::SecretString;
 
 use super::context::{Account, Ctx, key_of};
@@ -20,7 +20,10 @@ use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
 use super::unreachable::Unreachable;
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
 use crate::managed::driver::Change;
-use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome, PreObserve, drive, pre_observe};
+use crate::managed::{
+    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
+    PreObserve, drive, pre_observe,
+};
 use crate::provider::Nullable;
 use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
 use crate::secrets::{self, Credentials, Keys, PASSWORD_SYNCED};
@@ -49,14 +52,22 @@ impl VobizCredential {
         if !self.password_synced {
             drift.push("password".to_string());
         }
-        Observation { external_name: c.id.clone(), up_to_date: drift.is_empty(), drift, resource: c }
+        Observation {
+            external_name: c.id.clone(),
+            up_to_date: drift.is_empty(),
+            drift,
+            resource: c,
+        }
     }
 }
 
 impl ExternalClient for VobizCredential {
     type Resource = Credential;
 
-    async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<Credential>>, ExternalError> {
+    async fn observe(
+        &self,
+        id: Option<&str>,
+    ) -> Result<Option<Observation<Credential>>, ExternalError> {
         if let Some(id) = id {
             match self.client.get_credential(id).await {
                 Ok(c) => return Ok(Some(self.observation(c))),
@@ -64,34 +75,66 @@ impl ExternalClient for VobizCredential {
                 Err(e) => return Err(from_provider(&e)),
             }
         }
-        let found = self.client.find_credential_by_username(&self.username).await.map_err(|e| from_provider(&e))?;
+        let found = self
+            .client
+            .find_credential_by_username(&self.username)
+            .await
+            .map_err(|e| from_provider(&e))?;
         Ok(found.map(|c| self.observation(c)))
     }
 
     async fn create(&self) -> Result<(String, Credential), ExternalError> {
-        let req = CredentialCreate { username: self.username.clone(), password: self.password.clone() };
-        let mut c = self.client.create_credential(&req).await.map_err(|e| from_provider(&e))?;
+        let req = CredentialCreate {
+            username: self.username.clone(),
+            password: self.password.clone(),
+        };
+        let mut c = self
+            .client
+            .create_credential(&req)
+            .await
+            .map_err(|e| from_provider(&e))?;
         // Vobiz accepts only username and password at creation; the rest follows.
-        if self.enabled.is_some_and(|e| e != c.enabled) || (self.description.is_some() && self.description != c.description) {
-            let up = CredentialUpdate { password: None, enabled: self.enabled, description: self.description.clone() };
-            c = self.client.update_credential(&c.id, &up).await.map_err(|e| from_provider(&e))?;
+        if self.enabled.is_some_and(|e| e != c.enabled)
+            || (self.description.is_some() && self.description != c.description)
+        {
+            let up = CredentialUpdate {
+                password: None,
+                enabled: self.enabled,
+                description: self.description.clone(),
+            };
+            c = self
+                .client
+                .update_credential(&c.id, &up)
+                .await
+                .map_err(|e| from_provider(&e))?;
         }
         Ok((c.id.clone(), c))
     }
 
     async fn update(&self, o: &Observation<Credential>) -> Result<Credential, ExternalError> {
         let up = CredentialUpdate {
-            password: o.drift.iter().any(|d| d == "password").then(|| self.password.clone()),
+            password: o
+                .drift
+                .iter()
+                .any(|d| d == "password")
+                .then(|| self.password.clone()),
             enabled: self.enabled,
             description: self.description.clone(),
         };
-        self.client.update_credential(&o.external_name, &up).await.map_err(|e| from_provider(&e))
+        self.client
+            .update_credential(&o.external_name, &up)
+            .await
+            .map_err(|e| from_provider(&e))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
         match self.client.delete_credential(id).await {
             Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(ExternalError::new(ExternalErrorKind::NotFound, "NotFound", "already deleted")),
+            Err(e) if e.is_not_found() => Err(ExternalError::new(
+                ExternalErrorKind::NotFound,
+                "NotFound",
+                "already deleted",
+            )),
             Err(e) => Err(from_provider(&e)),
         }
     }
@@ -116,8 +159,15 @@ pub async fn reconcile(obj: Arc<TrunkCredential>, ctx: Arc<Ctx>) -> Result<Actio
         Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
         Ok(None) => return Ok(Action::await_change()),
         Err(e) => {
-            mark_failed(&mut status.conditions, e.reason(), &e.to_string(), generation, e.is_transient());
-            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string()).await;
+            mark_failed(
+                &mut status.conditions,
+                e.reason(),
+                &e.to_string(),
+                generation,
+                e.is_transient(),
+            );
+            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
+                .await;
         }
     }
     if obj.status.as_ref() != Some(&status) {
@@ -129,7 +179,12 @@ pub async fn reconcile(obj: Arc<TrunkCredential>, ctx: Arc<Ctx>) -> Result<Actio
     })
 }
 
-async fn run(obj: &TrunkCredential, ctx: &Ctx, api: &Api<TrunkCredential>, status: &mut TrunkCredentialStatus) -> Result<Option<String>, Error> {
+async fn run(
+    obj: &TrunkCredential,
+    ctx: &Ctx,
+    api: &Api<TrunkCredential>,
+    status: &mut TrunkCredentialStatus,
+) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let state = ManagedState::from_meta(
         obj.metadata.annotations.as_ref(),
@@ -138,11 +193,17 @@ async fn run(obj: &TrunkCredential, ctx: &Ctx, api: &Api<TrunkCredential>, statu
         obj.spec.deletion_policy,
     );
     let store = KubeStore::new(api.clone(), obj);
-    if !matches!(pre_observe(&state), PreObserve::Observe { .. } | PreObserve::ObserveAndDelete) {
+    if !matches!(
+        pre_observe(&state),
+        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
+    ) {
         let out = drive(&state, &Unreachable::<Credential>::default(), &store).await?;
         return Ok(report(obj, ctx, &out, status).await);
     }
-    let client = vobiz(ctx.account(&ns, &obj.spec.provider_ref, !state.deleting).await?)?;
+    let client = vobiz(
+        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
+            .await?,
+    )?;
     let base = |pw: SecretString, synced: bool| VobizCredential {
         client: client.clone(),
         username: obj.spec.username.clone(),
@@ -159,7 +220,9 @@ async fn run(obj: &TrunkCredential, ctx: &Ctx, api: &Api<TrunkCredential>, statu
     let owner = owner_of(obj);
     let keys = Keys::from_target(obj.spec.secret.as_ref());
     if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!("spec.secret.keys: the key name {k:?} is used twice; every key must be different")));
+        return Err(Error::InvalidSpec(format!(
+            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
+        )));
     }
     let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
     let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
@@ -189,7 +252,12 @@ async fn run(obj: &TrunkCredential, ctx: &Ctx, api: &Api<TrunkCredential>, statu
     secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
     let cred = base(pw, synced_before.as_deref() == Some(digest.as_str()));
     let out = drive(&state, &cred, &store).await?;
-    if let Outcome::Synced { external_name, resource, .. } = &out {
+    if let Outcome::Synced {
+        external_name,
+        resource,
+        ..
+    } = &out
+    {
         creds.id = Some(external_name.clone());
         creds.domain = resource.realm.clone();
         creds.synced_digest = Some(digest);
@@ -197,13 +265,23 @@ async fn run(obj: &TrunkCredential, ctx: &Ctx, api: &Api<TrunkCredential>, statu
         secrets::apply(&secret_api, Some(&desired), &after).await?;
         status.secret_name = Some(secret_name);
         if let Some(trunk) = &obj.spec.trunk_id {
-            let t = client.get_trunk(trunk).await.map_err(|e| Error::External(from_provider(&e)))?;
+            let t = client
+                .get_trunk(trunk)
+                .await
+                .map_err(|e| Error::External(from_provider(&e)))?;
             if t.credential_uuid.as_deref() != Some(external_name) {
                 client
                     .set_trunk_credential(trunk, Nullable::Value(external_name.clone()))
                     .await
                     .map_err(|e| Error::External(from_provider(&e)))?;
-                ctx.event(obj, false, "Attached", "Update", format!("attached the credential to trunk {trunk}")).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Attached",
+                    "Update",
+                    format!("attached the credential to trunk {trunk}"),
+                )
+                .await;
             }
             status.attached_trunk_id = Some(trunk.clone());
         } else {
@@ -213,18 +291,41 @@ async fn run(obj: &TrunkCredential, ctx: &Ctx, api: &Api<TrunkCredential>, statu
     Ok(report(obj, ctx, &out, status).await)
 }
 
-async fn report(obj: &TrunkCredential, ctx: &Ctx, out: &Outcome<Credential>, status: &mut TrunkCredentialStatus) -> Option<String> {
+async fn report(
+    obj: &TrunkCredential,
+    ctx: &Ctx,
+    out: &Outcome<Credential>,
+    status: &mut TrunkCredentialStatus,
+) -> Option<String> {
     match out {
         Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
         Outcome::Released { orphaned, deleted } => {
             if *deleted {
-                ctx.event(obj, false, "Deleted", "Delete", "deleted the trunk credential at Vobiz".into()).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Deleted",
+                    "Delete",
+                    "deleted the trunk credential at Vobiz".into(),
+                )
+                .await;
             } else if *orphaned {
-                ctx.event(obj, false, "Orphaned", "Delete", "left the trunk credential at Vobiz (deletionPolicy Orphan)".into()).await;
+                ctx.event(
+                    obj,
+                    false,
+                    "Orphaned",
+                    "Delete",
+                    "left the trunk credential at Vobiz (deletionPolicy Orphan)".into(),
+                )
+                .await;
             }
             None
         }
-        Outcome::Synced { external_name, resource, change } => {
+        Outcome::Synced {
+            external_name,
+            resource,
+            change,
+        } => {
             status.credential_id = Some(external_name.clone());
             status.realm = Some(resource.realm.clone());
             status.created_at = Some(resource.created_at.clone());
@@ -233,7 +334,14 @@ async fn report(obj: &TrunkCredential, ctx: &Ctx, out: &Outcome<Credential>, sta
                 Change::None => {}
                 Change::Created { .. } => {
                     status.password_updated_at = Some(now.clone());
-                    ctx.event(obj, false, "Created", "Create", format!("created the trunk credential at Vobiz (id {external_name})")).await;
+                    ctx.event(
+                        obj,
+                        false,
+                        "Created",
+                        "Create",
+                        format!("created the trunk credential at Vobiz (id {external_name})"),
+                    )
+                    .await;
                 }
                 Change::Adopted => {
                     ctx.event(obj, false, "Adopted", "Observe", format!("found the existing trunk credential {external_name} by username and adopted it")).await;
@@ -242,7 +350,14 @@ async fn report(obj: &TrunkCredential, ctx: &Ctx, out: &Outcome<Credential>, sta
                     if fields.iter().any(|f| f == "password") {
                         status.password_updated_at = Some(now.clone());
                     }
-                    ctx.event(obj, false, "Updated", "Update", format!("updated fields at Vobiz: {}", fields.join(", "))).await;
+                    ctx.event(
+                        obj,
+                        false,
+                        "Updated",
+                        "Update",
+                        format!("updated fields at Vobiz: {}", fields.join(", ")),
+                    )
+                    .await;
                 }
             }
             if *change != Change::None || status.last_synced_at.is_none() {
@@ -250,9 +365,16 @@ async fn report(obj: &TrunkCredential, ctx: &Ctx, out: &Outcome<Credential>, sta
             }
             Some(format!("trunk credential {external_name} matches the spec"))
         }
-        Outcome::Drifted { external_name, drift, .. } => {
+        Outcome::Drifted {
+            external_name,
+            drift,
+            ..
+        } => {
             status.credential_id = Some(external_name.clone());
-            Some(format!("observe-only: trunk credential {external_name} differs in {}", drift.join(", ")))
+            Some(format!(
+                "observe-only: trunk credential {external_name} differs in {}",
+                drift.join(", ")
+            ))
         }
     }
 }

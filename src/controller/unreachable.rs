@@ -15,7 +15,11 @@ impl<R> Default for Unreachable<R> {
 }
 
 fn never() -> ExternalError {
-    ExternalError::new(ExternalErrorKind::Retryable, "InternalError", "no provider call was expected in this step")
+    ExternalError::new(
+        ExternalErrorKind::Retryable,
+        "InternalError",
+        "no provider call was expected in this step",
+    )
 }
 
 impl<R: Send + Sync> ExternalClient for Unreachable<R> {
