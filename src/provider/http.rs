@@ -26,6 +26,9 @@ pub(crate) struct CoreConfig {
     pub rate: RateLimitConfig,
     pub retry: RetryConfig,
     pub observer: Arc<dyn RequestObserver>,
+    /// Credentials sent in headers, scrubbed from error text just in case a
+    /// provider echoes them.
+    pub auth_secrets: Vec<SecretString>,
 }
 
 /// One logical request (possibly several attempts).
@@ -75,6 +78,7 @@ pub(crate) struct HttpCore {
     limiter: RateLimiter,
     retry: RetryConfig,
     observer: Arc<dyn RequestObserver>,
+    auth_secrets: Arc<[SecretString]>,
 }
 
 impl fmt::Debug for HttpCore {
@@ -114,12 +118,18 @@ impl HttpCore {
             limiter: RateLimiter::new(&cfg.rate),
             retry: cfg.retry,
             observer: cfg.observer,
+            auth_secrets: cfg.auth_secrets.into(),
         })
     }
 
     /// The shared limiter (exposed for tests and diagnostics).
     pub fn limiter(&self) -> &RateLimiter {
         &self.limiter
+    }
+
+    /// Replaces the limiter (to share one between clients of one account).
+    pub fn set_limiter(&mut self, limiter: RateLimiter) {
+        self.limiter = limiter;
     }
 
     fn url(&self, call: &Call<'_>) -> Result<Url, ProviderError> {
@@ -168,6 +178,14 @@ impl HttpCore {
             let outcome = self.attempt(call, &url).await;
             drop(permit);
             let elapsed = start.elapsed();
+            tracing::debug!(
+                provider = self.provider,
+                operation = call.operation,
+                attempt,
+                status = outcome.as_ref().ok().map(|(s, _, _)| *s),
+                elapsed_ms = elapsed.as_millis() as u64,
+                "provider request"
+            );
 
             let mut err = match outcome {
                 Ok((status, headers, body)) => {
@@ -197,7 +215,7 @@ impl HttpCore {
                     e
                 }
             };
-            for s in &call.secrets {
+            for s in call.secrets.iter().copied().chain(self.auth_secrets.iter()) {
                 err.scrub(s.expose_secret());
             }
             let failure = Failure::from(&err);

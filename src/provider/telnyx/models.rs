@@ -358,6 +358,34 @@ impl ConnectionFilter {
     }
 }
 
+/// Answer of POST `/credential_connections/{id}/actions/check_registration_status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationStatus {
+    /// "Not Applicable" | "Not Registered" | "Failed" | "Expired" |
+    /// "Registered" | "Unregistered".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Registered contact address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// Registered contact port.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_string_or_number"
+    )]
+    pub port: Option<String>,
+    /// Transport.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// User agent of the registered device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Last registration time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_registration: Option<String>,
+}
+
 /// An on-demand telephony credential as Telnyx returns it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TelephonyCredential {
