@@ -606,3 +606,16 @@ async fn echoed_api_key_is_scrubbed() {
     let e = c.get_credential_connection("1").await.unwrap_err();
     assert!(!format!("{e} {e:?}").contains(KEY));
 }
+
+#[tokio::test]
+async fn unreadable_create_answer_is_outcome_unknown() {
+    let srv = Server::start(vec![Canned::text(201, "application/json", "{\"data\": ")]).await;
+    let c = client(&srv.base, Arc::default());
+    let e = c
+        .create_credential_connection(&create_request())
+        .await
+        .unwrap_err();
+    assert_eq!(e.category(), ErrorCategory::InvalidResponse);
+    assert!(e.outcome_unknown());
+    assert_eq!(srv.requests().len(), 1);
+}

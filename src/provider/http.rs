@@ -68,6 +68,9 @@ impl<'a> Call<'a> {
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The kind of call this answers (a create whose answer cannot be read
+    /// still created something).
+    pub op: OpKind,
 }
 
 #[derive(Clone)]
@@ -193,7 +196,11 @@ impl HttpCore {
                         .request(self.provider, call.operation, Some(status), elapsed);
                     let pause = self.limiter.observe(status, &headers);
                     if (200..300).contains(&status) {
-                        return Ok(Reply { status, body });
+                        return Ok(Reply {
+                            status,
+                            body,
+                            op: call.op,
+                        });
                     }
                     let hint = if status == 429 || status == 503 {
                         pause
@@ -318,8 +325,15 @@ impl HttpCore {
         operation: &'static str,
         reply: &Reply,
     ) -> Result<T, ProviderError> {
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| ProviderError::decode(self.provider, operation, reply.status, &e))
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            let mut err = ProviderError::decode(self.provider, operation, reply.status, &e);
+            if reply.op == OpKind::Create {
+                // The provider said it created the object; we cannot read its
+                // id. Same recovery as an ambiguous create: look it up.
+                err.set_outcome_unknown();
+            }
+            err
+        })
     }
 
     /// Serializes a request body.
