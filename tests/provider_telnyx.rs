@@ -619,3 +619,21 @@ async fn unreadable_create_answer_is_outcome_unknown() {
     assert!(e.outcome_unknown());
     assert_eq!(srv.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn long_retry_after_is_handed_to_the_caller() {
+    let srv = Server::start(vec![
+        Canned::json(429, json!({"errors": [{"code": "10011"}]})).header("retry-after", "300"),
+    ])
+    .await;
+    let c = client(&srv.base, Arc::default());
+    let start = Instant::now();
+    let e = c.get_credential_connection("1").await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_eq!(e.metric_label(), "RateLimited");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(300)));
+    assert_eq!(srv.requests().len(), 1);
+    // Every caller of this account is now paused (capped at max_server_pause).
+    let paused = c.rate_limiter().paused_for().unwrap();
+    assert!(paused > Duration::from_secs(8) && paused <= Duration::from_secs(10));
+}

@@ -194,7 +194,7 @@ impl HttpCore {
                 Ok((status, headers, body)) => {
                     self.observer
                         .request(self.provider, call.operation, Some(status), elapsed);
-                    let pause = self.limiter.observe(status, &headers);
+                    self.limiter.observe(status, &headers);
                     if (200..300).contains(&status) {
                         return Ok(Reply {
                             status,
@@ -202,8 +202,9 @@ impl HttpCore {
                             op: call.op,
                         });
                     }
+                    // The uncapped server hint (the limiter caps its own pause).
                     let hint = if status == 429 || status == 503 {
-                        pause
+                        ratelimit::server_pause(status, &headers)
                     } else {
                         ratelimit::retry_after(&headers)
                     };

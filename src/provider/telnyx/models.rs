@@ -401,7 +401,7 @@ pub struct TelephonyCredential {
     /// Tag (at most 1000 credentials per tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    /// "connection:<connection id>".
+    /// `connection:<connection id>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// Whether it has expired (expired credentials can only be deleted).
@@ -428,7 +428,7 @@ pub struct TelephonyCredential {
 }
 
 impl TelephonyCredential {
-    /// The connection id from `resource_id` ("connection:<id>").
+    /// The connection id from `resource_id` (`connection:<id>`).
     pub fn connection_id(&self) -> Option<&str> {
         self.resource_id
             .as_deref()
@@ -463,7 +463,7 @@ pub struct TelephonyCredentialFilter {
     pub name: Option<String>,
     /// `filter[status]` (e.g. "expired").
     pub status: Option<String>,
-    /// `filter[resource_id]`, "connection:<id>" (see [`Self::for_connection`]).
+    /// `filter[resource_id]`, `connection:<id>` (see [`Self::for_connection`]).
     pub resource_id: Option<String>,
     /// `filter[sip_username]`.
     pub sip_username: Option<String>,
