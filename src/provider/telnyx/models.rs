@@ -680,6 +680,45 @@ mod tests {
         assert_eq!(out.outbound_voice_profile_id.as_deref(), Some("42"));
     }
 
+    /// The nested-object examples of seed 001.
+    #[test]
+    fn seed_001_nested_examples_round_trip() {
+        let rtcp =
+            json!({"port": "rtcp-mux", "capture_enabled": true, "report_frequency_secs": 10});
+        let r: RtcpSettings = serde_json::from_value(rtcp.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&r).unwrap(), rtcp);
+        let inbound = json!({
+            "ani_number_format": "+E.164",
+            "dnis_number_format": "+e164",
+            "codecs": ["G722"],
+            "default_routing_method": "sequential",
+            "channel_limit": 10,
+            "generate_ringback_tone": true,
+            "isup_headers_enabled": true,
+            "prack_enabled": true,
+            "sip_compact_headers_enabled": true,
+            "timeout_1xx_secs": 10,
+            "timeout_2xx_secs": 20,
+            "shaken_stir_enabled": true,
+            "simultaneous_ringing": "enabled"
+        });
+        let i: CredentialInbound = serde_json::from_value(inbound.clone()).unwrap();
+        assert_eq!(i.default_routing_method.as_deref(), Some("sequential"));
+        assert_eq!(serde_json::to_value(&i).unwrap(), inbound);
+        let outbound = json!({
+            "call_parking_enabled": true,
+            "ani_override": "always",
+            "channel_limit": 10,
+            "instant_ringback_enabled": true,
+            "generate_ringback_tone": true,
+            "localization": "US",
+            "t38_reinvite_source": "customer",
+            "outbound_voice_profile_id": "1293384261075731499"
+        });
+        let o: CredentialOutbound = serde_json::from_value(outbound.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&o).unwrap(), outbound);
+    }
+
     /// The example object of seed 003 (TelephonyCredential schema).
     fn seed_003_credential() -> Value {
         json!({
