@@ -553,3 +553,87 @@ async fn bad_success_body_is_invalid_response() {
     assert_eq!(e.category(), ErrorCategory::InvalidResponse);
     assert_eq!(srv.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn registration_status_action() {
+    let srv = Server::start(vec![Canned::json(
+        200,
+        json!({"data": {"status": "Registered", "ip_address": "198.51.100.7", "port": 5060,
+               "transport": "UDP", "user_agent": "Zoiper", "last_registration": "2026-01-01T00:00:00Z"}}),
+    )])
+    .await;
+    let c = client(&srv.base, Arc::default());
+    let s = c.check_registration_status("42").await.unwrap();
+    assert_eq!(s.status.as_deref(), Some("Registered"));
+    assert_eq!(s.port.as_deref(), Some("5060"));
+    let r = &srv.requests()[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(
+        r.path,
+        "/v2/credential_connections/42/actions/check_registration_status"
+    );
+}
+
+#[tokio::test]
+async fn clients_can_share_one_limiter() {
+    use sipcred_operator::provider::{RateLimitConfig, RateLimiter};
+    let srv = Server::start(vec![Canned::json(
+        200,
+        json!({"data": connection("1", "n")}),
+    )])
+    .await;
+    let shared = RateLimiter::new(&RateLimitConfig {
+        requests_per_second: 2.0,
+        burst: 1,
+        ..RateLimitConfig::default()
+    });
+    let a = client(&srv.base, Arc::default()).with_rate_limiter(shared.clone());
+    let b = client(&srv.base, Arc::default()).with_rate_limiter(shared);
+    let start = Instant::now();
+    a.get_credential_connection("1").await.unwrap();
+    b.get_credential_connection("1").await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(450));
+}
+
+#[tokio::test]
+async fn echoed_api_key_is_scrubbed() {
+    let srv = Server::start(vec![Canned::json(
+        401,
+        json!({"errors": [{"code": "10009", "detail": format!("bad key {KEY}")}]}),
+    )])
+    .await;
+    let c = client(&srv.base, Arc::default());
+    let e = c.get_credential_connection("1").await.unwrap_err();
+    assert!(!format!("{e} {e:?}").contains(KEY));
+}
+
+#[tokio::test]
+async fn unreadable_create_answer_is_outcome_unknown() {
+    let srv = Server::start(vec![Canned::text(201, "application/json", "{\"data\": ")]).await;
+    let c = client(&srv.base, Arc::default());
+    let e = c
+        .create_credential_connection(&create_request())
+        .await
+        .unwrap_err();
+    assert_eq!(e.category(), ErrorCategory::InvalidResponse);
+    assert!(e.outcome_unknown());
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn long_retry_after_is_handed_to_the_caller() {
+    let srv = Server::start(vec![
+        Canned::json(429, json!({"errors": [{"code": "10011"}]})).header("retry-after", "300"),
+    ])
+    .await;
+    let c = client(&srv.base, Arc::default());
+    let start = Instant::now();
+    let e = c.get_credential_connection("1").await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_eq!(e.metric_label(), "RateLimited");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(300)));
+    assert_eq!(srv.requests().len(), 1);
+    // Every caller of this account is now paused (capped at max_server_pause).
+    let paused = c.rate_limiter().paused_for().unwrap();
+    assert!(paused > Duration::from_secs(8) && paused <= Duration::from_secs(10));
+}

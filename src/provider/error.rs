@@ -425,6 +425,13 @@ impl ProviderError {
     pub(crate) fn set_attempts(&mut self, attempts: u32) {
         self.0.attempts = attempts;
     }
+    /// Marks the error as an ambiguous create (for fakes and tests of the
+    /// lifecycle engine; the clients set it themselves).
+    pub fn with_outcome_unknown(mut self) -> Self {
+        self.0.outcome_unknown = true;
+        self
+    }
+
     pub(crate) fn set_outcome_unknown(&mut self) {
         self.0.outcome_unknown = true;
     }
@@ -947,6 +954,44 @@ mod tests {
             let e = err(*status, *op, "{}");
             assert_eq!(e.class(), *class, "{name}");
             assert_eq!(e.metric_label(), *label, "{name}");
+        }
+    }
+
+    /// The four error examples of seed 001, verbatim.
+    #[test]
+    fn seed_001_error_examples() {
+        let cases = [
+            (
+                400,
+                r#"{"errors":[{"code":"10015","title":"Bad Request","detail":"The request failed because it was not well-formed.","source":{"pointer":"/"},"meta":{"url":"https://developers.telnyx.com/docs/overview/errors/10015"}}]}"#,
+                "ProviderRejected",
+                "10015",
+            ),
+            (
+                401,
+                r#"{"errors":[{"code":"10009","title":"Authentication failed","detail":"Could not understand the provided credentials.","meta":{"url":"https://developers.telnyx.com/docs/overview/errors/10009"}}]}"#,
+                "AuthenticationFailed",
+                "10009",
+            ),
+            (
+                403,
+                r#"{"errors":[{"code":"10010","title":"Not authorized","detail":"You are not authorized to access the requested resource.","meta":{"url":"https://developers.telnyx.com/docs/overview/errors/10010"},"source":{"pointer":"/"}}]}"#,
+                "PermissionDenied",
+                "10010",
+            ),
+            (
+                404,
+                r#"{"errors":[{"code":"10005","title":"Resource not found","detail":"The requested resource or URL could not be found.","meta":{"url":"https://developers.telnyx.com/docs/overview/errors/10005"},"source":{"pointer":"/"}}]}"#,
+                "NotFound",
+                "10005",
+            ),
+        ];
+        for (status, body, label, code) in cases {
+            let e = err(status, OpKind::Read, body);
+            assert_eq!(e.metric_label(), label, "{status}");
+            assert_eq!(e.code(), Some(code), "{status}");
+            assert_eq!(e.field(), None, "{status}: '/' names no field");
+            assert!(e.detail().is_some());
         }
     }
 

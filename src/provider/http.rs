@@ -26,6 +26,9 @@ pub(crate) struct CoreConfig {
     pub rate: RateLimitConfig,
     pub retry: RetryConfig,
     pub observer: Arc<dyn RequestObserver>,
+    /// Credentials sent in headers, scrubbed from error text just in case a
+    /// provider echoes them.
+    pub auth_secrets: Vec<SecretString>,
 }
 
 /// One logical request (possibly several attempts).
@@ -65,6 +68,9 @@ impl<'a> Call<'a> {
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The kind of call this answers (a create whose answer cannot be read
+    /// still created something).
+    pub op: OpKind,
 }
 
 #[derive(Clone)]
@@ -75,6 +81,7 @@ pub(crate) struct HttpCore {
     limiter: RateLimiter,
     retry: RetryConfig,
     observer: Arc<dyn RequestObserver>,
+    auth_secrets: Arc<[SecretString]>,
 }
 
 impl fmt::Debug for HttpCore {
@@ -114,12 +121,18 @@ impl HttpCore {
             limiter: RateLimiter::new(&cfg.rate),
             retry: cfg.retry,
             observer: cfg.observer,
+            auth_secrets: cfg.auth_secrets.into(),
         })
     }
 
     /// The shared limiter (exposed for tests and diagnostics).
     pub fn limiter(&self) -> &RateLimiter {
         &self.limiter
+    }
+
+    /// Replaces the limiter (to share one between clients of one account).
+    pub fn set_limiter(&mut self, limiter: RateLimiter) {
+        self.limiter = limiter;
     }
 
     fn url(&self, call: &Call<'_>) -> Result<Url, ProviderError> {
@@ -168,17 +181,30 @@ impl HttpCore {
             let outcome = self.attempt(call, &url).await;
             drop(permit);
             let elapsed = start.elapsed();
+            tracing::debug!(
+                provider = self.provider,
+                operation = call.operation,
+                attempt,
+                status = outcome.as_ref().ok().map(|(s, _, _)| *s),
+                elapsed_ms = elapsed.as_millis() as u64,
+                "provider request"
+            );
 
             let mut err = match outcome {
                 Ok((status, headers, body)) => {
                     self.observer
                         .request(self.provider, call.operation, Some(status), elapsed);
-                    let pause = self.limiter.observe(status, &headers);
+                    self.limiter.observe(status, &headers);
                     if (200..300).contains(&status) {
-                        return Ok(Reply { status, body });
+                        return Ok(Reply {
+                            status,
+                            body,
+                            op: call.op,
+                        });
                     }
+                    // The uncapped server hint (the limiter caps its own pause).
                     let hint = if status == 429 || status == 503 {
-                        pause
+                        ratelimit::server_pause(status, &headers)
                     } else {
                         ratelimit::retry_after(&headers)
                     };
@@ -197,7 +223,7 @@ impl HttpCore {
                     e
                 }
             };
-            for s in &call.secrets {
+            for s in call.secrets.iter().copied().chain(self.auth_secrets.iter()) {
                 err.scrub(s.expose_secret());
             }
             let failure = Failure::from(&err);
@@ -300,8 +326,15 @@ impl HttpCore {
         operation: &'static str,
         reply: &Reply,
     ) -> Result<T, ProviderError> {
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| ProviderError::decode(self.provider, operation, reply.status, &e))
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            let mut err = ProviderError::decode(self.provider, operation, reply.status, &e);
+            if reply.op == OpKind::Create {
+                // The provider said it created the object; we cannot read its
+                // id. Same recovery as an ambiguous create: look it up.
+                err.set_outcome_unknown();
+            }
+            err
+        })
     }
 
     /// Serializes a request body.

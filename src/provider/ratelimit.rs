@@ -133,9 +133,12 @@ impl RateLimiter {
             }
             b.paused_until = None;
         }
+        // `last` may lie in the future after a pause: no refill until then.
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * self.inner.rate).min(self.inner.burst);
-        b.last = now;
+        if now > b.last {
+            b.last = now;
+        }
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             None
@@ -154,13 +157,15 @@ impl RateLimiter {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),
         };
-        b.paused_until = Some(match b.paused_until {
-            Some(existing) if existing > until => existing,
-            _ => until,
-        });
-        // After the pause the server's window has reset; do not burst on top of
-        // tokens that accumulated while we were told to stop.
-        b.tokens = b.tokens.min(1.0);
+        if b.paused_until.is_some_and(|existing| existing >= until) {
+            return;
+        }
+        b.paused_until = Some(until);
+        // Resume at the steady rate when the pause ends: one request may go
+        // at once (a probe), the rest refill from then on, so the callers that
+        // piled up do not burst into the fresh window together.
+        b.tokens = 1.0;
+        b.last = until;
     }
 
     /// Looks at a response's headers and pauses if the server asks for it.
@@ -312,6 +317,22 @@ mod tests {
         assert!(p1.waited >= Duration::from_secs(5));
         assert!(p2.waited >= Duration::from_secs(5));
         assert!(start.elapsed() < Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_burst_after_a_pause() {
+        let l = RateLimiter::new(&cfg(10.0, 10, 10));
+        l.pause_for(Duration::from_secs(2));
+        let start = Instant::now();
+        for _ in 0..3 {
+            let _ = l.acquire().await;
+        }
+        // 1 at 2.0 s, then 10/s: 2.1 s and 2.2 s.
+        let t = start.elapsed();
+        assert!(
+            t >= Duration::from_millis(2190) && t < Duration::from_millis(2300),
+            "{t:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -112,6 +112,7 @@ impl TelnyxClient {
                 rate: cfg.rate,
                 retry: cfg.retry,
                 observer: cfg.observer,
+                auth_secrets: vec![cfg.api_key.clone()],
             },
         )?;
         Ok(Self { core })
@@ -120,6 +121,14 @@ impl TelnyxClient {
     /// The account's shared rate limiter.
     pub fn rate_limiter(&self) -> &RateLimiter {
         self.core.limiter()
+    }
+
+    /// Uses `limiter` instead of this client's own, so that several clients
+    /// for the same provider account share one budget. (Clones of a client
+    /// already share it.)
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.core.set_limiter(limiter);
+        self
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -263,6 +272,26 @@ impl TelnyxClient {
             vec!["credential_connections", id],
         );
         self.core.execute(&call).await.map(|_| ())
+    }
+
+    /// POST `/credential_connections/{id}/actions/check_registration_status`
+    /// (read-only in effect, retried like a read).
+    pub async fn check_registration_status(
+        &self,
+        id: &str,
+    ) -> Result<RegistrationStatus, ProviderError> {
+        let call = Call::new(
+            "check_registration_status",
+            OpKind::Action,
+            Method::POST,
+            vec![
+                "credential_connections",
+                id,
+                "actions",
+                "check_registration_status",
+            ],
+        );
+        Ok(self.get_json::<Data<_>>(call).await?.data)
     }
 
     // ----- telephony credentials --------------------------------------------------

@@ -358,6 +358,34 @@ impl ConnectionFilter {
     }
 }
 
+/// Answer of POST `/credential_connections/{id}/actions/check_registration_status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationStatus {
+    /// "Not Applicable" | "Not Registered" | "Failed" | "Expired" |
+    /// "Registered" | "Unregistered".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Registered contact address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// Registered contact port.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_string_or_number"
+    )]
+    pub port: Option<String>,
+    /// Transport.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// User agent of the registered device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Last registration time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_registration: Option<String>,
+}
+
 /// An on-demand telephony credential as Telnyx returns it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TelephonyCredential {
@@ -373,7 +401,7 @@ pub struct TelephonyCredential {
     /// Tag (at most 1000 credentials per tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    /// "connection:<connection id>".
+    /// `connection:<connection id>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// Whether it has expired (expired credentials can only be deleted).
@@ -400,7 +428,7 @@ pub struct TelephonyCredential {
 }
 
 impl TelephonyCredential {
-    /// The connection id from `resource_id` ("connection:<id>").
+    /// The connection id from `resource_id` (`connection:<id>`).
     pub fn connection_id(&self) -> Option<&str> {
         self.resource_id
             .as_deref()
@@ -435,7 +463,7 @@ pub struct TelephonyCredentialFilter {
     pub name: Option<String>,
     /// `filter[status]` (e.g. "expired").
     pub status: Option<String>,
-    /// `filter[resource_id]`, "connection:<id>" (see [`Self::for_connection`]).
+    /// `filter[resource_id]`, `connection:<id>` (see [`Self::for_connection`]).
     pub resource_id: Option<String>,
     /// `filter[sip_username]`.
     pub sip_username: Option<String>,
@@ -650,6 +678,45 @@ mod tests {
         let out = c.outbound.unwrap();
         assert_eq!(out.call_parking_enabled, Nullable::Null);
         assert_eq!(out.outbound_voice_profile_id.as_deref(), Some("42"));
+    }
+
+    /// The nested-object examples of seed 001.
+    #[test]
+    fn seed_001_nested_examples_round_trip() {
+        let rtcp =
+            json!({"port": "rtcp-mux", "capture_enabled": true, "report_frequency_secs": 10});
+        let r: RtcpSettings = serde_json::from_value(rtcp.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&r).unwrap(), rtcp);
+        let inbound = json!({
+            "ani_number_format": "+E.164",
+            "dnis_number_format": "+e164",
+            "codecs": ["G722"],
+            "default_routing_method": "sequential",
+            "channel_limit": 10,
+            "generate_ringback_tone": true,
+            "isup_headers_enabled": true,
+            "prack_enabled": true,
+            "sip_compact_headers_enabled": true,
+            "timeout_1xx_secs": 10,
+            "timeout_2xx_secs": 20,
+            "shaken_stir_enabled": true,
+            "simultaneous_ringing": "enabled"
+        });
+        let i: CredentialInbound = serde_json::from_value(inbound.clone()).unwrap();
+        assert_eq!(i.default_routing_method.as_deref(), Some("sequential"));
+        assert_eq!(serde_json::to_value(&i).unwrap(), inbound);
+        let outbound = json!({
+            "call_parking_enabled": true,
+            "ani_override": "always",
+            "channel_limit": 10,
+            "instant_ringback_enabled": true,
+            "generate_ringback_tone": true,
+            "localization": "US",
+            "t38_reinvite_source": "customer",
+            "outbound_voice_profile_id": "1293384261075731499"
+        });
+        let o: CredentialOutbound = serde_json::from_value(outbound.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&o).unwrap(), outbound);
     }
 
     /// The example object of seed 003 (TelephonyCredential schema).

@@ -139,6 +139,7 @@ impl VobizClient {
                 rate: cfg.rate,
                 retry: cfg.retry,
                 observer: cfg.observer,
+                auth_secrets: vec![cfg.auth_token.clone()],
             },
         )?;
         Ok(Self {
@@ -151,6 +152,14 @@ impl VobizClient {
     /// The account's shared rate limiter.
     pub fn rate_limiter(&self) -> &RateLimiter {
         self.core.limiter()
+    }
+
+    /// Uses `limiter` instead of this client's own, so that several clients
+    /// for the same provider account share one budget. (Clones of a client
+    /// already share it.)
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.core.set_limiter(limiter);
+        self
     }
 
     /// The account Auth ID.
