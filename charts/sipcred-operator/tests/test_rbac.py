@@ -30,6 +30,9 @@ CLUSTER = (
     | perms("sipcred.io", [k + "/status" for k in CLUSTER_KINDS], ["get", "patch", "update"])
 )
 PROVIDER_SECRETS = perms("", ["secrets"], ["get", "list", "watch"])
+# Events about ClusterSipProviders live in namespace "default" (API server rule for
+# events about cluster-scoped objects).
+CLUSTER_EVENTS = perms("events.k8s.io", ["events"], ["create", "patch"]) | perms("", ["events"], ["create", "patch"])
 LEASE = perms("coordination.k8s.io", ["leases"], ["create"]) | perms(
     "coordination.k8s.io", ["leases"], ["get", "update"], names=("sipcred-operator",)
 )
@@ -88,11 +91,21 @@ def test_watched_namespaces_use_roles():
         ("ClusterRole", None, "sipcred"): CLUSTER,
         ("Role", NAMESPACE, "sipcred-provider-secrets"): PROVIDER_SECRETS,
         ("Role", NAMESPACE, "sipcred-leader-election"): LEASE,
+        ("Role", "default", "sipcred-cluster-events"): CLUSTER_EVENTS,
     }
     assert granted(docs) == expected
     assert bindings(docs, "sipcred-sa") == set(expected)
     for rb in objects(docs, "RoleBinding"):
         assert rb["roleRef"]["kind"] == "Role"
+
+
+def test_watching_default_needs_no_extra_events_role():
+    docs = render({"watchNamespaces": ["default"], "leaderElection": {"enabled": False}})
+    assert granted(docs) == {
+        ("Role", "default", "sipcred-operator"): NAMESPACED,
+        ("ClusterRole", None, "sipcred-operator"): CLUSTER,
+        ("Role", NAMESPACE, "sipcred-operator-provider-secrets"): PROVIDER_SECRETS,
+    }
 
 
 def test_leases_only_with_leader_election():
