@@ -84,7 +84,8 @@ def test_apply_to_sim_api_server(sim):
     # The chart with non-default values (Roles in watched namespaces), server-side.
     for ns in NON_DEFAULT_VALUES["watchNamespaces"]:
         if ns != "sipcred-system":
-            kubectl(kubeconfig, tmp, "create", "namespace", ns)
+            # `kubectl create namespace` speaks protobuf, which the in-memory server does not.
+            kubectl(kubeconfig, tmp, "apply", "-f", "-", stdin=yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
     docs = [d for d in render(NON_DEFAULT_VALUES) if not d["apiVersion"].startswith("monitoring.coreos.com/")]
     kubectl(kubeconfig, tmp, "apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(docs))
     kubectl(kubeconfig, tmp, "-n", "voice-a", "get", "role", "sipcred")

@@ -22,6 +22,10 @@ local TERMINAL_REASONS = {
   SecretConflict = true,
   Conflict = true,
   Unsupported = true,
+  SecretOwnedByAnother = true,
+  PasswordSourceInvalid = true,
+  CredentialExpired = true,
+  ExternalObjectMissing = true,
 }
 
 local function findCondition(conditions, conditionType)
