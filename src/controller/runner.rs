@@ -7,8 +7,8 @@ use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::context::{Ctx, key_of};
@@ -49,6 +49,84 @@ fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, err: &Error, ctx: Ar
     Action::requeue(delay)
 }
 
+/// Hash of what a user (not this operator) changes: the generation (spec), deletion,
+/// labels and annotations other than the engine's create-pending marker. Status
+/// writes and the engine's own bookkeeping therefore never re-trigger a reconcile, so
+/// a failing object waits for its backoff instead of looping on its own writes.
+fn user_intent<K: Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let m = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    m.generation.hash(&mut h);
+    m.deletion_timestamp.is_some().hash(&mut h);
+    m.labels.hash(&mut h);
+    if let Some(a) = &m.annotations {
+        for (k, v) in a
+            .iter()
+            .filter(|(k, _)| k.as_str() != crate::managed::CREATE_PENDING)
+        {
+            (k, v).hash(&mut h);
+        }
+    }
+    Some(h.finish())
+}
+
+/// A controller of kind `K` whose own watch passes only changes of user intent.
+fn controller_for<K>(api: Api<K>, wc: watcher::Config) -> Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, wc)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(user_intent::<K>, Default::default());
+    Controller::for_stream(stream, reader)
+}
+
+/// Hash of the generation and the Ready status: what dependants care about. Status
+/// refreshes that change nothing else (a provider's lastCheckedAt) trigger nothing.
+fn readiness<K: Resource + serde::Serialize>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().generation.hash(&mut h);
+    let v = serde_json::to_value(obj).unwrap_or_default();
+    let ready = v["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .map(|c| c["status"].to_string());
+    ready.hash(&mut h);
+    v["status"]["connectionID"].to_string().hash(&mut h);
+    Some(h.finish())
+}
+
+/// A watch of `K` that passes only changes of generation or readiness.
+fn readiness_stream<K>(
+    api: Api<K>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(readiness::<K>, Default::default())
+}
+
 /// Whether a provider object is the one `r` (from namespace `ns`) points at.
 fn refers_to(
     r: &ProviderRef,
@@ -70,12 +148,12 @@ macro_rules! managed_controller {
         if let Some(s) = &$scope.selector {
             wc = wc.labels(s);
         }
-        let ctrl = Controller::new(api::<$kind>(&client, ns), wc)
+        let ctrl = controller_for(api::<$kind>(&client, ns), wc)
             .owns(api::<Secret>(&client, ns), watcher::Config::default());
         let store = ctrl.store();
         let store2 = ctrl.store();
         let ctrl = ctrl
-            .watches(api::<SipProvider>(&client, ns), watcher::Config::default(), move |p: SipProvider| {
+            .watches_stream(readiness_stream(api::<SipProvider>(&client, ns)), move |p: SipProvider| {
                 let (pns, pname) = (p.namespace(), p.name_any());
                 store
                     .state()
@@ -84,7 +162,7 @@ macro_rules! managed_controller {
                     .map(|o| ObjectRef::from_obj(o.as_ref()))
                     .collect::<Vec<_>>()
             })
-            .watches(Api::<ClusterSipProvider>::all(client.clone()), watcher::Config::default(), move |p: ClusterSipProvider| {
+            .watches_stream(readiness_stream(Api::<ClusterSipProvider>::all(client.clone())), move |p: ClusterSipProvider| {
                 let pname = p.name_any();
                 store2
                     .state()
@@ -137,14 +215,13 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             if let Some(s) = &scope.selector {
                 wc = wc.labels(s);
             }
-            let ctrl = Controller::new(api::<TelephonyCredential>(&client, n), wc)
+            let ctrl = controller_for(api::<TelephonyCredential>(&client, n), wc)
                 .owns(api::<Secret>(&client, n), watcher::Config::default());
             let store = ctrl.store();
             let store2 = ctrl.store();
             let store3 = ctrl.store();
-            ctrl.watches(
-                api::<SipConnection>(&client, n),
-                watcher::Config::default(),
+            ctrl.watches_stream(
+                readiness_stream(api::<SipConnection>(&client, n)),
                 move |c: SipConnection| {
                     let (cns, cname) = (c.namespace(), c.name_any());
                     store
@@ -161,9 +238,8 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
                         .collect::<Vec<_>>()
                 },
             )
-            .watches(
-                api::<SipProvider>(&client, n),
-                watcher::Config::default(),
+            .watches_stream(
+                readiness_stream(api::<SipProvider>(&client, n)),
                 move |p: SipProvider| {
                     let (pns, pname) = (p.namespace(), p.name_any());
                     store2
@@ -182,9 +258,8 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
                         .collect::<Vec<_>>()
                 },
             )
-            .watches(
-                Api::<ClusterSipProvider>::all(client.clone()),
-                watcher::Config::default(),
+            .watches_stream(
+                readiness_stream(Api::<ClusterSipProvider>::all(client.clone())),
                 move |p: ClusterSipProvider| {
                     let pname = p.name_any();
                     store3
@@ -211,7 +286,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             .for_each(|_| async {})
         };
         tasks.push(Box::pin(tc));
-        let sp = Controller::new(api::<SipProvider>(&client, n), watcher::Config::default())
+        let sp = controller_for(api::<SipProvider>(&client, n), watcher::Config::default())
             .shutdown_on_signal()
             .run(
                 provider_account::reconcile_namespaced,

@@ -37,13 +37,25 @@ impl World {
     /// Starts everything and installs CRDs and the two provider accounts.
     pub async fn start() -> World {
         let kube = sipcred_kube_sim::start(Default::default()).await.unwrap();
-        let telnyx = sipcred_provider_sim::start_telnyx(TelnyxConfig::new(TELNYX_KEY)).await.unwrap();
-        let vobiz = sipcred_provider_sim::start_vobiz(VobizConfig::new(VOBIZ_ID, VOBIZ_TOKEN)).await.unwrap();
+        let telnyx = sipcred_provider_sim::start_telnyx(TelnyxConfig::new(TELNYX_KEY))
+            .await
+            .unwrap();
+        let vobiz = sipcred_provider_sim::start_vobiz(VobizConfig::new(VOBIZ_ID, VOBIZ_TOKEN))
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         kube.write_kubeconfig(&kubeconfig).unwrap();
         let client = kube.client();
-        let w = World { kube, telnyx, vobiz, client, dir, kubeconfig, operator: None };
+        let w = World {
+            kube,
+            telnyx,
+            vobiz,
+            client,
+            dir,
+            kubeconfig,
+            operator: None,
+        };
         w.install_crds().await;
         w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "telnyx-key", "namespace": NS}, "stringData": {"apiKey": TELNYX_KEY}})).await;
         w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vobiz-creds", "namespace": NS}, "stringData": {"authID": VOBIZ_ID, "authToken": VOBIZ_TOKEN}})).await;
@@ -64,9 +76,15 @@ impl World {
 
     /// Runs the controllers in this process.
     pub fn start_operator(&mut self) {
-        let settings = Settings { resync: Duration::from_secs(2), provider_timeout: Duration::from_secs(5) };
+        let settings = Settings {
+            resync: Duration::from_secs(2),
+            provider_timeout: Duration::from_secs(5),
+        };
         let ctx = Ctx::new(self.client.clone(), settings, None);
-        let scope = runner::Scope { concurrency: 4, ..Default::default() };
+        let scope = runner::Scope {
+            concurrency: 4,
+            ..Default::default()
+        };
         self.operator = Some(tokio::spawn(runner::run(ctx, scope)));
     }
 
@@ -79,7 +97,17 @@ impl World {
     /// Starts the real binary against this world's API server.
     pub fn spawn_binary(&self) -> Child {
         Command::new(env!("CARGO_BIN_EXE_sipcred-operator"))
-            .args(["run", "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--resync-secs", "2", "--log-level", "warn"])
+            .args([
+                "run",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--health-addr",
+                "127.0.0.1:0",
+                "--resync-secs",
+                "2",
+                "--log-level",
+                "warn",
+            ])
             .env("KUBECONFIG", &self.kubeconfig)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,30 +117,67 @@ impl World {
 
     /// Creates an object from JSON (any kind this world knows).
     pub async fn apply(&self, obj: Value) {
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or(NS).to_string();
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(NS)
+            .to_string();
         let pp = PostParams::default();
         match obj["kind"].as_str().unwrap() {
-            "Secret" => drop(Api::<Secret>::namespaced(self.client.clone(), &ns).create(&pp, &serde_json::from_value(obj).unwrap()).await.unwrap()),
-            "SipProvider" => drop(self.api::<crd::SipProvider>().create(&pp, &serde_json::from_value(obj).unwrap()).await.unwrap()),
-            "SipConnection" => drop(self.api::<crd::SipConnection>().create(&pp, &serde_json::from_value(obj).unwrap()).await.unwrap()),
-            "TelephonyCredential" => drop(self.api::<crd::TelephonyCredential>().create(&pp, &serde_json::from_value(obj).unwrap()).await.unwrap()),
-            "TrunkCredential" => drop(self.api::<crd::TrunkCredential>().create(&pp, &serde_json::from_value(obj).unwrap()).await.unwrap()),
+            "Secret" => drop(
+                Api::<Secret>::namespaced(self.client.clone(), &ns)
+                    .create(&pp, &serde_json::from_value(obj).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            "SipProvider" => drop(
+                self.api::<crd::SipProvider>()
+                    .create(&pp, &serde_json::from_value(obj).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            "SipConnection" => drop(
+                self.api::<crd::SipConnection>()
+                    .create(&pp, &serde_json::from_value(obj).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            "TelephonyCredential" => drop(
+                self.api::<crd::TelephonyCredential>()
+                    .create(&pp, &serde_json::from_value(obj).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            "TrunkCredential" => drop(
+                self.api::<crd::TrunkCredential>()
+                    .create(&pp, &serde_json::from_value(obj).unwrap())
+                    .await
+                    .unwrap(),
+            ),
             k => panic!("unsupported kind {k}"),
         }
     }
 
     pub fn api<K>(&self) -> Api<K>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
     {
         Api::namespaced(self.client.clone(), NS)
     }
 
     pub async fn delete<K>(&self, name: &str)
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
     {
-        self.api::<K>().delete(name, &DeleteParams::default()).await.unwrap();
+        self.api::<K>()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
     }
 
     /// Waits until `f` returns Some, or panics with `what` after `secs`.
@@ -134,18 +199,34 @@ impl World {
     /// The Ready condition (status, reason, message) of an object.
     pub async fn ready<K>(&self, name: &str) -> Option<(String, String, String)>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + serde::Serialize,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + serde::Serialize,
     {
         let obj = self.api::<K>().get_opt(name).await.ok()??;
         let v = serde_json::to_value(obj).ok()?;
-        let c = v["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")?.clone();
-        Some((c["status"].as_str()?.into(), c["reason"].as_str()?.into(), c["message"].as_str()?.into()))
+        let c = v["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready")?
+            .clone();
+        Some((
+            c["status"].as_str()?.into(),
+            c["reason"].as_str()?.into(),
+            c["message"].as_str()?.into(),
+        ))
     }
 
     /// Waits for Ready=True and returns the object.
     pub async fn wait_ready<K>(&self, name: &str) -> K
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + serde::Serialize,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + serde::Serialize,
     {
         self.until(&format!("{name} Ready"), 30, || async {
             match self.ready::<K>(name).await {
@@ -159,8 +240,17 @@ impl World {
 
     /// A Secret's keys as strings.
     pub async fn secret(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
-        let s = Api::<Secret>::namespaced(self.client.clone(), NS).get_opt(name).await.unwrap()?;
-        Some(s.data.unwrap_or_default().into_iter().map(|(k, v)| (k, String::from_utf8(v.0).unwrap())).collect())
+        let s = Api::<Secret>::namespaced(self.client.clone(), NS)
+            .get_opt(name)
+            .await
+            .unwrap()?;
+        Some(
+            s.data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+                .collect(),
+        )
     }
 
     /// Objects of a provider collection in the simulator's state dump.
