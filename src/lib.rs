@@ -2,3 +2,7 @@
 //! exist at Telnyx and Vobiz, with the generated secrets delivered into Secrets.
 
 pub mod crd;
+pub mod leader;
+pub mod metrics;
+pub mod server;
+pub mod telemetry;
