@@ -16,8 +16,10 @@
 //! - so when the leader dies without releasing (SIGKILL, node loss) a standby takes
 //!   over within `D` + 1 s of the last renewal, i.e. between `G` and `D` + 1 s after
 //!   the death (at most ~16 s with the defaults);
-//! - on a graceful stop (the work returns) the lease is released and a standby takes
-//!   over within about a second.
+//! - on a graceful stop (the work returns) the lease is released: a standby that is
+//!   waiting notices when the old lease would have expired (again at most `D` after
+//!   the last renewal, but without the forced take-over), and a replica that starts
+//!   afterwards (the rolling update's new pod) acquires it at once.
 //!
 //! # Fencing
 //!
@@ -295,8 +297,10 @@ pub fn lease_view(lease: &Lease, identity: &str, now: SystemTime) -> LeaseView {
 ///
 /// `metrics` gets `sipcred_leader` = 1 while the work runs.
 ///
-/// Dropping the returned future drops the work and releases the Lease in the
-/// background.
+/// Dropping the returned future drops the work and stops renewing without releasing
+/// the Lease (a standby takes over when it expires, as after a crash). For a fast,
+/// graceful hand-over on SIGTERM, make `work` return (stop the controllers) instead:
+/// the Lease is then released before this function returns.
 pub async fn run_leader_elected<F, Fut, T>(
     client: kube::Client,
     cfg: LeaderConfig,
@@ -338,8 +342,7 @@ where
             source,
         })?;
     let (mut leading, task) = manager.watch().await;
-    // If this future is dropped, the handle is detached: the lease task sees the closed
-    // channel, releases the Lease and ends, which is the graceful path.
+    // If this future is dropped, the lease task is aborted without releasing.
     let mut task = LeaseTaskSlot(Some(task));
 
     tracing::info!(%lease, identity = %cfg.identity, "waiting for leader Lease");
@@ -437,7 +440,8 @@ async fn fence(
     loop {
         let check = async {
             tick.tick().await;
-            tokio::time::timeout(cfg.check_interval, api.get(&cfg.lease_name)).await
+            let limit = cfg.check_interval.max(Duration::from_secs(1));
+            tokio::time::timeout(limit, api.get(&cfg.lease_name)).await
         };
         tokio::select! {
             biased;
@@ -486,6 +490,16 @@ impl LeaseTaskSlot {
                 Err(e) => e.to_string(),
             },
             None => "unknown".to_owned(),
+        }
+    }
+}
+
+impl Drop for LeaseTaskSlot {
+    fn drop(&mut self) {
+        // Still holding a handle here means the caller dropped `run_leader_elected`
+        // mid-way: stop renewing without touching the Lease (like a killed process).
+        if let Some(handle) = self.0.take() {
+            handle.abort();
         }
     }
 }
