@@ -43,8 +43,11 @@ fn cfg(lease: &str, identity: &str) -> LeaderConfig {
 // ---------------------------------------------------------------------------
 // The two-replica harness.
 
+/// (replica, "start" | "stop", when)
+type Event = (String, &'static str, Instant);
+
 #[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<(String, &'static str, Instant)>>>);
+struct Events(Arc<Mutex<Vec<Event>>>);
 
 impl Events {
     fn push(&self, who: &str, what: &'static str) {
