@@ -38,6 +38,20 @@
 //! work at once as long as the clocks of the nodes differ by less than
 //! `fence_margin` (default 2 s). Requires `fence_margin + check_interval < renew_before`
 //! so a normal renewal is observed before the fence.
+//!
+//! # Wiring
+//!
+//! ```ignore
+//! let cfg = LeaderConfig::default(); // or LeaderConfig::disabled() for one replica
+//! let work = || async move { run_controllers(ctx, shutdown_signal).await };
+//! match run_leader_elected(client, cfg, Some(metrics), work).await {
+//!     Ok(()) => ExitCode::SUCCESS,            // controllers stopped on SIGTERM; Lease released
+//!     Err(e) => { tracing::error!(error = %e); ExitCode::FAILURE } // restart as standby
+//! }
+//! ```
+//!
+//! Needs RBAC `get`, `create`, `patch` on `leases.coordination.k8s.io` in the Lease's
+//! namespace, and ideally `POD_NAME` / `POD_NAMESPACE` from the downward API.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
