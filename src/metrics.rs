@@ -396,3 +396,20 @@ mod tests {
         assert!(!m.encode().contains(r#"provider="telnyx""#));
     }
 }
+
+/// Provider clients report every HTTP attempt and rate-limit wait here.
+impl crate::provider::RequestObserver for Metrics {
+    fn request(
+        &self,
+        provider: &'static str,
+        operation: &'static str,
+        status: Option<u16>,
+        elapsed: Duration,
+    ) {
+        self.provider_request(provider, operation, status, elapsed);
+    }
+
+    fn rate_limit_wait(&self, provider: &'static str, waited: Duration) {
+        Metrics::rate_limit_wait(self, provider, waited);
+    }
+}

@@ -369,7 +369,14 @@ async fn invalid_settings_fail_before_the_api() {
 /// `application/apply-patch+yaml` (409 `Conflict` when another field manager owns
 /// `spec.holderIdentity` with a different value), with `Status` error bodies.
 async fn test_client() -> TestApi {
-    unimplemented!("connect to sipcred_kube_sim::start(Default::default()).await?.client()")
+    let sim = sipcred_kube_sim::start(Default::default())
+        .await
+        .expect("in-memory API server starts");
+    let client = sim.client();
+    TestApi {
+        _guard: Box::new(sim),
+        client,
+    }
 }
 
 struct TestApi {
@@ -378,7 +385,6 @@ struct TestApi {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs sipcred-kube-sim; wired by the lead"]
 async fn failover_against_kube_sim() {
     let api = test_client().await;
     scenario_graceful_handover(api.client.clone(), api.client.clone(), "sim-graceful").await;

@@ -1,8 +1,14 @@
-//! `sipcred-operator run`.
+//! `sipcred-operator run`: the controllers, /metrics, /healthz, /readyz and optional
+//! leader election.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use sipcred_operator::controller::{Ctx, Settings, runner};
+use sipcred_operator::leader::{self, LeaderConfig};
+use sipcred_operator::metrics::Metrics;
+use sipcred_operator::server::{self, Health};
+use sipcred_operator::telemetry::{self, LogFormat};
 
 /// Flags of `run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -21,50 +27,64 @@ pub struct RunArgs {
     pub resync_secs: u64,
     /// Address of /metrics.
     #[arg(long, default_value = "0.0.0.0:8080")]
-    pub metrics_addr: String,
-    /// Address of /healthz and /readyz.
+    pub metrics_addr: SocketAddr,
+    /// Address of /healthz and /readyz (may equal --metrics-addr).
     #[arg(long, default_value = "0.0.0.0:8081")]
-    pub health_addr: String,
-    /// Elect a leader through a Lease so only one replica writes.
+    pub health_addr: SocketAddr,
+    /// Elect a leader through the Lease `sipcred-operator` in POD_NAMESPACE so only one
+    /// replica writes; the others wait and take over within the lease duration.
     #[arg(long)]
     pub leader_elect: bool,
-    /// Log format: text or json.
-    #[arg(long, default_value = "text")]
-    pub log_format: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, default_value = "info,kube=warn")]
     pub log_level: String,
 }
 
-/// Runs the controllers until SIGTERM/SIGINT.
+/// Runs until SIGTERM/SIGINT; an error when leadership is lost (the process exits and
+/// restarts, so two replicas never write at once).
 pub async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    init_logs(&args.log_format, &args.log_level);
+    telemetry::init(args.log_format, &args.log_level)?;
     let client = kube::Client::try_default().await?;
+    let resync = Duration::from_secs(args.resync_secs);
     let settings = Settings {
-        resync: Duration::from_secs(args.resync_secs),
+        resync,
         ..Settings::default()
     };
-    let ctx = Ctx::new(client, settings, None);
+    let metrics = Metrics::new();
+    // Live while reconciles keep happening; Ready objects are revisited every resync.
+    let health = Health::new((resync * 3).max(Duration::from_secs(300)));
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let (ma, ha) = (args.metrics_addr, args.health_addr);
+    let (m2, h2) = (metrics.clone(), health.clone());
+    tokio::spawn(async move {
+        if let Err(e) = server::serve_all(ma, ha, m2, h2, shutdown).await {
+            tracing::error!(error = %e, "metrics/health server failed");
+        }
+    });
+    // A standby is ready too: rollouts must not stall on replicas waiting for the lease.
+    health.set_ready(true);
+    let ctx = Ctx::new(client.clone(), settings, metrics.clone(), health);
     let scope = runner::Scope {
         namespaces: args.namespaces,
         selector: args.selector,
         concurrency: args.concurrency,
     };
-    tracing::info!(namespaces = ?scope.namespaces, "starting controllers");
-    runner::run(ctx, scope).await;
+    tracing::info!(namespaces = ?scope.namespaces, leader_elect = args.leader_elect, "starting controllers");
+    let cfg = if args.leader_elect {
+        LeaderConfig::new("sipcred-operator", leader::default_namespace())
+    } else {
+        LeaderConfig::disabled()
+    };
+    leader::run_leader_elected(client, cfg, Some(metrics), || runner::run(ctx, scope)).await?;
     Ok(())
 }
 
-/// Structured logs; never a secret (secrets are secrecy types without Display).
-pub fn init_logs(format: &str, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if format == "json" {
-        b.json().try_init()
-    } else {
-        b.try_init()
-    };
+/// Structured logs for the sandbox; never a secret (secrets are secrecy types).
+pub fn init_logs(level: &str) {
+    let _ = telemetry::init(LogFormat::Text, level);
 }

@@ -17,6 +17,8 @@ use sipcred_operator::controller::{Ctx, Settings, runner};
 use sipcred_operator::crd::{
     self, ClusterSipProvider, SipConnection, SipProvider, TelephonyCredential, TrunkCredential,
 };
+use sipcred_operator::metrics::Metrics;
+use sipcred_operator::server::Health;
 
 const EXAMPLES: &[(&str, &str)] = &[
     (
@@ -76,7 +78,7 @@ pub struct SandboxArgs {
 
 /// Runs the sandbox.
 pub async fn run(args: SandboxArgs) -> ExitCode {
-    super::run::init_logs("text", &args.log_level);
+    super::run::init_logs(&args.log_level);
     match sandbox(args).await {
         Ok(code) => code,
         Err(e) => {
@@ -116,7 +118,8 @@ async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Erro
             resync: Duration::from_secs(60),
             ..Settings::default()
         },
-        None,
+        Metrics::new(),
+        Health::default(),
     );
     let scope = runner::Scope {
         concurrency: 4,

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::error::{Error, backoff};
 use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider, condition::READY};
 use crate::provider::vobiz::{VobizClient, VobizConfig};
-use crate::provider::{NoopObserver, RateLimitConfig, RequestObserver, TelnyxClient, TelnyxConfig};
+use crate::provider::{RateLimitConfig, RequestObserver, TelnyxClient, TelnyxConfig};
 
 /// Settings of the controllers.
 #[derive(Clone, Debug)]
@@ -51,6 +51,10 @@ pub struct Ctx {
     pub recorder: Recorder,
     /// Settings.
     pub settings: Settings,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// Liveness and readiness.
+    pub health: crate::server::Health,
     observer: Arc<dyn RequestObserver>,
     accounts: Mutex<HashMap<String, (String, Account)>>,
     failures: Mutex<HashMap<String, u32>>,
@@ -61,8 +65,10 @@ impl Ctx {
     pub fn new(
         client: Client,
         settings: Settings,
-        observer: Option<Arc<dyn RequestObserver>>,
+        metrics: crate::metrics::Metrics,
+        health: crate::server::Health,
     ) -> Arc<Self> {
+        let observer: Arc<dyn RequestObserver> = Arc::new(metrics.clone());
         let reporter = Reporter {
             controller: "sipcred-operator".into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -71,7 +77,9 @@ impl Ctx {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             settings,
-            observer: observer.unwrap_or_else(|| Arc::new(NoopObserver)),
+            metrics,
+            health,
+            observer,
             accounts: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
         })
@@ -101,6 +109,21 @@ impl Ctx {
         if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
             tracing::warn!(error = %e, "publishing an event failed");
         }
+    }
+
+    /// Records the outcome of one reconcile (metrics and liveness).
+    pub fn observe_reconcile(
+        &self,
+        kind: &str,
+        result: Result<(), &str>,
+        elapsed: std::time::Duration,
+    ) {
+        self.metrics.reconcile(
+            kind,
+            result.err().unwrap_or(crate::metrics::RESULT_SUCCESS),
+            elapsed,
+        );
+        self.health.heartbeat();
     }
 
     /// Records a failure of `key` and returns the requeue delay.

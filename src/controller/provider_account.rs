@@ -73,7 +73,14 @@ fn finish<K: Resource<DynamicType = ()>>(
     ctx: &Ctx,
     obj: &K,
     r: Result<(), Error>,
+    started: std::time::Instant,
 ) -> Result<Action, Error> {
+    let kind = K::kind(&());
+    ctx.observe_reconcile(
+        &kind,
+        r.as_ref().map(|_| ()).map_err(|e| e.reason()),
+        started.elapsed(),
+    );
     match r {
         Ok(()) => {
             ctx.succeeded(&key_of(obj));
@@ -86,6 +93,7 @@ fn finish<K: Resource<DynamicType = ()>>(
 /// Reconciles a namespaced SipProvider.
 pub async fn reconcile_namespaced(obj: Arc<SipProvider>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
+    let started = std::time::Instant::now();
     let r = ProviderRef {
         kind: Some(ProviderKind::SipProvider),
         name: obj.name_any(),
@@ -99,7 +107,7 @@ pub async fn reconcile_namespaced(obj: Arc<SipProvider>, ctx: Arc<Ctx>) -> Resul
         )
         .await?;
     }
-    finish(&ctx, obj.as_ref(), result)
+    finish(&ctx, obj.as_ref(), result, started)
 }
 
 /// Reconciles a ClusterSipProvider.
@@ -107,6 +115,7 @@ pub async fn reconcile_cluster(
     obj: Arc<ClusterSipProvider>,
     ctx: Arc<Ctx>,
 ) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
     let r = ProviderRef {
         kind: Some(ProviderKind::ClusterSipProvider),
         name: obj.name_any(),
@@ -120,5 +129,5 @@ pub async fn reconcile_cluster(
         )
         .await?;
     }
-    finish(&ctx, obj.as_ref(), result)
+    finish(&ctx, obj.as_ref(), result, started)
 }

@@ -153,7 +153,13 @@ pub async fn reconcile(obj: Arc<TrunkCredential>, ctx: Arc<Ctx>) -> Result<Actio
     let api: Api<TrunkCredential> = Api::namespaced(ctx.client.clone(), &ns);
     let generation = obj.metadata.generation;
     let mut status = obj.status.clone().unwrap_or_default();
+    let started = std::time::Instant::now();
     let result = run(&obj, &ctx, &api, &mut status).await;
+    ctx.observe_reconcile(
+        "TrunkCredential",
+        result.as_ref().map(|_| ()).map_err(|e| e.reason()),
+        started.elapsed(),
+    );
     status.observed_generation = generation;
     match &result {
         Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),

@@ -80,7 +80,12 @@ impl World {
             resync: Duration::from_secs(2),
             provider_timeout: Duration::from_secs(5),
         };
-        let ctx = Ctx::new(self.client.clone(), settings, None);
+        let ctx = Ctx::new(
+            self.client.clone(),
+            settings,
+            Default::default(),
+            Default::default(),
+        );
         let scope = runner::Scope {
             concurrency: 4,
             ..Default::default()
