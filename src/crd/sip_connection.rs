@@ -149,7 +149,7 @@ pub struct SipConnectionSpec {
     #[schemars(length(max = 2048))]
     #[x_kube(validation = kube::core::Rule::new(r"self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s/?#]+')").message("spec.webhookEventFailoverURL must be an absolute URL with a scheme, such as https://example.com/backup"))]
     pub webhook_event_failover_url: Option<String>,
-    /// Webhook format: `1`, `2` or `texml`. Telnyx default: `1`.
+    /// Webhook format: `1` or `2`. Telnyx default: `1`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -265,9 +265,6 @@ pub enum WebhookApiVersion {
     /// Telnyx API v2 webhooks.
     #[serde(rename = "2")]
     V2,
-    /// TeXML webhooks (accepted on create only by Telnyx).
-    #[serde(rename = "texml")]
-    Texml,
 }
 
 // RTCP port choice.
