@@ -72,8 +72,7 @@ impl CommonArgs {
             cfg.validate().map_err(invalid)?;
             return Ok(cfg);
         }
-        let mut cfg = FaultConfig::default();
-        cfg.latency = match (self.latency_ms, self.latency_jitter_ms) {
+        let latency = match (self.latency_ms, self.latency_jitter_ms) {
             (None, None) => None,
             (ms, None) => Some(Latency::Fixed {
                 ms: ms.unwrap_or(0),
@@ -82,6 +81,10 @@ impl CommonArgs {
                 min_ms: ms.unwrap_or(0),
                 max_ms: ms.unwrap_or(0) + j,
             }),
+        };
+        let mut cfg = FaultConfig {
+            latency,
+            rules: Vec::new(),
         };
         if self.error_rate > 0.0 {
             cfg.rules.push(

@@ -1,6 +1,9 @@
 //! Shared plumbing: the connection loop, the request pipeline (counting, faults, auth,
 //! rate limit, commit-then-drop) and the generic admin API.
 
+// Responses are returned by value on cold paths only.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
