@@ -28,7 +28,9 @@ fn main() {
             .unwrap();
         rt.block_on(async move {
             let sim = if p2 == "vobiz" {
-                start_vobiz(VobizConfig::new("MA_LOAD", "tok")).await.unwrap()
+                start_vobiz(VobizConfig::new("MA_LOAD", "tok"))
+                    .await
+                    .unwrap()
             } else {
                 start_telnyx(TelnyxConfig::new("KEYLOAD")).await.unwrap()
             };

@@ -578,6 +578,49 @@ async fn user_name_unique_across_account() {
         )
         .await;
     assert_eq!(r.status, 200);
+    // Renaming frees the old name; deleting frees the name.
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/credential_connections/{aid}"),
+            Some(json!({"user_name": "alice002"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let c = t.create_conn("c", "ALICE001").await;
+    let r = t
+        .call(
+            Method::POST,
+            "/credential_connections",
+            Some(with("/user_name", json!("alice002"))),
+        )
+        .await;
+    assert_422(&r, "/user_name", "renamed duplicate");
+    t.call(
+        Method::DELETE,
+        &format!("/credential_connections/{aid}"),
+        None,
+    )
+    .await;
+    t.create_conn("d", "alice002").await;
+    // Out-of-band rename is seen by the uniqueness check too.
+    let cid = c["id"].as_str().unwrap();
+    t.sim
+        .oob_patch(
+            "credential_connections",
+            cid,
+            json!({"user_name": "portal01"}),
+        )
+        .unwrap();
+    t.create_conn("e", "alice001").await;
+    let r = t
+        .call(
+            Method::POST,
+            "/credential_connections",
+            Some(with("/user_name", json!("PORTAL01"))),
+        )
+        .await;
+    assert_422(&r, "/user_name", "oob duplicate");
 }
 
 #[tokio::test]
@@ -1112,6 +1155,35 @@ async fn telephony_credential_tag_limit() {
         )
         .await;
     assert_422(&p, "/tag", "patch into full tag");
+    // Deleting one frees a slot; re-tagging moves the count.
+    let l = t
+        .call(Method::GET, "/telephony_credentials?filter[tag]=full", None)
+        .await;
+    let first = l.json["data"][0]["id"].as_str().unwrap().to_string();
+    let d = t
+        .call(
+            Method::DELETE,
+            &format!("/telephony_credentials/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(d.status, 200);
+    let p = t
+        .call(
+            Method::PATCH,
+            &format!("/telephony_credentials/{id}"),
+            Some(json!({"tag": "full"})),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let r = t
+        .create_cred(json!({"connection_id": cid, "tag": "full"}))
+        .await;
+    assert_422(&r, "/tag", "full again");
+    let r = t
+        .create_cred(json!({"connection_id": cid, "tag": "other"}))
+        .await;
+    assert_eq!(r.status, 201);
 }
 
 fn b64json(s: &str) -> Value {
