@@ -401,6 +401,13 @@ impl TelnyxApp {
         let contains = q
             .get("filter[connection_name][contains]")
             .map(|s| s.to_lowercase());
+        // The SDK documents: "Requires at least three characters."
+        if contains.as_ref().is_some_and(|c| c.chars().count() < 3) {
+            return Err(bad_param(
+                "filter[connection_name][contains]",
+                "filter[connection_name][contains] requires at least three characters",
+            ));
+        }
         let st = lock(&self.state);
         let mut rows: Vec<&Connection> = st
             .connections
