@@ -16,7 +16,7 @@ mod vobiz;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use cli::{TelnyxArgs, VobizArgs, run_telnyx, run_vobiz};
+pub use cli::{CommonArgs, TelnyxArgs, VobizArgs, run_telnyx, run_vobiz};
 pub use faults::{FaultConfig, FaultKind, FaultRule, Latency};
 pub use ratelimit::RateLimit;
 

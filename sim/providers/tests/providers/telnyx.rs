@@ -811,7 +811,10 @@ async fn connection_list_filter_sort_paginate() {
         ("page[number]=x", "page[number]"),
         ("sort=name", "sort"),
         ("sort=--active", "sort"),
-        ("filter[connection_name][contains]=ab", "filter[connection_name][contains]"),
+        (
+            "filter[connection_name][contains]=ab",
+            "filter[connection_name][contains]",
+        ),
     ] {
         let r = t
             .call(Method::GET, &format!("/credential_connections?{q}"), None)
