@@ -23,8 +23,8 @@ pub use ratelimit::RateLimit;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Configuration of a Telnyx simulator (one account).
-#[derive(Debug, Clone)]
+/// Configuration of a Telnyx simulator (one account). `Debug` redacts the key.
+#[derive(Clone)]
 pub struct TelnyxConfig {
     /// The only accepted `Authorization: Bearer` key.
     pub api_key: String,
@@ -34,6 +34,18 @@ pub struct TelnyxConfig {
     /// Telephony credentials per tag (seed 003: 1,000).
     pub max_credentials_per_tag: usize,
     pub faults: FaultConfig,
+}
+
+impl std::fmt::Debug for TelnyxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelnyxConfig")
+            .field("api_key", &"<redacted>")
+            .field("rate_limit", &self.rate_limit)
+            .field("max_connections", &self.max_connections)
+            .field("max_credentials_per_tag", &self.max_credentials_per_tag)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 impl Default for TelnyxConfig {
@@ -57,13 +69,24 @@ impl TelnyxConfig {
     }
 }
 
-/// Configuration of a Vobiz simulator (one account).
-#[derive(Debug, Clone)]
+/// Configuration of a Vobiz simulator (one account). `Debug` redacts the token.
+#[derive(Clone)]
 pub struct VobizConfig {
     pub auth_id: String,
     pub auth_token: String,
     pub rate_limit: RateLimit,
     pub faults: FaultConfig,
+}
+
+impl std::fmt::Debug for VobizConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VobizConfig")
+            .field("auth_id", &self.auth_id)
+            .field("auth_token", &"<redacted>")
+            .field("rate_limit", &self.rate_limit)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 impl Default for VobizConfig {
