@@ -80,8 +80,21 @@ impl Common {
     }
 
     pub fn counts_json(&self) -> Value {
+        self.counts_json_filtered(&HashMap::new())
+    }
+
+    /// Counts, optionally filtered by `method`, `route` and `status` (query parameters
+    /// of `GET /_sim/requests`).
+    pub fn counts_json_filtered(&self, q: &HashMap<String, String>) -> Value {
         let c = lock(&self.counts);
-        let mut rows: Vec<_> = c.iter().collect();
+        let mut rows: Vec<_> = c
+            .iter()
+            .filter(|((m, r, st), _)| {
+                q.get("method").is_none_or(|x| x.eq_ignore_ascii_case(m))
+                    && q.get("route").is_none_or(|x| x == r)
+                    && q.get("status").is_none_or(|x| *x == st.to_string())
+            })
+            .collect();
         rows.sort_by(|a, b| a.0.cmp(b.0));
         let total: u64 = rows.iter().map(|(_, n)| **n).sum();
         json!({
@@ -354,8 +367,11 @@ async fn get_state<S: Sim>(State(s): State<Arc<S>>) -> Response {
     axum::Json(s.state_json()).into_response()
 }
 
-async fn get_requests<S: Sim>(State(s): State<Arc<S>>) -> Response {
-    axum::Json(s.common().counts_json()).into_response()
+async fn get_requests<S: Sim>(
+    State(s): State<Arc<S>>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    axum::Json(s.common().counts_json_filtered(&q)).into_response()
 }
 
 async fn reset_requests<S: Sim>(State(s): State<Arc<S>>) -> Response {

@@ -1365,6 +1365,21 @@ async fn admin_api_inspection_and_out_of_band_edits() {
         .await
         .unwrap();
     assert_eq!(reqs["total"], 3);
+    let filtered: Value = c
+        .get(format!("{admin}/requests"))
+        .query(&[
+            ("method", "get"),
+            ("route", "/v2/credential_connections/{id}"),
+            ("status", "200"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(filtered["total"], 1);
+    assert_eq!(filtered["requests"].as_array().unwrap().len(), 1);
     assert!(reqs["requests"].as_array().unwrap().iter().any(|r| r
         == &json!({"method": "GET", "route": "/v2/credential_connections/{id}", "status": 404, "count": 1})));
     // State dump.
