@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -167,7 +168,12 @@ pub(crate) struct ConnCtl {
 /// that a handler can make the server close the socket without answering
 /// (commit-then-drop): the connection task selects on a per-connection `Notify` and
 /// drops the hyper connection (and with it the TCP stream) when it fires.
-pub(crate) async fn serve(listener: TcpListener, router: Router, cancel: CancellationToken) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    cancel: CancellationToken,
+    open: Arc<AtomicUsize>,
+) {
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -184,7 +190,9 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, cancel: Cancell
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let cancel = cancel.clone();
+        let guard = OpenGuard::new(open.clone());
         tokio::spawn(async move {
+            let _guard = guard;
             let abort = Arc::new(Notify::new());
             let ctl = ConnCtl {
                 abort: abort.clone(),
@@ -207,6 +215,22 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, cancel: Cancell
                 _ = cancel.cancelled() => {}
             }
         });
+    }
+}
+
+/// Counts open client connections (decremented when the connection task ends).
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl OpenGuard {
+    fn new(n: Arc<AtomicUsize>) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        OpenGuard(n)
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -141,6 +141,7 @@ pub struct RunningSim {
     sim: Arc<dyn core::Sim>,
     cancel: CancellationToken,
     join: Option<tokio::task::JoinHandle<()>>,
+    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl RunningSim {
@@ -153,19 +154,26 @@ impl RunningSim {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
-        let join = tokio::spawn(core::serve(listener, router, cancel.clone()));
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let join = tokio::spawn(core::serve(listener, router, cancel.clone(), open.clone()));
         Ok(RunningSim {
             addr,
             api_prefix,
             sim,
             cancel,
             join: Some(join),
+            open,
         })
     }
 
     /// The socket address the simulator listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Client TCP connections currently open (kept-alive ones included).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Telnyx: `http://127.0.0.1:PORT/v2`; Vobiz: `http://127.0.0.1:PORT/api/v1`.

@@ -174,6 +174,17 @@ async fn timeouts_hold_and_never_answer() {
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(t.sim.request_count("GET", CONNS, Some(0)), 1);
+    // Once the client has given up and closed the socket, the held connection is released.
+    drop(c);
+    let start = Instant::now();
+    while t.sim.open_connections() > 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "held connection not released: {}",
+            t.sim.open_connections()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // The rule is spent: the next request is answered.
     let r = t.call(Method::GET, "/credential_connections", None).await;
     assert_eq!(r.status, 200);
