@@ -239,6 +239,9 @@ impl TelnyxApp {
         let mut errs = Vec::new();
         let clean = schema::validate(schema::CONNECTION, &body, "", &mut errs);
         for req in ["connection_name", "user_name", "password"] {
+            if errs.iter().any(|e| e.pointer[1..] == *req) {
+                continue;
+            }
             match body.get(req) {
                 None | Some(Value::Null) => errs.push(FieldErr {
                     pointer: format!("/{req}"),
@@ -252,7 +255,6 @@ impl TelnyxApp {
                 _ => {}
             }
         }
-        errs.dedup_by(|a, b| a.pointer == b.pointer);
         let mut obj = schema::connection_defaults();
         deep_merge(&mut obj, &Value::Object(clean.clone()));
         if clean
