@@ -72,8 +72,7 @@ impl CommonArgs {
             cfg.validate().map_err(invalid)?;
             return Ok(cfg);
         }
-        let mut cfg = FaultConfig::default();
-        cfg.latency = match (self.latency_ms, self.latency_jitter_ms) {
+        let latency = match (self.latency_ms, self.latency_jitter_ms) {
             (None, None) => None,
             (ms, None) => Some(Latency::Fixed {
                 ms: ms.unwrap_or(0),
@@ -82,6 +81,10 @@ impl CommonArgs {
                 min_ms: ms.unwrap_or(0),
                 max_ms: ms.unwrap_or(0) + j,
             }),
+        };
+        let mut cfg = FaultConfig {
+            latency,
+            rules: Vec::new(),
         };
         if self.error_rate > 0.0 {
             cfg.rules.push(
@@ -117,8 +120,8 @@ impl CommonArgs {
     }
 }
 
-/// `sipcred-operator sim telnyx`
-#[derive(Args, Debug, Clone)]
+/// `sipcred-operator sim telnyx` (`Debug` redacts the key)
+#[derive(Args, Clone)]
 pub struct TelnyxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -136,8 +139,8 @@ pub struct TelnyxArgs {
     pub common: CommonArgs,
 }
 
-/// `sipcred-operator sim vobiz`
-#[derive(Args, Debug, Clone)]
+/// `sipcred-operator sim vobiz` (`Debug` redacts the token)
+#[derive(Args, Clone)]
 pub struct VobizArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -150,6 +153,29 @@ pub struct VobizArgs {
     pub auth_token: String,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl std::fmt::Debug for TelnyxArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelnyxArgs")
+            .field("listen", &self.listen)
+            .field("api_key", &"<redacted>")
+            .field("max_connections", &self.max_connections)
+            .field("max_credentials_per_tag", &self.max_credentials_per_tag)
+            .field("common", &self.common)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for VobizArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VobizArgs")
+            .field("listen", &self.listen)
+            .field("auth_id", &self.auth_id)
+            .field("auth_token", &"<redacted>")
+            .field("common", &self.common)
+            .finish()
+    }
 }
 
 /// Runs a Telnyx simulator until SIGTERM/SIGINT. Prints one line with the base URL
@@ -252,5 +278,6 @@ mod tests {
         let f = t.a.common.fault_config().unwrap_or_default();
         assert_eq!(f.rules.len(), 1);
         assert_eq!(f.latency, Some(Latency::Fixed { ms: 3 }));
+        assert!(!format!("{:?}", t.a).contains("\"k\""));
     }
 }

@@ -1,8 +1,12 @@
 //! Shared plumbing: the connection loop, the request pipeline (counting, faults, auth,
 //! rate limit, commit-then-drop) and the generic admin API.
 
+// Responses are returned by value on cold paths only.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -77,8 +81,21 @@ impl Common {
     }
 
     pub fn counts_json(&self) -> Value {
+        self.counts_json_filtered(&HashMap::new())
+    }
+
+    /// Counts, optionally filtered by `method`, `route` and `status` (query parameters
+    /// of `GET /_sim/requests`).
+    pub fn counts_json_filtered(&self, q: &HashMap<String, String>) -> Value {
         let c = lock(&self.counts);
-        let mut rows: Vec<_> = c.iter().collect();
+        let mut rows: Vec<_> = c
+            .iter()
+            .filter(|((m, r, st), _)| {
+                q.get("method").is_none_or(|x| x.eq_ignore_ascii_case(m))
+                    && q.get("route").is_none_or(|x| x == r)
+                    && q.get("status").is_none_or(|x| *x == st.to_string())
+            })
+            .collect();
         rows.sort_by(|a, b| a.0.cmp(b.0));
         let total: u64 = rows.iter().map(|(_, n)| **n).sum();
         json!({
@@ -151,7 +168,12 @@ pub(crate) struct ConnCtl {
 /// that a handler can make the server close the socket without answering
 /// (commit-then-drop): the connection task selects on a per-connection `Notify` and
 /// drops the hyper connection (and with it the TCP stream) when it fires.
-pub(crate) async fn serve(listener: TcpListener, router: Router, cancel: CancellationToken) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    cancel: CancellationToken,
+    open: Arc<AtomicUsize>,
+) {
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -168,7 +190,9 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, cancel: Cancell
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let cancel = cancel.clone();
+        let guard = OpenGuard::new(open.clone());
         tokio::spawn(async move {
+            let _guard = guard;
             let abort = Arc::new(Notify::new());
             let ctl = ConnCtl {
                 abort: abort.clone(),
@@ -191,6 +215,22 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, cancel: Cancell
                 _ = cancel.cancelled() => {}
             }
         });
+    }
+}
+
+/// Counts open client connections (decremented when the connection task ends).
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl OpenGuard {
+    fn new(n: Arc<AtomicUsize>) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        OpenGuard(n)
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -351,8 +391,11 @@ async fn get_state<S: Sim>(State(s): State<Arc<S>>) -> Response {
     axum::Json(s.state_json()).into_response()
 }
 
-async fn get_requests<S: Sim>(State(s): State<Arc<S>>) -> Response {
-    axum::Json(s.common().counts_json()).into_response()
+async fn get_requests<S: Sim>(
+    State(s): State<Arc<S>>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    axum::Json(s.common().counts_json_filtered(&q)).into_response()
 }
 
 async fn reset_requests<S: Sim>(State(s): State<Arc<S>>) -> Response {

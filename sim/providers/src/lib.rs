@@ -16,15 +16,15 @@ mod vobiz;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use cli::{TelnyxArgs, VobizArgs, run_telnyx, run_vobiz};
+pub use cli::{CommonArgs, TelnyxArgs, VobizArgs, run_telnyx, run_vobiz};
 pub use faults::{FaultConfig, FaultKind, FaultRule, Latency};
 pub use ratelimit::RateLimit;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Configuration of a Telnyx simulator (one account).
-#[derive(Debug, Clone)]
+/// Configuration of a Telnyx simulator (one account). `Debug` redacts the key.
+#[derive(Clone)]
 pub struct TelnyxConfig {
     /// The only accepted `Authorization: Bearer` key.
     pub api_key: String,
@@ -34,6 +34,18 @@ pub struct TelnyxConfig {
     /// Telephony credentials per tag (seed 003: 1,000).
     pub max_credentials_per_tag: usize,
     pub faults: FaultConfig,
+}
+
+impl std::fmt::Debug for TelnyxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelnyxConfig")
+            .field("api_key", &"<redacted>")
+            .field("rate_limit", &self.rate_limit)
+            .field("max_connections", &self.max_connections)
+            .field("max_credentials_per_tag", &self.max_credentials_per_tag)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 impl Default for TelnyxConfig {
@@ -57,13 +69,24 @@ impl TelnyxConfig {
     }
 }
 
-/// Configuration of a Vobiz simulator (one account).
-#[derive(Debug, Clone)]
+/// Configuration of a Vobiz simulator (one account). `Debug` redacts the token.
+#[derive(Clone)]
 pub struct VobizConfig {
     pub auth_id: String,
     pub auth_token: String,
     pub rate_limit: RateLimit,
     pub faults: FaultConfig,
+}
+
+impl std::fmt::Debug for VobizConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VobizConfig")
+            .field("auth_id", &self.auth_id)
+            .field("auth_token", &"<redacted>")
+            .field("rate_limit", &self.rate_limit)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 impl Default for VobizConfig {
@@ -118,6 +141,7 @@ pub struct RunningSim {
     sim: Arc<dyn core::Sim>,
     cancel: CancellationToken,
     join: Option<tokio::task::JoinHandle<()>>,
+    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl RunningSim {
@@ -130,19 +154,26 @@ impl RunningSim {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
-        let join = tokio::spawn(core::serve(listener, router, cancel.clone()));
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let join = tokio::spawn(core::serve(listener, router, cancel.clone(), open.clone()));
         Ok(RunningSim {
             addr,
             api_prefix,
             sim,
             cancel,
             join: Some(join),
+            open,
         })
     }
 
     /// The socket address the simulator listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Client TCP connections currently open (kept-alive ones included).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Telnyx: `http://127.0.0.1:PORT/v2`; Vobiz: `http://127.0.0.1:PORT/api/v1`.

@@ -113,6 +113,8 @@ struct Trunk {
 struct State_ {
     seq: u64,
     creds: HashMap<String, VCred>,
+    /// Index: username -> credential id.
+    usernames: HashMap<String, String>,
     trunks: HashMap<String, Trunk>,
 }
 
@@ -170,7 +172,7 @@ impl VobizApp {
             _ => return Err(validation("password", "password is required")),
         };
         let mut st = lock(&self.state);
-        if st.creds.values().any(|c| c.username == username) {
+        if st.usernames.contains_key(&username) {
             return Err(envelope(
                 StatusCode::CONFLICT,
                 "CONFLICT",
@@ -191,6 +193,7 @@ impl VobizApp {
             updated_at: now,
         };
         let out = self.cred_json(&c);
+        st.usernames.insert(c.username.clone(), c.id.clone());
         st.creds.insert(c.id.clone(), c);
         Ok((StatusCode::CREATED, out))
     }
@@ -251,9 +254,10 @@ impl VobizApp {
     /// Deletes a credential; trunks that referenced it get `credential_uuid: null`.
     fn delete_cred(&self, id: &str) -> bool {
         let mut st = lock(&self.state);
-        if st.creds.remove(id).is_none() {
+        let Some(c) = st.creds.remove(id) else {
             return false;
-        }
+        };
+        st.usernames.remove(&c.username);
         for t in st.trunks.values_mut() {
             if t.obj["credential_uuid"].as_str() == Some(id) {
                 t.obj["credential_uuid"] = Value::Null;
@@ -617,6 +621,7 @@ impl Sim for VobizApp {
         match collection {
             "credentials" => {
                 let c = st.creds.get_mut(id)?;
+                let old = c.username.clone();
                 if let Some(v) = patch.get("username").and_then(Value::as_str) {
                     c.username = v.to_string();
                 }
@@ -630,7 +635,13 @@ impl Sim for VobizApp {
                     c.description = v.as_str().unwrap_or_default().to_string();
                 }
                 c.updated_at = now;
-                Some(self.cred_json(c))
+                let out = self.cred_json(c);
+                let new = c.username.clone();
+                if new != old {
+                    st.usernames.remove(&old);
+                    st.usernames.insert(new, id.to_string());
+                }
+                Some(out)
             }
             "trunks" => {
                 let t = st.trunks.get_mut(id)?;

@@ -171,6 +171,44 @@ struct State_ {
     seq: u64,
     connections: HashMap<String, Connection>,
     credentials: HashMap<String, Credential>,
+    /// Index: lower-cased user_name -> connection id.
+    user_names: HashMap<String, String>,
+    /// Index: tag -> number of credentials.
+    tags: HashMap<String, usize>,
+}
+
+impl State_ {
+    fn reindex(&mut self) {
+        self.user_names = self
+            .connections
+            .iter()
+            .filter_map(|(id, c)| {
+                c.obj["user_name"]
+                    .as_str()
+                    .map(|u| (u.to_ascii_lowercase(), id.clone()))
+            })
+            .collect();
+        self.tags.clear();
+        for c in self.credentials.values() {
+            if let Some(t) = &c.tag {
+                *self.tags.entry(t.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    fn untag(&mut self, tag: Option<&str>) {
+        if let Some(t) = tag
+            && let Some(n) = self.tags.get_mut(t)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn remove_credential(&mut self, id: &str) -> Option<Credential> {
+        let c = self.credentials.remove(id)?;
+        self.untag(c.tag.as_deref());
+        Some(c)
+    }
 }
 
 pub(crate) struct TelnyxApp {
@@ -201,6 +239,9 @@ impl TelnyxApp {
         let mut errs = Vec::new();
         let clean = schema::validate(schema::CONNECTION, &body, "", &mut errs);
         for req in ["connection_name", "user_name", "password"] {
+            if errs.iter().any(|e| e.pointer[1..] == *req) {
+                continue;
+            }
             match body.get(req) {
                 None | Some(Value::Null) => errs.push(FieldErr {
                     pointer: format!("/{req}"),
@@ -214,7 +255,6 @@ impl TelnyxApp {
                 _ => {}
             }
         }
-        errs.dedup_by(|a, b| a.pointer == b.pointer);
         let mut obj = schema::connection_defaults();
         deep_merge(&mut obj, &Value::Object(clean.clone()));
         if clean
@@ -262,6 +302,9 @@ impl TelnyxApp {
         obj["updated_at"] = json!(now);
         st.seq += 1;
         let seq = st.seq;
+        if let Some(u) = obj["user_name"].as_str() {
+            st.user_names.insert(u.to_ascii_lowercase(), id.clone());
+        }
         st.connections.insert(
             id,
             Connection {
@@ -315,7 +358,16 @@ impl TelnyxApp {
         }
         obj["updated_at"] = json!(ts_millis(Timestamp::now()));
         if let Some(c) = st.connections.get_mut(id) {
+            let old = c.obj["user_name"].as_str().map(str::to_ascii_lowercase);
             c.obj = obj.clone();
+            if let Some(u) = obj["user_name"].as_str()
+                && Some(u.to_ascii_lowercase()) != old
+            {
+                if let Some(o) = old {
+                    st.user_names.remove(&o);
+                }
+                st.user_names.insert(u.to_ascii_lowercase(), id.to_string());
+            }
         }
         Ok((StatusCode::OK, json!({"data": obj})))
     }
@@ -324,7 +376,14 @@ impl TelnyxApp {
     fn delete_connection(&self, id: &str) -> Option<Value> {
         let mut st = lock(&self.state);
         let c = st.connections.remove(id)?;
+        if let Some(u) = c.obj["user_name"].as_str() {
+            st.user_names.remove(&u.to_ascii_lowercase());
+        }
+        let before = st.credentials.len();
         st.credentials.retain(|_, cr| cr.connection_id != id);
+        if st.credentials.len() != before {
+            st.reindex();
+        }
         Some(c.obj)
     }
 
@@ -344,6 +403,13 @@ impl TelnyxApp {
         let contains = q
             .get("filter[connection_name][contains]")
             .map(|s| s.to_lowercase());
+        // The SDK documents: "Requires at least three characters."
+        if contains.as_ref().is_some_and(|c| c.chars().count() < 3) {
+            return Err(bad_param(
+                "filter[connection_name][contains]",
+                "filter[connection_name][contains] requires at least three characters",
+            ));
+        }
         let st = lock(&self.state);
         let mut rows: Vec<&Connection> = st
             .connections
@@ -455,6 +521,9 @@ impl TelnyxApp {
             updated_at: created,
         };
         let out = cred.to_json(&self.user_id, now);
+        if let Some(t) = &cred.tag {
+            *st.tags.entry(t.clone()).or_default() += 1;
+        }
         st.credentials.insert(cred.id.clone(), cred);
         Ok((StatusCode::CREATED, json!({"data": out})))
     }
@@ -509,6 +578,13 @@ impl TelnyxApp {
         }
         if !errs.is_empty() {
             return Err(invalid(errs));
+        }
+        if let Some(t) = &tag {
+            let old = st.credentials.get(id).and_then(|c| c.tag.clone());
+            st.untag(old.as_deref());
+            if let Some(t) = t {
+                *st.tags.entry(t.clone()).or_default() += 1;
+            }
         }
         let Some(c) = st.credentials.get_mut(id) else {
             return Err(not_found());
@@ -634,19 +710,18 @@ fn cross_checks(obj: &Value, errs: &mut Vec<FieldErr>) {
 
 /// user_name is unique across the account, compared case-insensitively.
 fn user_name_taken(st: &State_, u: &str, except: Option<&str>) -> bool {
-    st.connections.iter().any(|(id, c)| {
-        Some(id.as_str()) != except
-            && c.obj["user_name"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(u))
-    })
+    st.user_names
+        .get(&u.to_ascii_lowercase())
+        .is_some_and(|id| Some(id.as_str()) != except)
 }
 
+/// Credentials holding `tag`, not counting `except`.
 fn tag_count(st: &State_, tag: &str, except: Option<&str>) -> usize {
-    st.credentials
-        .values()
-        .filter(|c| c.tag.as_deref() == Some(tag) && Some(c.id.as_str()) != except)
-        .count()
+    let n = st.tags.get(tag).copied().unwrap_or(0);
+    let own = except
+        .and_then(|id| st.credentials.get(id))
+        .is_some_and(|c| c.tag.as_deref() == Some(tag));
+    n - usize::from(own && n > 0)
 }
 
 /// `None` = absent; `Some(None)` = null; `Some(Some(s))` = a string.
@@ -807,7 +882,7 @@ async fn update_credential(State(app): S, Path(id): Path<String>, body: Bytes) -
 
 async fn delete_credential(State(app): S, Path(id): Path<String>) -> Response {
     let mut st = lock(&app.state);
-    respond(match st.credentials.remove(&id) {
+    respond(match st.remove_credential(&id) {
         Some(c) => Ok((
             StatusCode::OK,
             json!({"data": c.to_json(&app.user_id, Timestamp::now())}),
@@ -936,7 +1011,9 @@ impl Sim for TelnyxApp {
                 if patch.get("updated_at").is_none() {
                     c.obj["updated_at"] = json!(ts_millis(now));
                 }
-                Some(c.obj.clone())
+                let out = c.obj.clone();
+                st.reindex();
+                Some(out)
             }
             "telephony_credentials" => {
                 let c = st.credentials.get_mut(id)?;
@@ -960,7 +1037,9 @@ impl Sim for TelnyxApp {
                     c.sip_password = v;
                 }
                 c.updated_at = ts_millis(now);
-                Some(c.to_json(&self.user_id, now))
+                let out = c.to_json(&self.user_id, now);
+                st.reindex();
+                Some(out)
             }
             _ => None,
         }
@@ -969,7 +1048,7 @@ impl Sim for TelnyxApp {
     fn oob_delete(&self, collection: &str, id: &str) -> bool {
         match collection {
             "credential_connections" => self.delete_connection(id).is_some(),
-            "telephony_credentials" => lock(&self.state).credentials.remove(id).is_some(),
+            "telephony_credentials" => lock(&self.state).remove_credential(id).is_some(),
             _ => false,
         }
     }

@@ -215,6 +215,9 @@ fn invalid_cases() -> Vec<(&'static str, Value)> {
         ("/password", json!("short7c")),
         ("/password", json!("p".repeat(129))),
         ("/password", json!(12345678)),
+        ("/password", json!(null)),
+        ("/user_name", json!(null)),
+        ("/connection_name", json!(null)),
         ("/connection_name", json!("")),
         ("/connection_name", json!(5)),
         ("/active", json!("yes")),
@@ -578,6 +581,49 @@ async fn user_name_unique_across_account() {
         )
         .await;
     assert_eq!(r.status, 200);
+    // Renaming frees the old name; deleting frees the name.
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/credential_connections/{aid}"),
+            Some(json!({"user_name": "alice002"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let c = t.create_conn("c", "ALICE001").await;
+    let r = t
+        .call(
+            Method::POST,
+            "/credential_connections",
+            Some(with("/user_name", json!("alice002"))),
+        )
+        .await;
+    assert_422(&r, "/user_name", "renamed duplicate");
+    t.call(
+        Method::DELETE,
+        &format!("/credential_connections/{aid}"),
+        None,
+    )
+    .await;
+    t.create_conn("d", "alice002").await;
+    // Out-of-band rename is seen by the uniqueness check too.
+    let cid = c["id"].as_str().unwrap();
+    t.sim
+        .oob_patch(
+            "credential_connections",
+            cid,
+            json!({"user_name": "portal01"}),
+        )
+        .unwrap();
+    t.create_conn("e", "alice001").await;
+    let r = t
+        .call(
+            Method::POST,
+            "/credential_connections",
+            Some(with("/user_name", json!("PORTAL01"))),
+        )
+        .await;
+    assert_422(&r, "/user_name", "oob duplicate");
 }
 
 #[tokio::test]
@@ -768,6 +814,10 @@ async fn connection_list_filter_sort_paginate() {
         ("page[number]=x", "page[number]"),
         ("sort=name", "sort"),
         ("sort=--active", "sort"),
+        (
+            "filter[connection_name][contains]=ab",
+            "filter[connection_name][contains]",
+        ),
     ] {
         let r = t
             .call(Method::GET, &format!("/credential_connections?{q}"), None)
@@ -1112,6 +1162,35 @@ async fn telephony_credential_tag_limit() {
         )
         .await;
     assert_422(&p, "/tag", "patch into full tag");
+    // Deleting one frees a slot; re-tagging moves the count.
+    let l = t
+        .call(Method::GET, "/telephony_credentials?filter[tag]=full", None)
+        .await;
+    let first = l.json["data"][0]["id"].as_str().unwrap().to_string();
+    let d = t
+        .call(
+            Method::DELETE,
+            &format!("/telephony_credentials/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(d.status, 200);
+    let p = t
+        .call(
+            Method::PATCH,
+            &format!("/telephony_credentials/{id}"),
+            Some(json!({"tag": "full"})),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let r = t
+        .create_cred(json!({"connection_id": cid, "tag": "full"}))
+        .await;
+    assert_422(&r, "/tag", "full again");
+    let r = t
+        .create_cred(json!({"connection_id": cid, "tag": "other"}))
+        .await;
+    assert_eq!(r.status, 201);
 }
 
 fn b64json(s: &str) -> Value {
@@ -1289,6 +1368,21 @@ async fn admin_api_inspection_and_out_of_band_edits() {
         .await
         .unwrap();
     assert_eq!(reqs["total"], 3);
+    let filtered: Value = c
+        .get(format!("{admin}/requests"))
+        .query(&[
+            ("method", "get"),
+            ("route", "/v2/credential_connections/{id}"),
+            ("status", "200"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(filtered["total"], 1);
+    assert_eq!(filtered["requests"].as_array().unwrap().len(), 1);
     assert!(reqs["requests"].as_array().unwrap().iter().any(|r| r
         == &json!({"method": "GET", "route": "/v2/credential_connections/{id}", "status": 404, "count": 1})));
     // State dump.
