@@ -71,7 +71,7 @@ pub fn init(format: LogFormat, filter: &str) -> Result<bool, TelemetryError> {
     let filter = env_filter(filter)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Text => builder.try_init().is_ok(),
         LogFormat::Json => builder

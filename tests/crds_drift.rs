@@ -11,12 +11,11 @@ fn committed_crds_match_the_generated_ones() {
     for c in crd::all() {
         let name = crd::file_name(&c);
         let generated = crd::to_yaml(&c).expect("CRD renders as YAML");
-        let committed = std::fs::read_to_string(dir.join(&name)).unwrap_or_else(|e| {
-            panic!("crds/{name} missing ({e}); run `cargo run -- crd --output-dir crds`")
-        });
+        let committed = std::fs::read_to_string(dir.join(&name))
+            .unwrap_or_else(|e| panic!("crds/{name} missing ({e}); run scripts/generate"));
         assert_eq!(
             committed, generated,
-            "crds/{name} differs from the generated CRD; run `cargo run -- crd --output-dir crds`"
+            "crds/{name} differs from the generated CRD; run scripts/generate"
         );
         expected_files.push(name);
     }

@@ -45,7 +45,11 @@ where
 
 fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, err: &Error, ctx: Arc<Ctx>) -> Action {
     let delay = ctx.failed(&key_of(obj.as_ref()), err.is_transient());
-    tracing::warn!(object = %key_of(obj.as_ref()), reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile failed");
+    if err.is_transient() {
+        tracing::info!(object = %key_of(obj.as_ref()), reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile waiting");
+    } else {
+        tracing::warn!(object = %key_of(obj.as_ref()), reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile failed");
+    }
     Action::requeue(delay)
 }
 
@@ -127,6 +131,38 @@ where
         .predicate_filter(readiness::<K>, Default::default())
 }
 
+/// Keeps `sipcred_managed_resources{kind,ready}` current from a controller's cache
+/// (no API calls), until the process ends.
+fn spawn_gauge<K>(store: reflector::Store<K>, ctx: Arc<Ctx>)
+where
+    K: Resource<DynamicType = ()> + serde::Serialize + Clone + Send + Sync + 'static,
+{
+    tokio::spawn(async move {
+        let kind = K::kind(&()).into_owned();
+        loop {
+            let mut counts =
+                std::collections::BTreeMap::from([("True", 0i64), ("False", 0), ("Unknown", 0)]);
+            for o in store.state() {
+                let v = serde_json::to_value(o.as_ref()).unwrap_or_default();
+                let ready = v["status"]["conditions"]
+                    .as_array()
+                    .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+                    .and_then(|c| c["status"].as_str().map(String::from));
+                let key = match ready.as_deref() {
+                    Some("True") => "True",
+                    Some("False") => "False",
+                    _ => "Unknown",
+                };
+                *counts.entry(key).or_default() += 1;
+            }
+            for (ready, n) in counts {
+                ctx.metrics.set_managed(&kind, ready, n);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    });
+}
+
 /// Whether a provider object is the one `r` (from namespace `ns`) points at.
 fn refers_to(
     r: &ProviderRef,
@@ -152,6 +188,7 @@ macro_rules! managed_controller {
             .owns(api::<Secret>(&client, ns), watcher::Config::default());
         let store = ctrl.store();
         let store2 = ctrl.store();
+        spawn_gauge(ctrl.store(), $ctx.clone());
         let ctrl = ctrl
             .watches_stream(readiness_stream(api::<SipProvider>(&client, ns)), move |p: SipProvider| {
                 let (pns, pname) = (p.namespace(), p.name_any());
@@ -220,6 +257,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             let store = ctrl.store();
             let store2 = ctrl.store();
             let store3 = ctrl.store();
+            spawn_gauge(ctrl.store(), ctx.clone());
             ctrl.watches_stream(
                 readiness_stream(api::<SipConnection>(&client, n)),
                 move |c: SipConnection| {
