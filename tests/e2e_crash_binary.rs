@@ -7,10 +7,11 @@
 //!   Vobiz, TelephonyCredential at Telnyx): the window between the provider committing
 //!   the create and the operator writing the ID (`sipcred.io/external-name`) onto the
 //!   object. The simulator commits the POST and drops the response (CommitThenDrop), so
-//!   the first process can never learn the ID; it is SIGKILLed as soon as the simulator
-//!   has counted the POST (the operator's requeue after the lost response is at least
-//!   0.8 s away, so the kill always lands inside the window). The test checks that it
-//!   did: at the kill the object carries the create-pending marker and no ID. A new
+//!   the first process can never learn the ID from the response; it is SIGKILLed as
+//!   soon as the simulator has counted the POST. Lookups are slowed to 1 s meanwhile,
+//!   so even a reconcile that runs again at once cannot record the ID before the kill:
+//!   the kill always lands inside the window, and the test checks that it did (at the
+//!   kill the object carries the create-pending marker and no ID). A new
 //!   process must then find the object by its deterministic identity and adopt it:
 //!   one provider object, one POST, a Secret the provider accepts, the status ID equal
 //!   to the provider's.
@@ -38,6 +39,7 @@ use support::{Killed, NS, World};
 const CONNS: &str = "/v2/credential_connections";
 const TEL_CREDS: &str = "/v2/telephony_credentials";
 const VOBIZ_CREDS: &str = "/api/v1/Account/{auth_id}/credentials";
+const VOBIZ_LOOKUP: &str = "/api/v1/Account/{auth_id}/trunks/credentials";
 const CREATE_PENDING: &str = "sipcred.io/external-create-pending";
 const EXTERNAL_NAME: &str = "sipcred.io/external-name";
 
@@ -46,14 +48,25 @@ fn conn(name: &str, user: &str) -> Value {
         "spec": {"providerRef": {"name": "telnyx"}, "userName": user}})
 }
 
-fn drop_next_create(sim: &RunningSim, route: &str) {
+/// The next create on `post_route` is committed and its response dropped; lookups on
+/// `lookup_route` take 1 s, so that the operator cannot learn the ID within 1 s of the
+/// create even if a reconcile runs again at once (a trigger that arrived meanwhile).
+fn drop_next_create(sim: &RunningSim, post_route: &str, lookup_route: &str) {
     sim.set_faults(
-        FaultConfig::none().with_rule(
-            FaultRule::new(FaultKind::CommitThenDrop)
-                .method("POST")
-                .route(route)
-                .times(1),
-        ),
+        FaultConfig::none()
+            .with_rule(
+                FaultRule::new(FaultKind::Latency {
+                    latency: Latency::Fixed { ms: 1000 },
+                })
+                .method("GET")
+                .route(lookup_route),
+            )
+            .with_rule(
+                FaultRule::new(FaultKind::CommitThenDrop)
+                    .method("POST")
+                    .route(post_route)
+                    .times(1),
+            ),
     );
 }
 
@@ -88,7 +101,7 @@ where
 async fn sip_connection_killed_after_the_provider_create_is_adopted_not_created_twice() {
     let w = World::start().await;
     w.apply(conn("crash", "crash001")).await;
-    drop_next_create(&w.telnyx, CONNS);
+    drop_next_create(&w.telnyx, CONNS, CONNS);
     kill_right_after_the_create::<SipConnection>(&w, &w.telnyx, CONNS, "crash").await;
 
     let _second = Killed(w.spawn_binary());
@@ -111,7 +124,7 @@ async fn trunk_credential_killed_after_the_provider_create_is_adopted_not_create
     w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "TrunkCredential", "metadata": {"name": "pbx", "namespace": NS},
         "spec": {"providerRef": {"name": "vobiz"}, "username": "crashpbx01"}}))
         .await;
-    drop_next_create(&w.vobiz, VOBIZ_CREDS);
+    drop_next_create(&w.vobiz, VOBIZ_CREDS, VOBIZ_LOOKUP);
     kill_right_after_the_create::<TrunkCredential>(&w, &w.vobiz, VOBIZ_CREDS, "pbx").await;
 
     let _second = Killed(w.spawn_binary());
@@ -139,7 +152,7 @@ async fn telephony_credential_killed_after_the_provider_create_is_adopted_not_cr
     w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "TelephonyCredential", "metadata": {"name": "agent", "namespace": NS},
         "spec": {"providerRef": {"name": "telnyx"}, "sipConnectionRef": {"name": "host"}, "tag": "agents"}}))
         .await;
-    drop_next_create(&w.telnyx, TEL_CREDS);
+    drop_next_create(&w.telnyx, TEL_CREDS, TEL_CREDS);
     kill_right_after_the_create::<TelephonyCredential>(&w, &w.telnyx, TEL_CREDS, "agent").await;
 
     let _second = Killed(w.spawn_binary());
