@@ -541,6 +541,9 @@ async fn rbac_world() -> World {
     .await
 }
 
+/// Default values (one ClusterRole): `deploy/rbac.yaml` without the leader-election
+/// Role, the binary without `--leader-elect` (the Lease grants are the subject of
+/// `leader_election_as_the_chart_deploys_it`).
 #[tokio::test]
 async fn default_chart_rbac_is_enough_and_nothing_more() {
     let w = rbac_world().await;
@@ -560,6 +563,9 @@ async fn default_chart_rbac_is_enough_and_nothing_more() {
     check_least_privilege(&w, &docs, known_unused(None)).await;
 }
 
+/// `watchNamespaces: [default]` rendered by Helm (a Role per watched namespace, a
+/// ClusterRole for ClusterSipProviders, a Role for their key Secrets in the release
+/// namespace), the binary with `--namespace default`.
 #[tokio::test]
 async fn chart_rbac_with_watch_namespaces_is_enough_and_nothing_more() {
     let docs =
