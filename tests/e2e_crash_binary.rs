@@ -20,7 +20,7 @@
 //!   spread over several processes): whatever step each object was in (before the marker, between the marker and
 //!   the POST, inside the POST, between the POST and the ID, while writing the Secret
 //!   or the status), a final process converges to exactly 10 provider objects created
-//!   by exactly 10 successful POSTs, and every Secret works. The seed is printed;
+//!   by exactly 10 POSTs (none attempted twice), and every Secret works. The seed is printed;
 //!   `E2E_SEED=N` replays the same kill schedule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -245,6 +245,12 @@ async fn random_kills_while_ten_connections_are_created_converge_without_duplica
         w.telnyx.request_count("POST", CONNS, Some(201)),
         N as u64,
         "exactly one successful create per object"
+    );
+    assert_eq!(
+        w.telnyx.request_count("POST", CONNS, None),
+        N as u64,
+        "no create was even attempted twice: {}",
+        w.telnyx.requests()
     );
     for i in 0..N {
         let name = format!("rk-{i}");
