@@ -36,7 +36,13 @@ pub struct World {
 impl World {
     /// Starts everything and installs CRDs and the two provider accounts.
     pub async fn start() -> World {
-        let kube = sipcred_kube_sim::start(Default::default()).await.unwrap();
+        Self::start_with(Default::default()).await
+    }
+
+    /// [`World::start`] with an API server configuration (e.g. `rbac: true`); the
+    /// world's own client and kubeconfig are the admin's.
+    pub async fn start_with(cfg: sipcred_kube_sim::KubeSimConfig) -> World {
+        let kube = sipcred_kube_sim::start(cfg).await.unwrap();
         let telnyx = sipcred_provider_sim::start_telnyx(TelnyxConfig::new(TELNYX_KEY))
             .await
             .unwrap();
@@ -101,6 +107,22 @@ impl World {
 
     /// Starts the real binary against this world's API server.
     pub fn spawn_binary(&self) -> Child {
+        self.spawn_binary_with(&self.kubeconfig, &[], &[])
+    }
+
+    /// Starts the real binary with another kubeconfig, extra flags and environment.
+    /// Its stderr is shown when `E2E_BINARY_LOGS` is set (e.g. `E2E_BINARY_LOGS=1`).
+    pub fn spawn_binary_with(
+        &self,
+        kubeconfig: &std::path::Path,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Child {
+        let stderr = if std::env::var_os("E2E_BINARY_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
         Command::new(env!("CARGO_BIN_EXE_sipcred-operator"))
             .args([
                 "run",
@@ -113,9 +135,11 @@ impl World {
                 "--log-level",
                 "warn",
             ])
-            .env("KUBECONFIG", &self.kubeconfig)
+            .args(extra_args)
+            .envs(env.iter().copied())
+            .env("KUBECONFIG", kubeconfig)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap()
     }
@@ -267,6 +291,29 @@ impl World {
             Value::Object(m) => m.values().cloned().collect(),
             _ => vec![],
         }
+    }
+}
+
+/// A child process SIGKILLed (and reaped) when dropped, so a failing test never
+/// leaves an operator running.
+pub struct Killed(pub Child);
+
+impl Killed {
+    /// SIGKILL now and reap.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// Whether the process has exited (reaps it if so).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -19,7 +19,7 @@ use crate::faults::{ErrorRule, FaultHandle};
 use crate::fields;
 use crate::ops::{self, DeleteOpts, WriteOpts, at_version};
 use crate::patch::{self, PatchKind};
-use crate::rbac::{self, Attributes, Tokens, User};
+use crate::rbac::{self, Attributes, Audit, Tokens, User};
 use crate::resources::ResourceInfo;
 use crate::selectors::Selectors;
 use crate::store::{Store, obj_key};
@@ -36,6 +36,8 @@ pub struct App {
     pub faults: FaultHandle,
     /// Tokens.
     pub tokens: Tokens,
+    /// Authorization decisions (only with `rbac`).
+    pub audit: Audit,
     /// Wakes the garbage collector.
     pub gc: Notify,
     /// Bound address.
@@ -63,6 +65,7 @@ impl App {
             cfg,
             faults: FaultHandle::default(),
             tokens: Tokens::new(),
+            audit: Audit::default(),
             gc: Notify::new(),
             addr,
         })
@@ -378,7 +381,9 @@ async fn resource(
             namespace: rp.ns.as_deref().unwrap_or_default(),
             name: rp.name.as_deref().unwrap_or_default(),
         };
-        if !rbac::authorize(&app.read(), u, &attrs) {
+        let allowed = rbac::authorize(&app.read(), u, &attrs);
+        app.audit.record(u, &attrs, allowed);
+        if !allowed {
             return Err(rbac::forbidden(u, &attrs));
         }
     }
