@@ -41,45 +41,14 @@ const SA: &str = "sipcred-operator";
 const SA_USER: &str = "system:serviceaccount:sipcred-system:sipcred-operator";
 const CONNS: &str = "/v2/credential_connections";
 
-/// Grants of the chart the operator never uses today, found by these tests and
-/// reported to the lead (who decides whether the chart drops them); the test fails when
-/// one of them starts being used, or when any other grant goes unused. Namespaced kinds
-/// (ClusterRole with default values, a Role per namespace with `watchNamespaces`):
-const UNUSED_NAMESPACED: &[&str] = &[
-    // Events go through events.k8s.io (kube-runtime's Recorder); core events never.
-    "events create",
-    "events patch",
-    // Secrets are written with server-side apply (patch), never POST or PUT.
-    "secrets create",
-    "secrets update",
-    // Finalizers and annotations are patched, status is patched, nothing is PUT; the
-    // credential kinds are read from the watch cache, never with GET.
-    "sipconnections.sipcred.io update",
-    "sipconnections.sipcred.io/status get",
-    "sipconnections.sipcred.io/status update",
-    "sipproviders.sipcred.io patch",
-    "sipproviders.sipcred.io update",
-    "sipproviders.sipcred.io/status get",
-    "sipproviders.sipcred.io/status update",
-    "telephonycredentials.sipcred.io get",
-    "telephonycredentials.sipcred.io update",
-    "telephonycredentials.sipcred.io/status get",
-    "telephonycredentials.sipcred.io/status update",
-    "trunkcredentials.sipcred.io get",
-    "trunkcredentials.sipcred.io update",
-    "trunkcredentials.sipcred.io/status get",
-    "trunkcredentials.sipcred.io/status update",
-];
-/// The cluster-scoped kind: no finalizer on providers, status only patched.
-const UNUSED_CLUSTER: &[&str] = &[
-    "clustersipproviders.sipcred.io patch",
-    "clustersipproviders.sipcred.io update",
-    "clustersipproviders.sipcred.io/status get",
-    "clustersipproviders.sipcred.io/status update",
-];
-/// With `watchNamespaces`, the release namespace's Role for ClusterSipProvider keys:
-/// those Secrets are read with GET when needed, never listed or watched.
-const UNUSED_PROVIDER_SECRETS: &[&str] = &["secrets list", "secrets watch"];
+/// Grants of the chart the operator never uses: none. The test fails when any grant
+/// goes unused (the chart then grants more than the operator needs) or when the
+/// operator is denied anything.
+const UNUSED_NAMESPACED: &[&str] = &[];
+/// The cluster-scoped kind.
+const UNUSED_CLUSTER: &[&str] = &[];
+/// With `watchNamespaces`, the release namespace's Role for ClusterSipProvider keys.
+const UNUSED_PROVIDER_SECRETS: &[&str] = &[];
 
 /// The expected unused grants, labelled like [`grant_label`]; `watched`: the namespace
 /// of the per-namespace Roles (`watchNamespaces`), `None` for the ClusterRole.
@@ -590,7 +559,6 @@ async fn chart_rbac_with_watch_namespaces_is_enough_and_nothing_more() {
 /// replica never leads. Ignored until the lead changes the chart (`update` -> `patch`
 /// on the named Lease); with that change this test passes in about 0.5 s.
 #[tokio::test]
-#[ignore = "chart bug reported to the lead: the Lease Role grants update, leader election needs patch"]
 async fn leader_election_as_the_chart_deploys_it() {
     let w = rbac_world().await;
     let docs = default_rbac();

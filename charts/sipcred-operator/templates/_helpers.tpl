@@ -67,18 +67,21 @@ expected rules independently and compares.
 {{/* Namespaced kinds, the Secrets it writes and reads, and Events. */}}
 {{- define "sipcred-operator.rules.namespaced" -}}
 - apiGroups: ["sipcred.io"]
-  resources: ["sipconnections", "telephonycredentials", "trunkcredentials", "sipproviders"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  resources: ["sipconnections"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["sipcred.io"]
+  resources: ["telephonycredentials", "trunkcredentials"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["sipcred.io"]
+  resources: ["sipproviders"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["sipcred.io"]
   resources: ["sipconnections/status", "telephonycredentials/status", "trunkcredentials/status", "sipproviders/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "patch", "update"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
@@ -87,25 +90,22 @@ expected rules independently and compares.
 {{- define "sipcred-operator.rules.cluster" -}}
 - apiGroups: ["sipcred.io"]
   resources: ["clustersipproviders"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["sipcred.io"]
   resources: ["clustersipproviders/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 {{- end }}
 
 {{/* Secrets referenced by ClusterSipProviders, when only some namespaces are watched. */}}
 {{- define "sipcred-operator.rules.providerSecrets" -}}
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get"]
 {{- end }}
 
 {{/* Events about cluster-scoped objects, which the API server keeps in namespace "default". */}}
 {{- define "sipcred-operator.rules.clusterEvents" -}}
 - apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
@@ -118,5 +118,5 @@ expected rules independently and compares.
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   resourceNames: ["sipcred-operator"]
-  verbs: ["get", "update"]
+  verbs: ["get", "patch"]
 {{- end }}

@@ -386,6 +386,34 @@ async fn resource(
         if !allowed {
             return Err(rbac::forbidden(u, &attrs));
         }
+        // As the real API server does: a server-side apply that creates the object is
+        // also authorized as `create`.
+        let is_apply = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/apply-patch"));
+        if verb == "patch" && is_apply && rp.sub.is_none() {
+            let ns_key = if info.namespaced {
+                rp.ns.as_deref().unwrap_or_default()
+            } else {
+                ""
+            };
+            let exists = app
+                .read()
+                .get(&info.key(), ns_key, rp.name.as_deref().unwrap_or_default())
+                .is_some();
+            if !exists {
+                let create = Attributes {
+                    verb: "create",
+                    ..attrs
+                };
+                let allowed = rbac::authorize(&app.read(), u, &create);
+                app.audit.record(u, &create, allowed);
+                if !allowed {
+                    return Err(rbac::forbidden(u, &create));
+                }
+            }
+        }
     }
     if let Some(e) = app.faults.check(&info.plural, verb) {
         let mut r = e.clone().into_response();
