@@ -338,6 +338,23 @@ fn is_bounded_identifier(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// Provider clients report every HTTP attempt and rate-limit wait here.
+impl crate::provider::RequestObserver for Metrics {
+    fn request(
+        &self,
+        provider: &'static str,
+        operation: &'static str,
+        status: Option<u16>,
+        elapsed: Duration,
+    ) {
+        self.provider_request(provider, operation, status, elapsed);
+    }
+
+    fn rate_limit_wait(&self, provider: &'static str, waited: Duration) {
+        Metrics::rate_limit_wait(self, provider, waited);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,22 +411,5 @@ mod tests {
         let m = Metrics::new();
         m.rate_limit_wait("telnyx", Duration::ZERO);
         assert!(!m.encode().contains(r#"provider="telnyx""#));
-    }
-}
-
-/// Provider clients report every HTTP attempt and rate-limit wait here.
-impl crate::provider::RequestObserver for Metrics {
-    fn request(
-        &self,
-        provider: &'static str,
-        operation: &'static str,
-        status: Option<u16>,
-        elapsed: Duration,
-    ) {
-        self.provider_request(provider, operation, status, elapsed);
-    }
-
-    fn rate_limit_wait(&self, provider: &'static str, waited: Duration) {
-        Metrics::rate_limit_wait(self, provider, waited);
     }
 }

@@ -18,10 +18,10 @@ pub fn from_provider(e: &ProviderError) -> ExternalError {
         }
     };
     let mut message = e.to_string();
-    if let Some(field) = e.field() {
-        if !message.contains(field) {
-            message = format!("{message} (field {field})");
-        }
+    if let Some(field) = e.field()
+        && !message.contains(field)
+    {
+        message = format!("{message} (field {field})");
     }
     ExternalError::new(kind, e.category().as_str(), message)
 }

@@ -50,23 +50,20 @@ pub fn pass(st: &mut Store) -> bool {
                 .entry(ruid.to_string())
                 .or_default()
                 .push((block, deleting(o)));
-            match by_uid.get(ruid) {
-                Some(owner) => {
-                    live += 1;
-                    if deleting(owner) && has_finalizer(owner, "orphan") {
-                        actions.push(Action::DropRef(key.clone(), o.clone(), ruid.to_string()));
-                    } else if deleting(owner)
-                        && has_finalizer(owner, "foregroundDeletion")
-                        && !deleting(o)
-                    {
-                        actions.push(Action::Delete(
-                            key.clone(),
-                            o.clone(),
-                            Propagation::Foreground,
-                        ));
-                    }
+            if let Some(owner) = by_uid.get(ruid) {
+                live += 1;
+                if deleting(owner) && has_finalizer(owner, "orphan") {
+                    actions.push(Action::DropRef(key.clone(), o.clone(), ruid.to_string()));
+                } else if deleting(owner)
+                    && has_finalizer(owner, "foregroundDeletion")
+                    && !deleting(o)
+                {
+                    actions.push(Action::Delete(
+                        key.clone(),
+                        o.clone(),
+                        Propagation::Foreground,
+                    ));
                 }
-                None => {}
             }
         }
         if live == 0 && !deleting(o) {
