@@ -230,3 +230,218 @@ fn every_example_passes_the_cel_rules() {
     }
     assert!(checked >= 8, "only {checked} custom objects in examples/");
 }
+
+/// The full admission of the API server (structural schema, then CEL), as the
+/// in-memory API server runs it on the GENERATED CRD: the messages users see.
+fn admit(file: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crds")
+        .join(file);
+    let crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    sipcred_kube_sim::validation::validate(&crd, "v1alpha1", obj, old)
+        .map(|_| ())
+        .map_err(|e| e.message())
+}
+
+#[test]
+fn sip_connection_schema_rules_reject_with_field_and_rule() {
+    let cases = [
+        (
+            "username too short",
+            json!({"userName": "ab1"}),
+            "spec.userName in body should be at least 4 chars long",
+        ),
+        (
+            "username too long",
+            json!({"userName": "a".repeat(33)}),
+            "spec.userName in body should be at most 32 chars long",
+        ),
+        (
+            "webhook timeout",
+            json!({"webhookTimeoutSecs": 31}),
+            "spec.webhookTimeoutSecs in body should be less than or equal to 30",
+        ),
+        (
+            "negative webhook timeout",
+            json!({"webhookTimeoutSecs": -1}),
+            "spec.webhookTimeoutSecs in body should be greater than or equal to 0",
+        ),
+        (
+            "rtcp frequency",
+            json!({"rtcpSettings": {"reportFrequencySecs": 4}}),
+            "spec.rtcpSettings.reportFrequencySecs in body should be greater than or equal to 5",
+        ),
+        (
+            "rtcp frequency high",
+            json!({"rtcpSettings": {"reportFrequencySecs": 3001}}),
+            "should be less than or equal to 3000",
+        ),
+        (
+            "jitter min",
+            json!({"jitterBuffer": {"jitterbufferMsecMin": 39}}),
+            "spec.jitterBuffer.jitterbufferMsecMin in body should be greater than or equal to 40",
+        ),
+        (
+            "jitter max",
+            json!({"jitterBuffer": {"jitterbufferMsecMax": 401}}),
+            "spec.jitterBuffer.jitterbufferMsecMax in body should be less than or equal to 400",
+        ),
+        (
+            "1xx timeout",
+            json!({"inbound": {"timeout1xxSecs": 121}}),
+            "spec.inbound.timeout1xxSecs in body should be less than or equal to 120",
+        ),
+        (
+            "1xx timeout zero",
+            json!({"inbound": {"timeout1xxSecs": 0}}),
+            "spec.inbound.timeout1xxSecs in body should be greater than or equal to 1",
+        ),
+        (
+            "2xx timeout",
+            json!({"inbound": {"timeout2xxSecs": 601}}),
+            "spec.inbound.timeout2xxSecs in body should be less than or equal to 600",
+        ),
+        (
+            "attenuation step",
+            json!({"noiseSuppressionDetails": {"attenuationLimit": 85}}),
+            "spec.noiseSuppressionDetails.attenuationLimit in body must be a multiple of 10",
+        ),
+        (
+            "attenuation range",
+            json!({"noiseSuppressionDetails": {"attenuationLimit": 110}}),
+            "should be less than or equal to 100",
+        ),
+        (
+            "password length",
+            json!({"passwordPolicy": {"length": 7}}),
+            "spec.passwordPolicy.length in body should be greater than or equal to 8",
+        ),
+        (
+            "password length high",
+            json!({"passwordPolicy": {"length": 129}}),
+            "should be less than or equal to 128",
+        ),
+        (
+            "anchorsite enum",
+            json!({"anchorsiteOverride": "Mars"}),
+            "spec.anchorsiteOverride: Unsupported value: \"Mars\": supported values: \"Latency\", \"Chicago, IL\"",
+        ),
+        (
+            "dtmf enum",
+            json!({"dtmfType": "rfc2833"}),
+            "spec.dtmfType: Unsupported value",
+        ),
+        (
+            "sip uri enum",
+            json!({"sipURICallingPreference": "everyone"}),
+            "spec.sipURICallingPreference: Unsupported value",
+        ),
+        (
+            "webhook version enum",
+            json!({"webhookAPIVersion": "texml"}),
+            "spec.webhookAPIVersion: Unsupported value",
+        ),
+        (
+            "ani format enum",
+            json!({"inbound": {"aniNumberFormat": "E164"}}),
+            "spec.inbound.aniNumberFormat: Unsupported value",
+        ),
+        (
+            "dnis format enum",
+            json!({"inbound": {"dnisNumberFormat": "intl"}}),
+            "spec.inbound.dnisNumberFormat: Unsupported value",
+        ),
+        (
+            "routing enum",
+            json!({"inbound": {"defaultRoutingMethod": "random"}}),
+            "spec.inbound.defaultRoutingMethod: Unsupported value",
+        ),
+        (
+            "ringing enum",
+            json!({"inbound": {"simultaneousRinging": "on"}}),
+            "spec.inbound.simultaneousRinging: Unsupported value",
+        ),
+        (
+            "ani override enum",
+            json!({"outbound": {"aniOverrideType": "sometimes"}}),
+            "spec.outbound.aniOverrideType: Unsupported value",
+        ),
+        (
+            "t38 enum",
+            json!({"outbound": {"t38ReinviteSource": "nobody"}}),
+            "spec.outbound.t38ReinviteSource: Unsupported value",
+        ),
+        (
+            "rtcp port enum",
+            json!({"rtcpSettings": {"port": "rtp+2"}}),
+            "spec.rtcpSettings.port: Unsupported value",
+        ),
+        (
+            "noise enum",
+            json!({"noiseSuppression": "all"}),
+            "spec.noiseSuppression: Unsupported value",
+        ),
+        (
+            "engine enum",
+            json!({"noiseSuppressionDetails": {"engine": "magic"}}),
+            "spec.noiseSuppressionDetails.engine: Unsupported value",
+        ),
+        (
+            "media enum",
+            json!({"encryptedMedia": "ZRTP"}),
+            "spec.encryptedMedia: Unsupported value",
+        ),
+        (
+            "deletion policy enum",
+            json!({"deletionPolicy": "Keep"}),
+            "spec.deletionPolicy: Unsupported value",
+        ),
+        (
+            "wrong type",
+            json!({"webhookTimeoutSecs": "25"}),
+            "spec.webhookTimeoutSecs in body must be of type integer",
+        ),
+        (
+            "cel rule too",
+            json!({"userName": "12345abc"}),
+            "spec.userName: Invalid value: \"string\": spec.userName must have a letter among its first 5 characters",
+        ),
+    ];
+    for (name, spec, want) in cases {
+        let err = admit(SIPCONN, &conn(spec), None).expect_err(name);
+        assert!(err.contains(want), "case {name}: want {want:?} in {err}");
+        assert!(
+            err.starts_with("SipConnection.sipcred.io \"c\" is invalid:"),
+            "case {name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn required_fields_are_named() {
+    let obj = json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "c"}, "spec": {"userName": "abcd1"}});
+    let err = admit(SIPCONN, &obj, None).unwrap_err();
+    assert!(err.contains("spec.providerRef: Required value"), "{err}");
+    let obj = json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "TrunkCredential", "metadata": {"name": "t"}, "spec": {"providerRef": {"name": "v"}}});
+    let err = admit("trunkcredentials.sipcred.io.yaml", &obj, None).unwrap_err();
+    assert!(err.contains("spec.username: Required value"), "{err}");
+}
+
+#[test]
+fn every_example_is_admitted_by_the_full_schema() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let obj: Value = serde::Deserialize::deserialize(doc).unwrap();
+            if obj["apiVersion"] != "sipcred.io/v1alpha1" {
+                continue;
+            }
+            let plural = format!("{}s", obj["kind"].as_str().unwrap().to_lowercase());
+            admit(&format!("{plural}.sipcred.io.yaml"), &obj, None)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}

@@ -572,8 +572,13 @@ fn check_number(schema: &Value, v: &Value, n: f64, path: &str, causes: &mut Vec<
     }
 }
 
+/// A schema number as Go's `%v` prints a float64: `10`, not `10.0`.
 fn num(schema: &Value, key: &str) -> String {
-    schema.get(key).map(|v| v.to_string()).unwrap_or_default()
+    match schema.get(key).and_then(Value::as_f64) {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        Some(f) => f.to_string(),
+        None => String::new(),
+    }
 }
 
 fn check_string(schema: &Value, v: &Value, s: &str, path: &str, causes: &mut Vec<Cause>) {
