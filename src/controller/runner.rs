@@ -1,19 +1,29 @@
 //! Wires one kube-runtime Controller per kind (and per watched namespace).
+//!
+//! Every controller watches its kind through `DeserializeGuard`, so one malformed
+//! object (stored before a schema change, or written around admission) is reported on
+//! itself and never stops the watch of the others.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::context::{Ctx, key_of};
 use super::error::Error;
+use super::status::set_condition;
 use super::{provider_account, sip_connection, telephony_credential, trunk_credential};
+use crate::crd::condition::{READY, SYNCED};
 use crate::crd::{
     ClusterSipProvider, ProviderKind, ProviderRef, SipConnection, SipProvider, TelephonyCredential,
     TrunkCredential,
@@ -30,11 +40,33 @@ pub struct Scope {
     pub concurrency: u16,
 }
 
+/// A kind whose objects use a provider account.
+pub trait UsesProvider {
+    /// The provider reference of the spec.
+    fn provider_ref(&self) -> &ProviderRef;
+}
+
+impl UsesProvider for SipConnection {
+    fn provider_ref(&self) -> &ProviderRef {
+        &self.spec.provider_ref
+    }
+}
+impl UsesProvider for TelephonyCredential {
+    fn provider_ref(&self) -> &ProviderRef {
+        &self.spec.provider_ref
+    }
+}
+impl UsesProvider for TrunkCredential {
+    fn provider_ref(&self) -> &ProviderRef {
+        &self.spec.provider_ref
+    }
+}
+
 fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
         + Clone
-        + serde::de::DeserializeOwned
+        + DeserializeOwned
         + std::fmt::Debug,
 {
     match ns {
@@ -43,12 +75,17 @@ where
     }
 }
 
-fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    let delay = ctx.failed(&key_of(obj.as_ref()), err.is_transient());
+fn error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<DeserializeGuard<K>>,
+    err: &Error,
+    ctx: Arc<Ctx>,
+) -> Action {
+    let key = key_of(obj.as_ref());
+    let delay = ctx.failed(&key, err.is_transient());
     if err.is_transient() {
-        tracing::info!(object = %key_of(obj.as_ref()), reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile waiting");
+        tracing::info!(object = %key, reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile waiting");
     } else {
-        tracing::warn!(object = %key_of(obj.as_ref()), reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile failed");
+        tracing::warn!(object = %key, reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile failed");
     }
     Action::requeue(delay)
 }
@@ -75,12 +112,15 @@ fn user_intent<K: Resource>(obj: &K) -> Option<u64> {
     Some(h.finish())
 }
 
-/// A controller of kind `K` whose own watch passes only changes of user intent.
-fn controller_for<K>(api: Api<K>, wc: watcher::Config) -> Controller<K>
+/// A guarded controller of kind `K` whose own watch passes only changes of user intent.
+fn controller_for<K>(
+    api: Api<DeserializeGuard<K>>,
+    wc: watcher::Config,
+) -> Controller<DeserializeGuard<K>>
 where
     K: Resource<DynamicType = ()>
         + Clone
-        + serde::de::DeserializeOwned
+        + DeserializeOwned
         + std::fmt::Debug
         + Send
         + Sync
@@ -91,13 +131,13 @@ where
         .default_backoff()
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(user_intent::<K>, Default::default());
+        .predicate_filter(user_intent::<DeserializeGuard<K>>, Default::default());
     Controller::for_stream(stream, reader)
 }
 
 /// Hash of the generation and the Ready status: what dependants care about. Status
 /// refreshes that change nothing else (a provider's lastCheckedAt) trigger nothing.
-fn readiness<K: Resource + serde::Serialize>(obj: &K) -> Option<u64> {
+fn readiness<K: Resource + Serialize>(obj: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     obj.meta().generation.hash(&mut h);
@@ -118,8 +158,8 @@ fn readiness_stream<K>(
 where
     K: Resource<DynamicType = ()>
         + Clone
-        + serde::de::DeserializeOwned
-        + serde::Serialize
+        + DeserializeOwned
+        + Serialize
         + std::fmt::Debug
         + Send
         + Sync
@@ -133,9 +173,9 @@ where
 
 /// Keeps `sipcred_managed_resources{kind,ready}` current from a controller's cache
 /// (no API calls), until the process ends.
-fn spawn_gauge<K>(store: reflector::Store<K>, ctx: Arc<Ctx>)
+fn spawn_gauge<K>(store: Store<DeserializeGuard<K>>, ctx: Arc<Ctx>)
 where
-    K: Resource<DynamicType = ()> + serde::Serialize + Clone + Send + Sync + 'static,
+    K: Resource<DynamicType = ()> + Serialize + Clone + Send + Sync + 'static,
 {
     tokio::spawn(async move {
         let kind = K::kind(&()).into_owned();
@@ -143,11 +183,15 @@ where
             let mut counts =
                 std::collections::BTreeMap::from([("True", 0i64), ("False", 0), ("Unknown", 0)]);
             for o in store.state() {
-                let v = serde_json::to_value(o.as_ref()).unwrap_or_default();
-                let ready = v["status"]["conditions"]
-                    .as_array()
-                    .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
-                    .and_then(|c| c["status"].as_str().map(String::from));
+                let ready = o.0.as_ref().ok().and_then(|k| {
+                    let v = serde_json::to_value(k).ok()?;
+                    let c = v["status"]["conditions"]
+                        .as_array()?
+                        .iter()
+                        .find(|c| c["type"] == "Ready")?
+                        .clone();
+                    c["status"].as_str().map(String::from)
+                });
                 let key = match ready.as_deref() {
                     Some("True") => "True",
                     Some("False") => "False",
@@ -163,6 +207,69 @@ where
     });
 }
 
+/// Reports an object that does not deserialize: Ready=False on its status (written as
+/// plain JSON, since the typed object cannot be read) and a Warning Event. The message
+/// carries serde's error (a field path and type, never a value of a Secret: managed
+/// objects hold no secrets).
+async fn report_invalid<K>(invalid: &InvalidObject, ctx: &Ctx) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let name = invalid.metadata.name.clone().unwrap_or_default();
+    let ns = invalid.metadata.namespace.clone();
+    let ar = ApiResource::erase::<K>(&());
+    let api: Api<DynamicObject> = match &ns {
+        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &ar),
+        None => Api::all_with(ctx.client.clone(), &ar),
+    };
+    let message = format!(
+        "the object does not match the schema this operator understands: {}",
+        invalid.error
+    );
+    let mut conds = Vec::new();
+    set_condition(
+        &mut conds,
+        READY,
+        false,
+        "InvalidObject",
+        &message,
+        invalid.metadata.generation,
+    );
+    set_condition(
+        &mut conds,
+        SYNCED,
+        false,
+        "InvalidObject",
+        &message,
+        invalid.metadata.generation,
+    );
+    let body = serde_json::json!({"status": {"conditions": conds, "observedGeneration": invalid.metadata.generation}});
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .await?;
+    tracing::warn!(kind = %K::kind(&()), namespace = ?ns, name = %name, error = %invalid.error, "malformed object skipped");
+    Ok(Action::await_change())
+}
+
+/// Runs the typed reconciler for a well-formed object, reports a malformed one.
+fn guarded<K, F, Fut>(
+    reconcile: F,
+) -> impl FnMut(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    move |g, ctx| {
+        let reconcile = reconcile.clone();
+        Box::pin(async move {
+            match &g.0 {
+                Ok(k) => reconcile(Arc::new(k.clone()), ctx).await,
+                Err(invalid) => report_invalid::<K>(invalid, &ctx).await,
+            }
+        })
+    }
+}
+
 /// Whether a provider object is the one `r` (from namespace `ns`) points at.
 fn refers_to(
     r: &ProviderRef,
@@ -176,48 +283,102 @@ fn refers_to(
         && (kind == ProviderKind::ClusterSipProvider || Some(ns) == p_ns)
 }
 
-macro_rules! managed_controller {
-    ($kind:ty, $reconcile:path, $client:expr, $ns:expr, $scope:expr, $ctx:expr) => {{
-        let client: Client = $client;
-        let ns: Option<&str> = $ns;
-        let mut wc = watcher::Config::default();
-        if let Some(s) = &$scope.selector {
-            wc = wc.labels(s);
-        }
-        let ctrl = controller_for(api::<$kind>(&client, ns), wc)
-            .owns(api::<Secret>(&client, ns), watcher::Config::default());
-        let store = ctrl.store();
-        let store2 = ctrl.store();
-        spawn_gauge(ctrl.store(), $ctx.clone());
-        let ctrl = ctrl
-            .watches_stream(readiness_stream(api::<SipProvider>(&client, ns)), move |p: SipProvider| {
-                let (pns, pname) = (p.namespace(), p.name_any());
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|o| refers_to(&o.spec.provider_ref, &o.namespace().unwrap_or_default(), ProviderKind::SipProvider, pns.as_deref(), &pname))
-                    .map(|o| ObjectRef::from_obj(o.as_ref()))
-                    .collect::<Vec<_>>()
+/// Dependants of a provider object in a controller's cache.
+fn dependants<K>(
+    store: &Store<DeserializeGuard<K>>,
+    kind: ProviderKind,
+    p_ns: Option<&str>,
+    p_name: &str,
+) -> Vec<ObjectRef<DeserializeGuard<K>>>
+where
+    K: Resource<DynamicType = ()> + UsesProvider + Clone + 'static,
+{
+    store
+        .state()
+        .into_iter()
+        .filter(|o| {
+            o.0.as_ref().is_ok_and(|k| {
+                refers_to(
+                    k.provider_ref(),
+                    &k.namespace().unwrap_or_default(),
+                    kind,
+                    p_ns,
+                    p_name,
+                )
             })
-            .watches_stream(readiness_stream(Api::<ClusterSipProvider>::all(client.clone())), move |p: ClusterSipProvider| {
-                let pname = p.name_any();
-                store2
-                    .state()
-                    .into_iter()
-                    .filter(|o| refers_to(&o.spec.provider_ref, "", ProviderKind::ClusterSipProvider, None, &pname))
-                    .map(|o| ObjectRef::from_obj(o.as_ref()))
-                    .collect::<Vec<_>>()
-            });
-        ctrl
-            .with_config(kube::runtime::controller::Config::default().concurrency($scope.concurrency))
-            .shutdown_on_signal()
-            .run($reconcile, error_policy, $ctx.clone())
+        })
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
+}
+
+/// A controller of a managed kind: owns its Secrets, follows its provider's readiness.
+fn managed<K>(client: &Client, ns: Option<&str>, scope: &Scope) -> Controller<DeserializeGuard<K>>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + UsesProvider
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut wc = watcher::Config::default();
+    if let Some(s) = &scope.selector {
+        wc = wc.labels(s);
+    }
+    let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc)
+        .owns(api::<Secret>(client, ns), watcher::Config::default());
+    let (s1, s2) = (ctrl.store(), ctrl.store());
+    ctrl.watches_stream(
+        readiness_stream(api::<SipProvider>(client, ns)),
+        move |p: SipProvider| {
+            dependants(
+                &s1,
+                ProviderKind::SipProvider,
+                p.namespace().as_deref(),
+                &p.name_any(),
+            )
+        },
+    )
+    .watches_stream(
+        readiness_stream(Api::<ClusterSipProvider>::all(client.clone())),
+        move |p: ClusterSipProvider| {
+            dependants(&s2, ProviderKind::ClusterSipProvider, None, &p.name_any())
+        },
+    )
+    .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+}
+
+/// Drives a controller to completion, keeping its gauge.
+fn drive<K, F, Fut>(
+    ctrl: Controller<DeserializeGuard<K>>,
+    reconcile: F,
+    ctx: &Arc<Ctx>,
+) -> BoxFuture<'static, ()>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    spawn_gauge(ctrl.store(), ctx.clone());
+    Box::pin(
+        ctrl.shutdown_on_signal()
+            .run(guarded(reconcile), error_policy, ctx.clone())
             .for_each(|r| async move {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "controller event");
                 }
-            })
-    }};
+            }),
+    )
 }
 
 /// Runs every controller until SIGTERM/SIGINT.
@@ -229,122 +390,58 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         scope.namespaces.iter().cloned().map(Some).collect()
     };
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
-    for ns in namespaces {
+    for ns in &namespaces {
         let n = ns.as_deref();
-        tasks.push(Box::pin(managed_controller!(
-            SipConnection,
+        tasks.push(drive(
+            managed::<SipConnection>(&client, n, &scope),
             sip_connection::reconcile,
-            client.clone(),
-            n,
-            scope,
-            ctx
-        )));
-        tasks.push(Box::pin(managed_controller!(
-            TrunkCredential,
+            &ctx,
+        ));
+        tasks.push(drive(
+            managed::<TrunkCredential>(&client, n, &scope),
             trunk_credential::reconcile,
-            client.clone(),
-            n,
-            scope,
-            ctx
-        )));
-        let tc = {
-            let mut wc = watcher::Config::default();
-            if let Some(s) = &scope.selector {
-                wc = wc.labels(s);
-            }
-            let ctrl = controller_for(api::<TelephonyCredential>(&client, n), wc)
-                .owns(api::<Secret>(&client, n), watcher::Config::default());
-            let store = ctrl.store();
-            let store2 = ctrl.store();
-            let store3 = ctrl.store();
-            spawn_gauge(ctrl.store(), ctx.clone());
-            ctrl.watches_stream(
-                readiness_stream(api::<SipConnection>(&client, n)),
-                move |c: SipConnection| {
-                    let (cns, cname) = (c.namespace(), c.name_any());
-                    store
-                        .state()
-                        .into_iter()
-                        .filter(|t| {
+            &ctx,
+        ));
+        // TelephonyCredentials also follow their SipConnection's readiness.
+        let tc = managed::<TelephonyCredential>(&client, n, &scope);
+        let store = tc.store();
+        let tc = tc.watches_stream(
+            readiness_stream(api::<SipConnection>(&client, n)),
+            move |c: SipConnection| {
+                let (cns, cname) = (c.namespace(), c.name_any());
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|t| {
+                        t.0.as_ref().is_ok_and(|t| {
                             t.namespace() == cns
                                 && t.spec
                                     .sip_connection_ref
                                     .as_ref()
                                     .is_some_and(|r| r.name == cname)
                         })
-                        .map(|t| ObjectRef::from_obj(t.as_ref()))
-                        .collect::<Vec<_>>()
-                },
-            )
-            .watches_stream(
-                readiness_stream(api::<SipProvider>(&client, n)),
-                move |p: SipProvider| {
-                    let (pns, pname) = (p.namespace(), p.name_any());
-                    store2
-                        .state()
-                        .into_iter()
-                        .filter(|o| {
-                            refers_to(
-                                &o.spec.provider_ref,
-                                &o.namespace().unwrap_or_default(),
-                                ProviderKind::SipProvider,
-                                pns.as_deref(),
-                                &pname,
-                            )
-                        })
-                        .map(|o| ObjectRef::from_obj(o.as_ref()))
-                        .collect::<Vec<_>>()
-                },
-            )
-            .watches_stream(
-                readiness_stream(Api::<ClusterSipProvider>::all(client.clone())),
-                move |p: ClusterSipProvider| {
-                    let pname = p.name_any();
-                    store3
-                        .state()
-                        .into_iter()
-                        .filter(|o| {
-                            refers_to(
-                                &o.spec.provider_ref,
-                                "",
-                                ProviderKind::ClusterSipProvider,
-                                None,
-                                &pname,
-                            )
-                        })
-                        .map(|o| ObjectRef::from_obj(o.as_ref()))
-                        .collect::<Vec<_>>()
-                },
-            )
-            .with_config(
-                kube::runtime::controller::Config::default().concurrency(scope.concurrency),
-            )
-            .shutdown_on_signal()
-            .run(telephony_credential::reconcile, error_policy, ctx.clone())
-            .for_each(|_| async {})
-        };
-        tasks.push(Box::pin(tc));
-        let sp = controller_for(api::<SipProvider>(&client, n), watcher::Config::default())
-            .shutdown_on_signal()
-            .run(
-                provider_account::reconcile_namespaced,
-                error_policy,
-                ctx.clone(),
-            )
-            .for_each(|_| async {});
-        tasks.push(Box::pin(sp));
+                    })
+                    .map(|t| ObjectRef::from_obj(t.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        );
+        tasks.push(drive(tc, telephony_credential::reconcile, &ctx));
+        tasks.push(drive(
+            controller_for(
+                api::<DeserializeGuard<SipProvider>>(&client, n),
+                watcher::Config::default(),
+            ),
+            provider_account::reconcile_namespaced,
+            &ctx,
+        ));
     }
-    let csp = Controller::new(
-        Api::<ClusterSipProvider>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .shutdown_on_signal()
-    .run(
+    tasks.push(drive(
+        controller_for(
+            Api::<DeserializeGuard<ClusterSipProvider>>::all(client.clone()),
+            watcher::Config::default(),
+        ),
         provider_account::reconcile_cluster,
-        error_policy,
-        ctx.clone(),
-    )
-    .for_each(|_| async {});
-    tasks.push(Box::pin(csp));
+        &ctx,
+    ));
     futures::future::join_all(tasks).await;
 }

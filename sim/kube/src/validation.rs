@@ -328,6 +328,12 @@ pub fn validate_compiled(
             });
         }
     }
+    // Validation ratcheting (on by default since Kubernetes 1.30): on update, a value
+    // that is unchanged from the stored object is not rejected again, so an object
+    // stored under an older schema can still get status and metadata writes.
+    if let Some(old) = old_pruned.as_ref() {
+        causes.retain(|c| lookup(&object, &c.field) != lookup(old, &c.field));
+    }
     if !causes.is_empty() {
         return Err(invalid(422, causes));
     }
