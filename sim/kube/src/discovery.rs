@@ -48,7 +48,7 @@ fn groups(reg: &Registry) -> BTreeMap<String, Vec<String>> {
         }
     }
     for vs in g.values_mut() {
-        vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        vs.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
     }
     g
 }

@@ -50,8 +50,8 @@ pub fn pass(st: &mut Store) -> bool {
                 .entry(ruid.to_string())
                 .or_default()
                 .push((block, deleting(o)));
-            match by_uid.get(ruid) {
-                Some(owner) => {
+            if let Some(owner) = by_uid.get(ruid) {
+                {
                     live += 1;
                     if deleting(owner) && has_finalizer(owner, "orphan") {
                         actions.push(Action::DropRef(key.clone(), o.clone(), ruid.to_string()));
@@ -66,7 +66,6 @@ pub fn pass(st: &mut Store) -> bool {
                         ));
                     }
                 }
-                None => {}
             }
         }
         if live == 0 && !deleting(o) {

@@ -106,12 +106,23 @@ impl KubeSim {
         self.addr
     }
 
-    fn client_with_token(&self, token: &str) -> kube::Client {
+    /// Client configuration with a bearer token (tweak it, e.g. `default_retry`).
+    pub fn config_with_token(&self, token: &str) -> kube::Config {
         let uri: axum::http::Uri = self.url().parse().expect("server URL is a valid URI");
         let mut config = kube::Config::new(uri);
         config.default_namespace = "default".into();
         config.auth_info.token = Some(secrecy::SecretString::from(token.to_string()));
-        kube::Client::try_from(config).expect("client for a plain HTTP loopback server")
+        config
+    }
+
+    /// Admin client configuration.
+    pub fn config(&self) -> kube::Config {
+        self.config_with_token(rbac::ADMIN_TOKEN)
+    }
+
+    fn client_with_token(&self, token: &str) -> kube::Client {
+        kube::Client::try_from(self.config_with_token(token))
+            .expect("client for a plain HTTP loopback server")
     }
 
     /// An admin client (call inside a Tokio runtime).

@@ -433,10 +433,12 @@ pub fn create(
             "resourceVersion",
             "deletionTimestamp",
             "deletionGracePeriodSeconds",
-            "managedFields",
             "selfLink",
         ] {
             m.remove(k);
+        }
+        if !opts.precomputed_fields {
+            m.remove("managedFields");
         }
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         m.insert("creationTimestamp".into(), json!(now_ts()));

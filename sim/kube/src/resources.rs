@@ -84,6 +84,7 @@ impl ResourceInfo {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn builtin(
     group: &str,
     version: &str,

@@ -331,9 +331,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Value> {
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
-            ),
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".to_string(),
         ));
     }
     if ct.contains("yaml") {
@@ -364,7 +362,9 @@ async fn resource(
         return Err(ApiError::path_not_found());
     }
     if let Some(s) = &rp.sub {
-        if !(s == "status" && info.has_status) && !(s == "finalize" && info.kind == "Namespace") {
+        let known =
+            (s == "status" && info.has_status) || (s == "finalize" && info.kind == "Namespace");
+        if !known {
             return Err(ApiError::path_not_found());
         }
     }
@@ -431,7 +431,7 @@ async fn resource(
                     let meta = json!({"resourceVersion": obj.pointer("/metadata/resourceVersion")});
                     json_resp(
                         200,
-                        &table::table(&info, &version, &[obj.clone()], meta, &inc),
+                        &table::table(&info, &version, std::slice::from_ref(&obj), meta, &inc),
                         &[],
                     )
                 }

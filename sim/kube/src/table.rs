@@ -182,7 +182,7 @@ fn cell(obj: &Value, c: &PrinterColumn) -> Value {
     let v = if vals.len() == 1 {
         vals[0].clone()
     } else {
-        let parts: Vec<String> = vals.iter().map(|v| scalar_text(v)).collect();
+        let parts: Vec<String> = vals.iter().map(scalar_text).collect();
         Value::String(parts.join(","))
     };
     match c.type_.as_str() {
