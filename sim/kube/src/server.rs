@@ -298,6 +298,18 @@ async fn serve(
     }
 }
 
+/// Wake the garbage collector when a write can matter to it: objects being
+/// deleted (or just removed by their last finalizer) and objects with owners.
+fn wake_gc(app: &App, obj: &Value) {
+    let owned = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if owned || ops::deleting(obj) {
+        app.gc.notify_one();
+    }
+}
+
 fn verb_of(method: &Method, rp: &ResPath, q: &HashMap<String, String>) -> &'static str {
     let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
     match (method.as_str(), rp.name.is_some()) {
@@ -452,6 +464,7 @@ async fn resource(
             let obj = parse_body(headers, &body)?;
             let opts = write_opts(q, headers);
             let w = ops::create(&mut app.write(), &info, &version, &ns, obj, &opts)?;
+            wake_gc(app, &w.obj);
             Ok(json_resp(
                 201,
                 &at_version(&w.obj, &info, &version),
@@ -471,7 +484,7 @@ async fn resource(
                 status_sub,
                 &opts,
             )?;
-            app.gc.notify_one();
+            wake_gc(app, &w.obj);
             Ok(json_resp(
                 200,
                 &at_version(&w.obj, &info, &version),
@@ -482,7 +495,7 @@ async fn resource(
             let (code, w) = patch_object(
                 app, &info, &version, &ns, name, status_sub, q, headers, &body,
             )?;
-            app.gc.notify_one();
+            wake_gc(app, &w.obj);
             Ok(json_resp(
                 code,
                 &at_version(&w.obj, &info, &version),
@@ -720,7 +733,11 @@ fn list(
                     buf.push(b',');
                 }
                 if meta_only {
-                    let _ = serde_json::to_writer(&mut buf, &table::partial_metadata(o));
+                    buf.extend_from_slice(
+                        b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":",
+                    );
+                    let _ = serde_json::to_writer(&mut buf, &o["metadata"]);
+                    buf.push(b'}');
                 } else if rewrite {
                     let _ = serde_json::to_writer(&mut buf, &at_version(o, info, version));
                 } else {

@@ -4,11 +4,11 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn applied(data: Value) -> Value {
+fn applied(uid: &str, data: Value) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "ssa", "labels": {"app.kubernetes.io/managed-by": "sipcred"},
-            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "1234", "controller": true}]},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": uid, "controller": true}]},
         "data": data,
     })
 }
@@ -17,12 +17,22 @@ fn applied(data: Value) -> Value {
 async fn server_side_apply_ownership_conflicts_and_force() {
     let sim = sim().await;
     let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    // a live owner: an ownerReference to a missing uid would be garbage-collected
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(sim.client(), "default");
+    let owner = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "o"}})).expect("cm"),
+        )
+        .await
+        .expect("owner");
+    let uid = owner.metadata.uid.expect("uid");
     let a = PatchParams::apply("mgr-a");
     let s = api
         .patch(
             "ssa",
             &a,
-            &Patch::Apply(applied(json!({"x": "MQ==", "y": "Mg=="}))),
+            &Patch::Apply(applied(&uid, json!({"x": "MQ==", "y": "Mg=="}))),
         )
         .await
         .expect("create via apply");
@@ -32,7 +42,7 @@ async fn server_side_apply_ownership_conflicts_and_force() {
     );
     assert_eq!(
         s.metadata.owner_references.as_ref().expect("owners")[0].uid,
-        "1234"
+        uid
     );
     let mf = s.metadata.managed_fields.clone().expect("managedFields");
     assert_eq!(mf.len(), 1);
@@ -47,7 +57,11 @@ async fn server_side_apply_ownership_conflicts_and_force() {
 
     // stop sending y: removed
     let s = api
-        .patch("ssa", &a, &Patch::Apply(applied(json!({"x": "MQ=="}))))
+        .patch(
+            "ssa",
+            &a,
+            &Patch::Apply(applied(&uid, json!({"x": "MQ=="}))),
+        )
         .await
         .expect("reapply");
     assert!(!s.data.as_ref().expect("data").contains_key("y"));
