@@ -430,3 +430,43 @@ async fn patches_merge_json_strategic() {
     assert_eq!(o.spec.channels, Some(2));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn event_recorder_publishes_and_series() {
+    use k8s_openapi::api::events::v1::Event as K8sEvent;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let sim = sim().await;
+    install_crd(&sim.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let o = api.create(&PostParams::default(), &sipc("ev", "alice1")).await.expect("create");
+    let recorder = Recorder::new(sim.client(), Reporter { controller: "sipcred-operator".into(), instance: None });
+    let reference = kube::Resource::object_ref(&o, &());
+    let ev = Event { type_: EventType::Normal, reason: "Created".into(), note: Some("provisioned".into()), action: "Provision".into(), secondary: None };
+    recorder.publish(&ev, &reference).await.expect("publish");
+    recorder.publish(&ev, &reference).await.expect("publish again");
+    let events: Api<K8sEvent> = Api::namespaced(sim.client(), "default");
+    let list = events.list(&Default::default()).await.expect("list");
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].reason.as_deref(), Some("Created"));
+    assert_eq!(list.items[0].series.as_ref().map(|s| s.count), Some(2));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_collection_and_dry_run() {
+    use kube::api::{DeleteParams, ListParams};
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    for n in ["a", "b", "c"] {
+        let mut s = secret(n);
+        s.metadata.labels = Some(BTreeMap::from([("grp".to_string(), if n == "c" { "keep" } else { "drop" }.to_string())]));
+        api.create(&PostParams::default(), &s).await.expect("create");
+    }
+    let dry = PostParams { dry_run: true, ..Default::default() };
+    api.create(&dry, &secret("dry")).await.expect("dry-run create");
+    assert!(api.get_opt("dry").await.expect("get").is_none(), "dry run stores nothing");
+    api.delete_collection(&DeleteParams::default(), &ListParams::default().labels("grp=drop")).await.expect("deletecollection");
+    let left: Vec<String> = api.list(&ListParams::default()).await.expect("list").items.into_iter().filter_map(|s| s.metadata.name).collect();
+    assert_eq!(left, vec!["c".to_string()]);
+    sim.shutdown().await;
+}
