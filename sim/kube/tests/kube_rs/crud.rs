@@ -438,12 +438,30 @@ async fn event_recorder_publishes_and_series() {
     let sim = sim().await;
     install_crd(&sim.client()).await;
     let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
-    let o = api.create(&PostParams::default(), &sipc("ev", "alice1")).await.expect("create");
-    let recorder = Recorder::new(sim.client(), Reporter { controller: "sipcred-operator".into(), instance: None });
+    let o = api
+        .create(&PostParams::default(), &sipc("ev", "alice1"))
+        .await
+        .expect("create");
+    let recorder = Recorder::new(
+        sim.client(),
+        Reporter {
+            controller: "sipcred-operator".into(),
+            instance: None,
+        },
+    );
     let reference = kube::Resource::object_ref(&o, &());
-    let ev = Event { type_: EventType::Normal, reason: "Created".into(), note: Some("provisioned".into()), action: "Provision".into(), secondary: None };
+    let ev = Event {
+        type_: EventType::Normal,
+        reason: "Created".into(),
+        note: Some("provisioned".into()),
+        action: "Provision".into(),
+        secondary: None,
+    };
     recorder.publish(&ev, &reference).await.expect("publish");
-    recorder.publish(&ev, &reference).await.expect("publish again");
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .expect("publish again");
     let events: Api<K8sEvent> = Api::namespaced(sim.client(), "default");
     let list = events.list(&Default::default()).await.expect("list");
     assert_eq!(list.items.len(), 1);
@@ -459,14 +477,39 @@ async fn delete_collection_and_dry_run() {
     let api: Api<Secret> = Api::namespaced(sim.client(), "default");
     for n in ["a", "b", "c"] {
         let mut s = secret(n);
-        s.metadata.labels = Some(BTreeMap::from([("grp".to_string(), if n == "c" { "keep" } else { "drop" }.to_string())]));
-        api.create(&PostParams::default(), &s).await.expect("create");
+        s.metadata.labels = Some(BTreeMap::from([(
+            "grp".to_string(),
+            if n == "c" { "keep" } else { "drop" }.to_string(),
+        )]));
+        api.create(&PostParams::default(), &s)
+            .await
+            .expect("create");
     }
-    let dry = PostParams { dry_run: true, ..Default::default() };
-    api.create(&dry, &secret("dry")).await.expect("dry-run create");
-    assert!(api.get_opt("dry").await.expect("get").is_none(), "dry run stores nothing");
-    api.delete_collection(&DeleteParams::default(), &ListParams::default().labels("grp=drop")).await.expect("deletecollection");
-    let left: Vec<String> = api.list(&ListParams::default()).await.expect("list").items.into_iter().filter_map(|s| s.metadata.name).collect();
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    api.create(&dry, &secret("dry"))
+        .await
+        .expect("dry-run create");
+    assert!(
+        api.get_opt("dry").await.expect("get").is_none(),
+        "dry run stores nothing"
+    );
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("grp=drop"),
+    )
+    .await
+    .expect("deletecollection");
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .collect();
     assert_eq!(left, vec!["c".to_string()]);
     sim.shutdown().await;
 }

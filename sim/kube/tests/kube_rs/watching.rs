@@ -278,12 +278,18 @@ async fn streaming_list_watcher_gets_initial_events_end_bookmark() {
     let sim = sim().await;
     let api: Api<Secret> = Api::namespaced(sim.client(), "default");
     for i in 0..3 {
-        api.create(&PostParams::default(), &secret(&format!("s{i}"), "web")).await.expect("create");
+        api.create(&PostParams::default(), &secret(&format!("s{i}"), "web"))
+            .await
+            .expect("create");
     }
     let mut stream = watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
     let mut init = 0;
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("in time").expect("open").expect("ok");
+        let ev = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("ok");
         match ev {
             watcher::Event::InitApply(_) => init += 1,
             watcher::Event::InitDone => break,
