@@ -7,5 +7,6 @@ mod controller;
 mod crud;
 mod deletion;
 mod faults_rbac;
+mod lease;
 mod lists;
 mod watching;
