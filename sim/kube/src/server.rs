@@ -85,7 +85,10 @@ pub async fn gc_loop(app: Arc<App>) {
         app.gc.notified().await;
         tokio::time::sleep(Duration::from_millis(5)).await;
         let mut st = app.write();
-        crate::gc::collect(&mut st);
+        if st.gc_dirty {
+            crate::gc::collect(&mut st);
+            st.gc_dirty = false;
+        }
     }
 }
 

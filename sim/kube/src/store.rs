@@ -62,6 +62,9 @@ pub struct Store {
     /// Highest resourceVersion evicted from the history (0: none).
     pub compacted: u64,
     tx: broadcast::Sender<Arc<Event>>,
+    /// Something the garbage collector cares about changed (owner
+    /// references, deletion state, removals) since its last run.
+    pub gc_dirty: bool,
 }
 
 /// Read `metadata.namespace` / `metadata.name`.
@@ -93,6 +96,7 @@ impl Store {
             cap: history.max(1),
             compacted: 0,
             tx,
+            gc_dirty: false,
         }
     }
 
@@ -192,6 +196,13 @@ impl Store {
             .entry(key.to_string())
             .or_default()
             .insert(k, obj.clone());
+        let refs = |v: &Value| v.pointer("/metadata/ownerReferences").cloned();
+        let deleting = obj
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|d| !d.is_null());
+        if deleting || old.as_ref().and_then(|o| refs(o)) != refs(&obj) {
+            self.gc_dirty = true;
+        }
         let etype = if old.is_some() {
             EventType::Modified
         } else {
@@ -207,6 +218,7 @@ impl Store {
             .tables
             .get_mut(key)?
             .remove(&(ns.to_string(), name.to_string()))?;
+        self.gc_dirty = true;
         self.rv += 1;
         let mut last = (*old).clone();
         last["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
