@@ -18,6 +18,7 @@ pub mod errors;
 pub mod faults;
 pub mod fields;
 pub mod gc;
+pub mod meta;
 pub mod ops;
 pub mod patch;
 pub mod rbac;

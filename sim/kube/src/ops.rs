@@ -414,6 +414,10 @@ pub fn create(
         }
     }
     let name = meta_str(&obj, "name").unwrap_or_default().to_string();
+    let bad = crate::meta::validate(&obj, info.kind == "Namespace" && info.group.is_empty());
+    if !bad.is_empty() {
+        return Err(ApiError::invalid(&info.kind, &info.group, &name, bad));
+    }
     if st
         .get(&info.key(), if info.namespaced { ns } else { "" }, &name)
         .is_some()
@@ -644,6 +648,10 @@ pub fn update(
                 )],
             ));
         }
+    }
+    let bad = crate::meta::validate(&obj, info.kind == "Namespace" && info.group.is_empty());
+    if !bad.is_empty() {
+        return Err(ApiError::invalid(&info.kind, &info.group, name, bad));
     }
     let mut warnings = if status {
         Vec::new()

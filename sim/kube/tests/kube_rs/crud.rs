@@ -513,3 +513,35 @@ async fn delete_collection_and_dry_run() {
     assert_eq!(left, vec!["c".to_string()]);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn invalid_names_and_labels_are_422() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let e = status(
+        api.create(&PostParams::default(), &secret("Bad_Name"))
+            .await
+            .expect_err("bad name"),
+    );
+    assert_eq!(e.code, 422);
+    assert!(
+        e.message.starts_with("Secret \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"),
+        "{}",
+        e.message
+    );
+    let mut s = secret("ok");
+    s.metadata.labels = Some(BTreeMap::from([("app".to_string(), "not ok!".to_string())]));
+    let e = status(
+        api.create(&PostParams::default(), &s)
+            .await
+            .expect_err("bad label"),
+    );
+    assert!(
+        e.message.contains(
+            "metadata.labels: Invalid value: \"not ok!\": a valid label must be an empty string"
+        ),
+        "{}",
+        e.message
+    );
+    sim.shutdown().await;
+}
