@@ -112,7 +112,7 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value
     for r in rs {
         let mut e = json!({
             "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-            "kind": r.kind, "verbs": VERBS,
+            "kind": r.kind, "verbs": if r.group == "authorization.k8s.io" { &["create"][..] } else { VERBS },
         });
         if !r.short_names.is_empty() {
             e["shortNames"] = json!(r.short_names);

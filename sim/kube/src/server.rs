@@ -233,14 +233,55 @@ fn authenticate(app: &App, headers: &HeaderMap) -> ApiResult<Option<User>> {
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.strip_prefix("Bearer "))
         .map(str::trim);
-    match token {
+    let user = match token {
         // like an API server with anonymous auth enabled; note that kubectl
         // (client-go) sends no credentials over plain HTTP
-        None => Ok(Some(User {
+        None => User {
             name: "system:anonymous".into(),
             groups: vec!["system:unauthenticated".into()],
-        })),
-        Some(t) => app.tokens.user(t).map(Some).ok_or_else(rbac::unauthorized),
+        },
+        Some(t) => app.tokens.user(t).ok_or_else(rbac::unauthorized)?,
+    };
+    impersonate(user, headers).map(Some)
+}
+
+/// `Impersonate-User` / `Impersonate-Group` (allowed for system:masters).
+fn impersonate(user: User, headers: &HeaderMap) -> ApiResult<User> {
+    let Some(target) = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(user);
+    };
+    if !user.groups.iter().any(|g| g == "system:masters") {
+        return Err(ApiError::forbidden(format!(
+            "users \"{target}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+            user.name
+        )));
+    }
+    let mut groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    groups.extend(service_account_groups(target));
+    groups.push("system:authenticated".into());
+    Ok(User {
+        name: target.to_string(),
+        groups,
+    })
+}
+
+fn service_account_groups(user: &str) -> Vec<String> {
+    match user
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))
+    {
+        Some((ns, _)) => vec![
+            "system:serviceaccounts".into(),
+            format!("system:serviceaccounts:{ns}"),
+        ],
+        None => Vec::new(),
     }
 }
 
@@ -404,6 +445,12 @@ async fn resource(
         if !rbac::authorize(&app.read(), u, &attrs) {
             return Err(rbac::forbidden(u, &attrs));
         }
+    }
+    if info.group == "authorization.k8s.io" {
+        if verb != "create" {
+            return Err(ApiError::method_not_allowed());
+        }
+        return access_review(app, &info, user.as_ref(), &parse_body(headers, &body)?);
     }
     if let Some(e) = app.faults.check(&info.plural, verb) {
         let mut r = e.clone().into_response();
@@ -621,6 +668,67 @@ fn patch_object(
         .ok_or_else(|| ApiError::not_found(&info.plural, &info.group, name))?;
     let patched = patch::apply_patch(kind, &at_version(&live, info, version), body)?;
     ops::update(&mut st, info, version, ns, name, patched, status, &opts).map(|w| (200, w))
+}
+
+/// SelfSubjectAccessReview / SubjectAccessReview.
+fn access_review(
+    app: &Arc<App>,
+    info: &ResourceInfo,
+    user: Option<&User>,
+    body: &Value,
+) -> ApiResult<Response> {
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    let subject = if info.kind == "SubjectAccessReview" {
+        let name = spec["user"].as_str().unwrap_or_default().to_string();
+        let mut groups: Vec<String> = spec["groups"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| g.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        groups.extend(service_account_groups(&name));
+        Some(User { name, groups })
+    } else {
+        user.cloned()
+    };
+    let allowed = match (&subject, spec.get("resourceAttributes")) {
+        (Some(u), Some(ra)) if app.cfg.rbac => {
+            let s = |k: &str| ra[k].as_str().unwrap_or_default().to_string();
+            let (verb, group, resource, sub, ns, name) = (
+                s("verb"),
+                s("group"),
+                s("resource"),
+                s("subresource"),
+                s("namespace"),
+                s("name"),
+            );
+            let attrs = Attributes {
+                verb: &verb,
+                group: &group,
+                resource: &resource,
+                subresource: (!sub.is_empty()).then_some(sub.as_str()),
+                namespace: &ns,
+                name: &name,
+            };
+            rbac::authorize(&app.read(), u, &attrs)
+        }
+        _ => true,
+    };
+    let mut out = body.clone();
+    out["apiVersion"] = json!("authorization.k8s.io/v1");
+    out["kind"] = json!(info.kind);
+    if !out.get("metadata").is_some_and(Value::is_object) {
+        out["metadata"] = json!({});
+    }
+    out["metadata"]["creationTimestamp"] = Value::Null;
+    out["status"] = if allowed {
+        json!({"allowed": true, "reason": "RBAC: allowed"})
+    } else {
+        json!({"allowed": false})
+    };
+    Ok(json_resp(201, &out, &[]))
 }
 
 fn continue_token(rv: u64, ns: &str, name: &str) -> String {

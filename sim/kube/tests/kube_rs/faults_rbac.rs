@@ -247,3 +247,49 @@ async fn rbac_denies_and_allows_by_roles() {
     assert_eq!((e.code, e.message.as_str()), (401, "Unauthorized"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn access_reviews_and_impersonation() {
+    use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SubjectAccessReview};
+    let sim = sim_with(KubeSimConfig {
+        rbac: true,
+        ..Default::default()
+    })
+    .await;
+    let admin = sim.client();
+    let sar: SubjectAccessReview = serde_json::from_value(json!({
+        "spec": {"user": "system:serviceaccount:default:op", "resourceAttributes": {"namespace": "default", "verb": "list", "resource": "secrets"}}
+    }))
+    .expect("sar");
+    let r = Api::<SubjectAccessReview>::all(admin.clone())
+        .create(&PostParams::default(), &sar)
+        .await
+        .expect("sar");
+    assert!(!r.status.expect("status").allowed);
+    let ssar: SelfSubjectAccessReview = serde_json::from_value(json!({
+        "spec": {"resourceAttributes": {"namespace": "default", "verb": "delete", "resource": "secrets"}}
+    }))
+    .expect("ssar");
+    let r = Api::<SelfSubjectAccessReview>::all(admin.clone())
+        .create(&PostParams::default(), &ssar)
+        .await
+        .expect("ssar");
+    assert!(r.status.expect("status").allowed, "admin may do anything");
+    // impersonation through kube-rs
+    let mut cfg = sim.config();
+    cfg.auth_info.impersonate = Some("system:serviceaccount:default:op".into());
+    let imp = kube::Client::try_from(cfg).expect("client");
+    let e = status(
+        Api::<Secret>::namespaced(imp, "default")
+            .list(&ListParams::default())
+            .await
+            .expect_err("403"),
+    );
+    assert!(
+        e.message
+            .contains("User \"system:serviceaccount:default:op\" cannot list"),
+        "{}",
+        e.message
+    );
+    sim.shutdown().await;
+}
