@@ -67,13 +67,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .try_collect::<Vec<_>>()
         .await?;
     let cr_secs = t.elapsed().as_secs_f64();
+    let uids: std::collections::HashMap<String, String> = crs
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|o| {
+            (
+                o.metadata.name.clone().unwrap_or_default(),
+                o.metadata.uid.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let uids = Arc::new(uids);
     let t = Instant::now();
     futures::stream::iter(0..N)
         .map(|i| {
             let secrets = secrets.clone();
+            let uids = uids.clone();
             async move {
+                let owner = format!("conn-{i:05}");
                 let s: Secret = serde_json::from_value(json!({
-                    "metadata": {"name": format!("conn-{i:05}-creds")},
+                    "metadata": {"name": format!("conn-{i:05}-creds"), "ownerReferences": [{
+                        "apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "name": owner,
+                        "uid": uids[&owner], "controller": true, "blockOwnerDeletion": true}]},
                     "data": {"password": "c2VjcmV0LXBhc3N3b3Jk", "username": "dXNlcg=="}
                 }))?;
                 secrets

@@ -80,10 +80,13 @@ impl App {
 }
 
 /// The garbage collector loop.
+/// A pass scans every object, so passes are paced (at most one per 25 ms):
+/// writes arriving meanwhile are collected together, like the real,
+/// asynchronous garbage collector.
 pub async fn gc_loop(app: Arc<App>) {
     loop {
         app.gc.notified().await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
         let mut st = app.write();
         if st.gc_dirty {
             crate::gc::collect(&mut st);
