@@ -102,6 +102,23 @@ pub fn pass(st: &mut Store) -> bool {
         if key == "/namespaces" {
             terminating_ns.insert(obj_key(o).1);
         }
+        if key == ops::CRD_KEY && has_finalizer(o, ops::CRD_CLEANUP) {
+            if let Some(ci) = crate::resources::from_crd(o) {
+                let instances = st.list(&ci.key(), None);
+                for i in &instances {
+                    if !deleting(i) {
+                        actions.push(Action::Delete(ci.key(), i.clone(), Propagation::Background));
+                    }
+                }
+                if instances.is_empty() {
+                    actions.push(Action::RemoveFinalizer(
+                        key.clone(),
+                        o.clone(),
+                        ops::CRD_CLEANUP,
+                    ));
+                }
+            }
+        }
     }
     for ns in &terminating_ns {
         let mut remaining = 0;

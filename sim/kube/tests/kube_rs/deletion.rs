@@ -306,3 +306,66 @@ async fn namespace_deletion_terminates_contents() {
     .await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn crd_deletion_deletes_instances_through_their_finalizers() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let sim = sim().await;
+    install_crd(&sim.client()).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(sim.client());
+    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let mut o = sipc("held", "alice1");
+    o.metadata.finalizers = Some(vec!["sipcred.io/cleanup".into()]);
+    api.create(&PostParams::default(), &o).await.expect("cr");
+    crds.delete("sipconnections.sipcred.io", &DeleteParams::default())
+        .await
+        .expect("delete crd");
+    eventually("instance marked for deletion", || async {
+        api.get("held")
+            .await
+            .expect("cr")
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    })
+    .await;
+    let crd = crds
+        .get("sipconnections.sipcred.io")
+        .await
+        .expect("crd waits");
+    assert!(
+        crd.metadata
+            .finalizers
+            .expect("fins")
+            .contains(&"customresourcecleanup.apiextensions.k8s.io".to_string())
+    );
+    let e = status(
+        api.create(&PostParams::default(), &sipc("new", "alice1"))
+            .await
+            .expect_err("terminating"),
+    );
+    assert_eq!(e.code, 405);
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("release");
+    eventually("crd gone", || async {
+        crds.get_opt("sipconnections.sipcred.io")
+            .await
+            .expect("get")
+            .is_none()
+    })
+    .await;
+    assert_eq!(
+        code(
+            &api.list(&Default::default())
+                .await
+                .expect_err("no longer served")
+        ),
+        404
+    );
+    sim.shutdown().await;
+}
