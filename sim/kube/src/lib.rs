@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::collapsible_if)]
 
+pub mod crd;
 pub mod discovery;
 pub mod errors;
 pub mod faults;

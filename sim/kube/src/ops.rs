@@ -304,6 +304,15 @@ fn normalize_kind(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
 
 fn crd_admit(obj: &mut Value) -> ApiResult<ResourceInfo> {
     let name = meta_str(obj, "name").unwrap_or_default().to_string();
+    let causes = crate::crd::check(obj);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io",
+            &name,
+            causes,
+        ));
+    }
     let info = resources::from_crd(obj).ok_or_else(|| {
         ApiError::invalid(
             "CustomResourceDefinition",
