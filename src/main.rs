@@ -1,1 +1,104 @@
-fn main() {}
+//! The `sipcred-operator` command line: run the operator, print CRDs, run the
+//! simulators, or run everything together in a sandbox.
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sipcred-operator",
+    version,
+    about = "Declare SIP credentials as Kubernetes objects; have them exist at Telnyx and Vobiz"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the controllers against the cluster in KUBECONFIG or the in-cluster config.
+    Run(cli::run::RunArgs),
+    /// Print all CRDs as one multi-document YAML stream, or write one file per CRD.
+    Crd {
+        /// Write `<plural>.sipcred.io.yaml` files into this directory instead of printing.
+        #[arg(long)]
+        output_dir: Option<PathBuf>,
+    },
+    /// Run a simulator: `telnyx`, `vobiz` or `kube` (an in-memory Kubernetes API server).
+    #[command(subcommand)]
+    Sim(SimCommand),
+    /// Start the in-memory API server and both provider simulators, install the CRDs and
+    /// examples/, run the controllers and show every object becoming Ready.
+    Sandbox(cli::sandbox::SandboxArgs),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// The Telnyx v2 API simulator.
+    Telnyx(sipcred_provider_sim::TelnyxArgs),
+    /// The Vobiz API simulator.
+    Vobiz(sipcred_provider_sim::VobizArgs),
+    /// The in-memory Kubernetes API server.
+    Kube(sipcred_kube_sim::KubeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Crd { output_dir } = cli.command {
+        return report(print_crds(output_dir));
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(Err(e.into())),
+    };
+    rt.block_on(async move {
+        match cli.command {
+            Command::Run(args) => report(cli::run::run(args).await),
+            Command::Sandbox(args) => cli::sandbox::run(args).await,
+            Command::Sim(SimCommand::Telnyx(a)) => report(
+                sipcred_provider_sim::run_telnyx(a)
+                    .await
+                    .map_err(Into::into),
+            ),
+            Command::Sim(SimCommand::Vobiz(a)) => {
+                report(sipcred_provider_sim::run_vobiz(a).await.map_err(Into::into))
+            }
+            Command::Sim(SimCommand::Kube(a)) => {
+                report(sipcred_kube_sim::run(a).await.map_err(Into::into))
+            }
+            Command::Crd { .. } => ExitCode::SUCCESS,
+        }
+    })
+}
+
+fn report(r: Result<(), Box<dyn std::error::Error>>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_crds(output_dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+    use sipcred_operator::crd;
+    match output_dir {
+        None => print!("{}", crd::all_yaml()?),
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            for c in crd::all() {
+                std::fs::write(dir.join(crd::file_name(&c)), crd::to_yaml(&c)?)?;
+            }
+        }
+    }
+    Ok(())
+}

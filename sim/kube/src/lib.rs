@@ -199,6 +199,25 @@ impl KubeSim {
         write_kubeconfig_with_ca(path, &self.url(), &token, self.ca_pem())
     }
 
+    /// Every authorization decision so far, in order (empty unless `rbac`).
+    pub fn audit(&self) -> Vec<rbac::AuditEntry> {
+        self.app.audit.entries()
+    }
+
+    /// The requests RBAC denied (403), as `USER VERB GROUP/RESOURCE NAMESPACE/NAME`.
+    pub fn denials(&self) -> Vec<String> {
+        self.audit()
+            .into_iter()
+            .filter(|e| !e.allowed)
+            .map(|e| {
+                format!(
+                    "{} {} {}/{} {}/{}",
+                    e.user, e.verb, e.group, e.resource, e.namespace, e.name
+                )
+            })
+            .collect()
+    }
+
     /// Fault injection.
     pub fn faults(&self) -> FaultHandle {
         self.app.faults.clone()

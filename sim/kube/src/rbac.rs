@@ -88,6 +88,56 @@ impl Tokens {
     }
 }
 
+/// One request of an authenticated user, as the authorizer saw it (only with `rbac`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// User name (`system:serviceaccount:NS:SA` for service accounts).
+    pub user: String,
+    /// Verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, ...).
+    pub verb: String,
+    /// API group ("" for the core group).
+    pub group: String,
+    /// Resource plural, with `/subresource` when one was addressed.
+    pub resource: String,
+    /// Namespace ("" = cluster scope).
+    pub namespace: String,
+    /// Object name ("" for collections).
+    pub name: String,
+    /// Whether RBAC allowed it (false: the request got a 403).
+    pub allowed: bool,
+}
+
+/// The audit log: every authorization decision, in order.
+#[derive(Debug, Default)]
+pub struct Audit(Mutex<Vec<AuditEntry>>);
+
+impl Audit {
+    /// Record one decision.
+    pub fn record(&self, user: &User, a: &Attributes<'_>, allowed: bool) {
+        let resource = match a.subresource {
+            Some(s) => format!("{}/{s}", a.resource),
+            None => a.resource.to_string(),
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(AuditEntry {
+                user: user.name.clone(),
+                verb: a.verb.into(),
+                group: a.group.into(),
+                resource,
+                namespace: a.namespace.into(),
+                name: a.name.into(),
+                allowed,
+            });
+    }
+
+    /// A copy of the log.
+    pub fn entries(&self) -> Vec<AuditEntry> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// The 401.
 pub fn unauthorized() -> ApiError {
     ApiError::new(401, "Unauthorized", "Unauthorized")

@@ -19,7 +19,7 @@ use crate::faults::{ErrorRule, FaultHandle};
 use crate::fields;
 use crate::ops::{self, DeleteOpts, WriteOpts, at_version};
 use crate::patch::{self, PatchKind};
-use crate::rbac::{self, Attributes, Tokens, User};
+use crate::rbac::{self, Attributes, Audit, Tokens, User};
 use crate::resources::ResourceInfo;
 use crate::selectors::Selectors;
 use crate::store::{Store, obj_key};
@@ -36,6 +36,8 @@ pub struct App {
     pub faults: FaultHandle,
     /// Tokens.
     pub tokens: Tokens,
+    /// Authorization decisions (only with `rbac`).
+    pub audit: Audit,
     /// Wakes the garbage collector.
     pub gc: Notify,
     /// Bound address.
@@ -63,6 +65,7 @@ impl App {
             cfg,
             faults: FaultHandle::default(),
             tokens: Tokens::new(),
+            audit: Audit::default(),
             gc: Notify::new(),
             addr,
         })
@@ -445,8 +448,38 @@ async fn resource(
             namespace: rp.ns.as_deref().unwrap_or_default(),
             name: rp.name.as_deref().unwrap_or_default(),
         };
-        if !rbac::authorize(&app.read(), u, &attrs) {
+        let allowed = rbac::authorize(&app.read(), u, &attrs);
+        app.audit.record(u, &attrs, allowed);
+        if !allowed {
             return Err(rbac::forbidden(u, &attrs));
+        }
+        // As the real API server does: a server-side apply that creates the object is
+        // also authorized as `create`.
+        let is_apply = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/apply-patch"));
+        if verb == "patch" && is_apply && rp.sub.is_none() {
+            let ns_key = if info.namespaced {
+                rp.ns.as_deref().unwrap_or_default()
+            } else {
+                ""
+            };
+            let exists = app
+                .read()
+                .get(&info.key(), ns_key, rp.name.as_deref().unwrap_or_default())
+                .is_some();
+            if !exists {
+                let create = Attributes {
+                    verb: "create",
+                    ..attrs
+                };
+                let allowed = rbac::authorize(&app.read(), u, &create);
+                app.audit.record(u, &create, allowed);
+                if !allowed {
+                    return Err(rbac::forbidden(u, &create));
+                }
+            }
         }
     }
     if info.group == "authorization.k8s.io" {

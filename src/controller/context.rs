@@ -1,0 +1,400 @@
+//! Shared state of every controller: the client, the Event recorder, the provider
+//! account registry and per-object failure counts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Client, Resource, ResourceExt};
+use secrecy::SecretString;
+
+use super::error::{Error, backoff};
+use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider, condition::READY};
+use crate::provider::vobiz::{VobizClient, VobizConfig};
+use crate::provider::{RateLimitConfig, RequestObserver, TelnyxClient, TelnyxConfig};
+
+/// Settings of the controllers.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often Ready objects are re-observed at the provider (drift detection).
+    pub resync: Duration,
+    /// Per-request timeout towards providers.
+    pub provider_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            resync: Duration::from_secs(300),
+            provider_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A provider account client, shared by every object using the account so they share
+/// one token bucket.
+#[derive(Clone, Debug)]
+pub enum Account {
+    /// Telnyx.
+    Telnyx(TelnyxClient),
+    /// Vobiz.
+    Vobiz(VobizClient),
+}
+
+/// Everything a reconcile needs.
+pub struct Ctx {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The one shared Event recorder.
+    pub recorder: Recorder,
+    /// Settings.
+    pub settings: Settings,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// Liveness and readiness.
+    pub health: crate::server::Health,
+    observer: Arc<dyn RequestObserver>,
+    accounts: Mutex<HashMap<String, (String, Account)>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Ctx {
+    /// Builds the context.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        metrics: crate::metrics::Metrics,
+        health: crate::server::Health,
+    ) -> Arc<Self> {
+        let observer: Arc<dyn RequestObserver> = Arc::new(metrics.clone());
+        let reporter = Reporter {
+            controller: "sipcred-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Arc::new(Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            settings,
+            metrics,
+            health,
+            observer,
+            accounts: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Publishes an Event; failures to publish are logged, never fatal. Notes are
+    /// truncated to 1 KiB.
+    pub async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let ev = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.to_string(),
+            note: Some(note.chars().take(1024).collect()),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
+            tracing::warn!(error = %e, "publishing an event failed");
+        }
+    }
+
+    /// Records the outcome of one reconcile (metrics and liveness).
+    pub fn observe_reconcile(
+        &self,
+        kind: &str,
+        result: Result<(), &str>,
+        elapsed: std::time::Duration,
+    ) {
+        self.metrics.reconcile(
+            kind,
+            result.err().unwrap_or(crate::metrics::RESULT_SUCCESS),
+            elapsed,
+        );
+        self.health.heartbeat();
+    }
+
+    /// Records a failure of `key` and returns the requeue delay.
+    pub fn failed(&self, key: &str, transient: bool) -> Duration {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = f.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        backoff(*n, transient)
+    }
+
+    /// Clears the failure count of `key`.
+    pub fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
+    /// Resolves a provider reference to an account client. With `require_ready`, the
+    /// provider object must report Ready=True (the provider controller checked its key).
+    pub async fn account(
+        &self,
+        namespace: &str,
+        r: &ProviderRef,
+        require_ready: bool,
+    ) -> Result<Account, Error> {
+        let (spec, status, label, secret_ns) = match r.kind() {
+            ProviderKind::SipProvider => {
+                let p = Api::<SipProvider>::namespaced(self.client.clone(), namespace)
+                    .get_opt(&r.name)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Provider(format!("SipProvider {namespace}/{} not found", r.name))
+                    })?;
+                let spec = ProviderSpecView::from_local(&p.spec);
+                (
+                    spec,
+                    p.status,
+                    format!("SipProvider {namespace}/{}", r.name),
+                    namespace.to_string(),
+                )
+            }
+            ProviderKind::ClusterSipProvider => {
+                let p = Api::<ClusterSipProvider>::all(self.client.clone())
+                    .get_opt(&r.name)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Provider(format!("ClusterSipProvider {} not found", r.name))
+                    })?;
+                let spec = ProviderSpecView::from_cluster(&p.spec);
+                let ns = spec.secret_namespace.clone().unwrap_or_default();
+                (spec, p.status, format!("ClusterSipProvider {}", r.name), ns)
+            }
+        };
+        if require_ready {
+            let ready = status
+                .as_ref()
+                .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+            match ready {
+                Some(c) if c.status == "True" => {}
+                Some(c) => {
+                    return Err(Error::Provider(format!(
+                        "{label} is not Ready: {}",
+                        c.message
+                    )));
+                }
+                None => return Err(Error::Provider(format!("{label} has not been checked yet"))),
+            }
+        }
+        self.build_account(&label, &secret_ns, &spec).await
+    }
+
+    async fn build_account(
+        &self,
+        label: &str,
+        secret_ns: &str,
+        spec: &ProviderSpecView,
+    ) -> Result<Account, Error> {
+        let secrets = Api::<Secret>::namespaced(self.client.clone(), secret_ns);
+        let read = |secret: Option<Secret>, name: &str, key: &str| -> Result<SecretString, Error> {
+            crate::secrets::read_key(secret.as_ref(), key).ok_or_else(|| {
+                Error::Provider(format!(
+                    "{label}: Secret {secret_ns}/{name} has no non-empty key {key:?}"
+                ))
+            })
+        };
+        let rate = RateLimitConfig {
+            requests_per_second: f64::from(spec.rps.unwrap_or(10)),
+            burst: spec.burst.unwrap_or(20),
+            ..RateLimitConfig::default()
+        };
+        let secret = secrets.get_opt(&spec.secret_name).await?;
+        if secret.is_none() {
+            return Err(Error::Provider(format!(
+                "{label}: Secret {secret_ns}/{} not found",
+                spec.secret_name
+            )));
+        }
+        let (fingerprint, build): (String, Box<dyn FnOnce() -> Result<Account, Error> + Send>) =
+            match spec.provider {
+                Which::Telnyx => {
+                    let key = read(secret, &spec.secret_name, &spec.key_a)?;
+                    let mut cfg = TelnyxConfig::new(key.clone());
+                    if let Some(u) = &spec.base_url {
+                        cfg.base_url = u.clone();
+                    }
+                    cfg.rate = rate.clone();
+                    cfg.timeout = self.settings.provider_timeout;
+                    cfg.observer = self.observer.clone();
+                    let fp = format!(
+                        "telnyx|{}|{}|{:?}",
+                        cfg.base_url,
+                        crate::secrets::password_digest("k", &key),
+                        rate
+                    );
+                    (
+                        fp,
+                        Box::new(move || {
+                            TelnyxClient::new(cfg)
+                                .map(Account::Telnyx)
+                                .map_err(|e| Error::Provider(e.to_string()))
+                        }),
+                    )
+                }
+                Which::Vobiz => {
+                    let id = read(secret.clone(), &spec.secret_name, &spec.key_a)?;
+                    let token = read(secret, &spec.secret_name, &spec.key_b)?;
+                    let id = secrecy::ExposeSecret::expose_secret(&id).to_string();
+                    let mut cfg = VobizConfig::new(id.clone(), token.clone());
+                    if let Some(u) = &spec.base_url {
+                        cfg.base_url = u.clone();
+                    }
+                    cfg.rate = rate.clone();
+                    cfg.timeout = self.settings.provider_timeout;
+                    cfg.observer = self.observer.clone();
+                    let fp = format!(
+                        "vobiz|{}|{id}|{}|{:?}",
+                        cfg.base_url,
+                        crate::secrets::password_digest("t", &token),
+                        rate
+                    );
+                    (
+                        fp,
+                        Box::new(move || {
+                            VobizClient::new(cfg)
+                                .map(Account::Vobiz)
+                                .map_err(|e| Error::Provider(e.to_string()))
+                        }),
+                    )
+                }
+            };
+        let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((fp, acc)) = accounts.get(label)
+            && *fp == fingerprint
+        {
+            return Ok(acc.clone());
+        }
+        let acc = build()?;
+        accounts.insert(label.to_string(), (fingerprint, acc.clone()));
+        Ok(acc)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Telnyx,
+    Vobiz,
+}
+
+/// The parts of either provider kind's spec that building a client needs.
+struct ProviderSpecView {
+    provider: Which,
+    secret_name: String,
+    secret_namespace: Option<String>,
+    key_a: String,
+    key_b: String,
+    base_url: Option<String>,
+    rps: Option<u32>,
+    burst: Option<u32>,
+}
+
+impl ProviderSpecView {
+    fn rate(r: Option<&crate::crd::sip_provider::RateLimit>) -> (Option<u32>, Option<u32>) {
+        let c = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
+        (
+            c(r.and_then(|r| r.requests_per_second)),
+            c(r.and_then(|r| r.burst)),
+        )
+    }
+
+    fn from_local(s: &crate::crd::SipProviderSpec) -> Self {
+        let (rps, burst) = Self::rate(s.rate_limit.as_ref());
+        match (&s.telnyx, &s.vobiz) {
+            (Some(t), _) => Self {
+                provider: Which::Telnyx,
+                secret_name: t.api_key_secret_ref.name.clone(),
+                secret_namespace: None,
+                key_a: t
+                    .api_key_secret_ref
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| "apiKey".into()),
+                key_b: String::new(),
+                base_url: t.base_url.clone(),
+                rps,
+                burst,
+            },
+            (None, v) => {
+                let r = v.as_ref().map(|v| &v.credentials_secret_ref);
+                Self {
+                    provider: Which::Vobiz,
+                    secret_name: r.map(|r| r.name.clone()).unwrap_or_default(),
+                    secret_namespace: None,
+                    key_a: r
+                        .and_then(|r| r.auth_id_key.clone())
+                        .unwrap_or_else(|| "authID".into()),
+                    key_b: r
+                        .and_then(|r| r.auth_token_key.clone())
+                        .unwrap_or_else(|| "authToken".into()),
+                    base_url: v.as_ref().and_then(|v| v.base_url.clone()),
+                    rps,
+                    burst,
+                }
+            }
+        }
+    }
+
+    fn from_cluster(s: &crate::crd::ClusterSipProviderSpec) -> Self {
+        let (rps, burst) = Self::rate(s.rate_limit.as_ref());
+        match (&s.telnyx, &s.vobiz) {
+            (Some(t), _) => Self {
+                provider: Which::Telnyx,
+                secret_name: t.api_key_secret_ref.name.clone(),
+                secret_namespace: Some(t.api_key_secret_ref.namespace.clone()),
+                key_a: t
+                    .api_key_secret_ref
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| "apiKey".into()),
+                key_b: String::new(),
+                base_url: t.base_url.clone(),
+                rps,
+                burst,
+            },
+            (None, v) => {
+                let r = v.as_ref().map(|v| &v.credentials_secret_ref);
+                Self {
+                    provider: Which::Vobiz,
+                    secret_name: r.map(|r| r.name.clone()).unwrap_or_default(),
+                    secret_namespace: r.map(|r| r.namespace.clone()),
+                    key_a: r
+                        .and_then(|r| r.auth_id_key.clone())
+                        .unwrap_or_else(|| "authID".into()),
+                    key_b: r
+                        .and_then(|r| r.auth_token_key.clone())
+                        .unwrap_or_else(|| "authToken".into()),
+                    base_url: v.as_ref().and_then(|v| v.base_url.clone()),
+                    rps,
+                    burst,
+                }
+            }
+        }
+    }
+}
+
+/// `namespace/name` key of an object, for failure counting and logs.
+pub fn key_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
+}

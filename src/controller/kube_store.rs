@@ -1,0 +1,94 @@
+//! The managed engine's bookkeeping, persisted on the Kubernetes object.
+
+use std::fmt::Debug;
+use std::sync::Mutex;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::managed::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, ObjectStore};
+
+/// Writes finalizer and annotations with merge patches guarded by the object's
+/// resourceVersion, so a stale view can never overwrite a newer one.
+pub struct KubeStore<K: Resource> {
+    api: Api<K>,
+    name: String,
+    current: Mutex<(Option<String>, Vec<String>)>,
+}
+
+impl<K> KubeStore<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    /// A store for `obj`, read through `api`.
+    pub fn new(api: Api<K>, obj: &K) -> Self {
+        Self {
+            api,
+            name: obj.name_any(),
+            current: Mutex::new((obj.resource_version(), obj.finalizers().to_vec())),
+        }
+    }
+
+    fn snapshot(&self) -> (Option<String>, Vec<String>) {
+        self.current.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    async fn patch(&self, metadata: serde_json::Value) -> kube::Result<()> {
+        let (rv, _) = self.snapshot();
+        let mut meta = metadata;
+        if let (Some(rv), Some(m)) = (rv, meta.as_object_mut()) {
+            m.insert("resourceVersion".into(), json!(rv));
+        }
+        let obj = self
+            .api
+            .patch(
+                &self.name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "metadata": meta })),
+            )
+            .await?;
+        if let Ok(mut g) = self.current.lock() {
+            *g = (obj.resource_version(), obj.finalizers().to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl<K> ObjectStore for KubeStore<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync,
+{
+    type Error = kube::Error;
+
+    async fn add_finalizer(&self) -> kube::Result<()> {
+        let (_, mut f) = self.snapshot();
+        if !f.iter().any(|x| x == FINALIZER) {
+            f.push(FINALIZER.to_string());
+        }
+        self.patch(json!({ "finalizers": f })).await
+    }
+
+    async fn remove_finalizer(&self) -> kube::Result<()> {
+        let (_, f) = self.snapshot();
+        let f: Vec<String> = f.into_iter().filter(|x| x != FINALIZER).collect();
+        match self.patch(json!({ "finalizers": f })).await {
+            // Already gone: the finalizer went with it.
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            r => r,
+        }
+    }
+
+    async fn mark_create_pending(&self) -> kube::Result<()> {
+        self.patch(
+            json!({ "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() } }),
+        )
+        .await
+    }
+
+    async fn record_external_name(&self, name: Option<&str>) -> kube::Result<()> {
+        self.patch(json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } }))
+            .await
+    }
+}

@@ -1,0 +1,140 @@
+//! Conditions and status writes shared by every kind.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{Api, Patch, PatchParams};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::crd::condition::{READY, SYNCED};
+
+/// Now, as an RFC 3339 timestamp with second precision.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn now_time() -> Time {
+    Time(
+        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+            .unwrap_or_else(|_| jiff::Timestamp::now()),
+    )
+}
+
+/// Sets a condition, keeping `lastTransitionTime` unless the status changes (pure
+/// apart from reading the clock).
+pub fn set_condition(
+    conds: &mut Vec<Condition>,
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
+    let status = if ok { "True" } else { "False" }.to_string();
+    let message: String = message.chars().take(1024).collect();
+    match conds.iter_mut().find(|c| c.type_ == type_) {
+        Some(c) => {
+            if c.status != status {
+                c.last_transition_time = now_time();
+            }
+            c.status = status;
+            c.reason = reason.to_string();
+            c.message = message;
+            c.observed_generation = generation;
+        }
+        None => conds.push(Condition {
+            type_: type_.to_string(),
+            status,
+            reason: reason.to_string(),
+            message,
+            observed_generation: generation,
+            last_transition_time: now_time(),
+        }),
+    }
+}
+
+/// Ready and Synced after a successful reconcile.
+pub fn mark_ready(conds: &mut Vec<Condition>, message: &str, generation: Option<i64>) {
+    set_condition(conds, READY, true, "Available", message, generation);
+    set_condition(
+        conds,
+        SYNCED,
+        true,
+        "ReconcileSuccess",
+        "the last reconcile succeeded",
+        generation,
+    );
+}
+
+/// Synced=False; Ready=False too unless the object was Ready and keeps serving
+/// (`still_serving`: the provider object and Secret are still valid).
+pub fn mark_failed(
+    conds: &mut Vec<Condition>,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    still_serving: bool,
+) {
+    set_condition(conds, SYNCED, false, reason, message, generation);
+    let was_ready = conds.iter().any(|c| c.type_ == READY && c.status == "True");
+    if still_serving && was_ready {
+        // Keep Ready=True but stamp the generation it describes: kstatus sees the lag.
+        return;
+    }
+    set_condition(conds, READY, false, reason, message, generation);
+}
+
+/// Writes the status subresource with a merge patch (status only).
+pub async fn patch_status<K, S>(api: &Api<K>, name: &str, status: &S) -> kube::Result<()>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize,
+{
+    let body = serde_json::json!({ "status": status });
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_time_changes_only_with_status() {
+        let mut c = vec![];
+        set_condition(&mut c, READY, false, "Creating", "x", Some(1));
+        let t0 = c[0].last_transition_time.clone();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        set_condition(&mut c, READY, false, "StillCreating", "y", Some(2));
+        assert_eq!(c[0].last_transition_time, t0);
+        assert_eq!(
+            (c[0].reason.as_str(), c[0].observed_generation),
+            ("StillCreating", Some(2))
+        );
+        set_condition(&mut c, READY, true, "Available", "z", Some(2));
+        assert_ne!(c[0].last_transition_time, t0);
+    }
+
+    #[test]
+    fn failure_keeps_ready_when_still_serving() {
+        let mut c = vec![];
+        mark_ready(&mut c, "ok", Some(1));
+        mark_failed(&mut c, "ProviderUnavailable", "503", Some(2), true);
+        let ready = c
+            .iter()
+            .find(|c| c.type_ == READY)
+            .map(|c| c.status.clone());
+        let synced = c
+            .iter()
+            .find(|c| c.type_ == SYNCED)
+            .map(|c| c.status.clone());
+        assert_eq!(
+            (ready.as_deref(), synced.as_deref()),
+            (Some("True"), Some("False"))
+        );
+        mark_failed(&mut c, "InvalidSpec", "bad", Some(3), false);
+        assert!(c.iter().all(|c| c.status == "False"));
+    }
+}

@@ -1,0 +1,390 @@
+//! TelephonyCredential: Telnyx generates the SIP username and password; a lost create
+//! response is recovered by looking the credential up by its deterministic name
+//! (Telnyx returns the password on GET too).
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use secrecy::SecretString;
+
+use super::context::{Ctx, key_of};
+use super::error::Error;
+use super::external::from_provider;
+use super::kube_store::KubeStore;
+use super::sip_connection::{TELNYX_SIP_DOMAIN, owner_of, target_secret, telnyx};
+use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
+use super::unreachable::Unreachable;
+use crate::crd::condition::READY;
+use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
+use crate::managed::driver::Change;
+use crate::managed::{
+    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
+    PreObserve, drive, pre_observe,
+};
+use crate::provider::telnyx::{
+    TelephonyCredential as Cred, TelephonyCredentialRequest, TelnyxClient,
+};
+use crate::secrets::{self, Credentials, Keys};
+
+/// The credential's name at Telnyx: its deterministic identity.
+pub fn credential_name(obj: &TelephonyCredential) -> String {
+    obj.spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+}
+
+fn same_instant(a: Option<&str>, b: Option<&str>) -> bool {
+    let parse = |s: &str| {
+        s.parse::<jiff::Timestamp>().ok().or_else(|| {
+            s.parse::<jiff::civil::DateTime>()
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
+    };
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || (parse(a).is_some() && parse(a) == parse(b)),
+        (None, _) => true,
+        (Some(_), None) => false,
+    }
+}
+
+/// The Telnyx telephony credential as the engine sees it.
+pub struct TelnyxCredential {
+    client: TelnyxClient,
+    request: TelephonyCredentialRequest,
+}
+
+impl TelnyxCredential {
+    fn observation(&self, c: Cred) -> Observation<Cred> {
+        let mut drift = Vec::new();
+        if self.request.tag.is_some() && self.request.tag != c.tag {
+            drift.push("tag".to_string());
+        }
+        if !same_instant(self.request.expires_at.as_deref(), c.expires_at.as_deref()) {
+            drift.push("expires_at".to_string());
+        }
+        let want = self
+            .request
+            .connection_id
+            .as_ref()
+            .map(|id| format!("connection:{id}"));
+        if want.is_some() && want != c.resource_id {
+            drift.push("connection_id".to_string());
+        }
+        Observation {
+            external_name: c.id.clone(),
+            up_to_date: drift.is_empty(),
+            drift,
+            resource: c,
+        }
+    }
+}
+
+impl ExternalClient for TelnyxCredential {
+    type Resource = Cred;
+
+    async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<Cred>>, ExternalError> {
+        if let Some(id) = id {
+            match self.client.get_telephony_credential(id).await {
+                Ok(c) => return Ok(Some(self.observation(c))),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(from_provider(&e)),
+            }
+        }
+        let name = self.request.name.clone().unwrap_or_default();
+        let conn = self.request.connection_id.clone().unwrap_or_default();
+        let found = self
+            .client
+            .find_credential_by_name(&name, &conn)
+            .await
+            .map_err(|e| from_provider(&e))?;
+        Ok(found.map(|c| self.observation(c)))
+    }
+
+    async fn create(&self) -> Result<(String, Cred), ExternalError> {
+        let c = self
+            .client
+            .create_telephony_credential(&self.request)
+            .await
+            .map_err(|e| from_provider(&e))?;
+        Ok((c.id.clone(), c))
+    }
+
+    async fn update(&self, o: &Observation<Cred>) -> Result<Cred, ExternalError> {
+        if o.resource.expired == Some(true) {
+            return Err(ExternalError::new(
+                ExternalErrorKind::Terminal,
+                "CredentialExpired",
+                format!(
+                    "credential {} has expired at Telnyx and cannot be updated; delete and recreate the TelephonyCredential",
+                    o.external_name
+                ),
+            ));
+        }
+        self.client
+            .update_telephony_credential(&o.external_name, &self.request)
+            .await
+            .map_err(|e| from_provider(&e))
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ExternalError> {
+        match self.client.delete_telephony_credential(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Err(ExternalError::new(
+                ExternalErrorKind::NotFound,
+                "NotFound",
+                "already deleted",
+            )),
+            Err(e) => Err(from_provider(&e)),
+        }
+    }
+}
+
+/// Reconciles one TelephonyCredential.
+pub async fn reconcile(obj: Arc<TelephonyCredential>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<TelephonyCredential> = Api::namespaced(ctx.client.clone(), &ns);
+    let generation = obj.metadata.generation;
+    let mut status = obj.status.clone().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let result = run(&obj, &ctx, &api, &mut status).await;
+    ctx.observe_reconcile(
+        "TelephonyCredential",
+        result.as_ref().map(|_| ()).map_err(|e| e.reason()),
+        started.elapsed(),
+    );
+    status.observed_generation = generation;
+    match &result {
+        Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
+        Ok(None) => return Ok(Action::await_change()),
+        Err(e) => {
+            mark_failed(
+                &mut status.conditions,
+                e.reason(),
+                &e.to_string(),
+                generation,
+                e.is_transient(),
+            );
+            if !matches!(e, Error::Waiting(_)) {
+                ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
+                    .await;
+            }
+        }
+    }
+    if obj.status.as_ref() != Some(&status) {
+        patch_status(&api, &obj.name_any(), &status).await?;
+    }
+    result.map(|_| {
+        ctx.succeeded(&key_of(obj.as_ref()));
+        Action::requeue(ctx.settings.resync)
+    })
+}
+
+async fn connection_id(obj: &TelephonyCredential, ctx: &Ctx, ns: &str) -> Result<String, Error> {
+    if let Some(id) = &obj.spec.connection_id {
+        return Ok(id.clone());
+    }
+    let r = obj.spec.sip_connection_ref.as_ref().ok_or_else(|| {
+        Error::InvalidSpec("spec: set exactly one of sipConnectionRef and connectionID".into())
+    })?;
+    let conn = Api::<SipConnection>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&r.name)
+        .await?
+        .ok_or_else(|| Error::Waiting(format!("SipConnection {:?} does not exist yet", r.name)))?;
+    let st = conn.status.as_ref();
+    let ready = st
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY))
+        .is_some_and(|c| c.status == "True");
+    match st.and_then(|s| s.connection_id.clone()) {
+        Some(id) if ready => Ok(id),
+        _ => Err(Error::Waiting(format!(
+            "SipConnection {:?} is not Ready yet",
+            r.name
+        ))),
+    }
+}
+
+async fn run(
+    obj: &TelephonyCredential,
+    ctx: &Ctx,
+    api: &Api<TelephonyCredential>,
+    status: &mut TelephonyCredentialStatus,
+) -> Result<Option<String>, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let state = ManagedState::from_meta(
+        obj.metadata.annotations.as_ref(),
+        obj.metadata.finalizers.as_deref(),
+        obj.metadata.deletion_timestamp.is_some(),
+        obj.spec.deletion_policy,
+    );
+    let store = KubeStore::new(api.clone(), obj);
+    if !matches!(
+        pre_observe(&state),
+        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
+    ) {
+        let out = drive(&state, &Unreachable::<Cred>::default(), &store).await?;
+        return Ok(report(obj, ctx, &out, status).await);
+    }
+    let client = telnyx(
+        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
+            .await?,
+        "TelephonyCredential",
+    )?;
+    if let Some(at) = &obj.spec.expires_at
+        && at.parse::<jiff::Timestamp>().is_err()
+    {
+        return Err(Error::InvalidSpec(format!(
+            "spec.expiresAt: {at:?} is not an RFC 3339 timestamp such as 2027-01-01T00:00:00Z"
+        )));
+    }
+    let conn_id = if state.deleting {
+        status
+            .connection_id
+            .clone()
+            .or_else(|| obj.spec.connection_id.clone())
+            .unwrap_or_default()
+    } else {
+        connection_id(obj, ctx, &ns).await?
+    };
+    let cred = TelnyxCredential {
+        client,
+        request: TelephonyCredentialRequest {
+            connection_id: Some(conn_id.clone()),
+            name: Some(credential_name(obj)),
+            tag: obj.spec.tag.clone(),
+            expires_at: obj.spec.expires_at.clone(),
+        },
+    };
+    if state.deleting {
+        let out = drive(&state, &cred, &store).await?;
+        return Ok(report(obj, ctx, &out, status).await);
+    }
+    let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let owner = owner_of(obj);
+    let keys = Keys::from_target(obj.spec.secret.as_ref());
+    if let Some(k) = keys.duplicate() {
+        return Err(Error::InvalidSpec(format!(
+            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
+        )));
+    }
+    let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
+    let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
+    let out = drive(&state, &cred, &store).await?;
+    if let Outcome::Synced {
+        external_name,
+        resource,
+        ..
+    } = &out
+    {
+        let password = resource
+            .sip_password
+            .clone()
+            .or_else(|| secrets::read_key(existing.as_ref(), &keys.password))
+            .unwrap_or_else(|| SecretString::from(""));
+        let creds = Credentials {
+            username: resource.sip_username.clone().unwrap_or_default(),
+            password,
+            domain: TELNYX_SIP_DOMAIN.into(),
+            id: Some(external_name.clone()),
+            synced_digest: None,
+        };
+        let desired = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
+        secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
+        status.secret_name = Some(secret_name);
+        status.connection_id = Some(conn_id);
+    }
+    Ok(report(obj, ctx, &out, status).await)
+}
+
+async fn report(
+    obj: &TelephonyCredential,
+    ctx: &Ctx,
+    out: &Outcome<Cred>,
+    status: &mut TelephonyCredentialStatus,
+) -> Option<String> {
+    match out {
+        Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
+        Outcome::Released { orphaned, deleted } => {
+            if *deleted {
+                ctx.event(
+                    obj,
+                    false,
+                    "Deleted",
+                    "Delete",
+                    "deleted the telephony credential at Telnyx".into(),
+                )
+                .await;
+            } else if *orphaned {
+                ctx.event(
+                    obj,
+                    false,
+                    "Orphaned",
+                    "Delete",
+                    "left the telephony credential at Telnyx (deletionPolicy Orphan)".into(),
+                )
+                .await;
+            }
+            None
+        }
+        Outcome::Synced {
+            external_name,
+            resource,
+            change,
+        } => {
+            status.credential_id = Some(external_name.clone());
+            status.sip_username = resource.sip_username.clone();
+            status.expired = resource.expired;
+            status.expires_at = resource.expires_at.clone();
+            status.created_at = resource.created_at.clone();
+            let now = now_rfc3339();
+            match change {
+                Change::None => {}
+                Change::Created { .. } => {
+                    ctx.event(
+                        obj,
+                        false,
+                        "Created",
+                        "Create",
+                        format!("created the telephony credential at Telnyx (id {external_name})"),
+                    )
+                    .await;
+                }
+                Change::Adopted => {
+                    ctx.event(obj, false, "Adopted", "Observe", format!("found the existing telephony credential {external_name} by name and adopted it")).await;
+                }
+                Change::Updated(fields) => {
+                    ctx.event(
+                        obj,
+                        false,
+                        "Updated",
+                        "Update",
+                        format!("updated fields at Telnyx: {}", fields.join(", ")),
+                    )
+                    .await;
+                }
+            }
+            if *change != Change::None || status.last_synced_at.is_none() {
+                status.last_synced_at = Some(now);
+            }
+            Some(format!(
+                "telephony credential {external_name} matches the spec"
+            ))
+        }
+        Outcome::Drifted {
+            external_name,
+            drift,
+            ..
+        } => {
+            status.credential_id = Some(external_name.clone());
+            Some(format!(
+                "observe-only: telephony credential {external_name} differs in {}",
+                drift.join(", ")
+            ))
+        }
+    }
+}

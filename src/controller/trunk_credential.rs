@@ -1,0 +1,386 @@
+//! TrunkCredential: a Vobiz trunk credential. Vobiz never returns passwords, so the
+//! Secret carries a digest of the password Vobiz is known to hold; a differing
+//! password is pushed.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use secrecy::SecretString;
+
+use super::context::{Account, Ctx, key_of};
+use super::error::Error;
+use super::external::from_provider;
+use super::kube_store::KubeStore;
+use super::password::{self, Limits};
+use super::sip_connection::{owner_of, target_secret};
+use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
+use super::unreachable::Unreachable;
+use crate::crd::{TrunkCredential, TrunkCredentialStatus};
+use crate::managed::driver::Change;
+use crate::managed::{
+    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
+    PreObserve, drive, pre_observe,
+};
+use crate::provider::Nullable;
+use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
+use crate::secrets::{self, Credentials, Keys, PASSWORD_SYNCED};
+
+const LIMITS: Limits = Limits { min: 8, max: 128 };
+
+/// The Vobiz credential as the engine sees it.
+pub struct VobizCredential {
+    client: VobizClient,
+    username: String,
+    password: SecretString,
+    password_synced: bool,
+    enabled: Option<bool>,
+    description: Option<String>,
+}
+
+impl VobizCredential {
+    fn observation(&self, c: Credential) -> Observation<Credential> {
+        let mut drift = Vec::new();
+        if self.enabled.is_some_and(|e| e != c.enabled) {
+            drift.push("enabled".to_string());
+        }
+        if self.description.is_some() && self.description != c.description {
+            drift.push("description".to_string());
+        }
+        if !self.password_synced {
+            drift.push("password".to_string());
+        }
+        Observation {
+            external_name: c.id.clone(),
+            up_to_date: drift.is_empty(),
+            drift,
+            resource: c,
+        }
+    }
+}
+
+impl ExternalClient for VobizCredential {
+    type Resource = Credential;
+
+    async fn observe(
+        &self,
+        id: Option<&str>,
+    ) -> Result<Option<Observation<Credential>>, ExternalError> {
+        if let Some(id) = id {
+            match self.client.get_credential(id).await {
+                Ok(c) => return Ok(Some(self.observation(c))),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(from_provider(&e)),
+            }
+        }
+        let found = self
+            .client
+            .find_credential_by_username(&self.username)
+            .await
+            .map_err(|e| from_provider(&e))?;
+        Ok(found.map(|c| self.observation(c)))
+    }
+
+    async fn create(&self) -> Result<(String, Credential), ExternalError> {
+        let req = CredentialCreate {
+            username: self.username.clone(),
+            password: self.password.clone(),
+        };
+        let mut c = self
+            .client
+            .create_credential(&req)
+            .await
+            .map_err(|e| from_provider(&e))?;
+        // Vobiz accepts only username and password at creation; the rest follows.
+        if self.enabled.is_some_and(|e| e != c.enabled)
+            || (self.description.is_some() && self.description != c.description)
+        {
+            let up = CredentialUpdate {
+                password: None,
+                enabled: self.enabled,
+                description: self.description.clone(),
+            };
+            c = self
+                .client
+                .update_credential(&c.id, &up)
+                .await
+                .map_err(|e| from_provider(&e))?;
+        }
+        Ok((c.id.clone(), c))
+    }
+
+    async fn update(&self, o: &Observation<Credential>) -> Result<Credential, ExternalError> {
+        let up = CredentialUpdate {
+            password: o
+                .drift
+                .iter()
+                .any(|d| d == "password")
+                .then(|| self.password.clone()),
+            enabled: self.enabled,
+            description: self.description.clone(),
+        };
+        self.client
+            .update_credential(&o.external_name, &up)
+            .await
+            .map_err(|e| from_provider(&e))
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ExternalError> {
+        match self.client.delete_credential(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Err(ExternalError::new(
+                ExternalErrorKind::NotFound,
+                "NotFound",
+                "already deleted",
+            )),
+            Err(e) => Err(from_provider(&e)),
+        }
+    }
+}
+
+fn vobiz(acc: Account) -> Result<VobizClient, Error> {
+    match acc {
+        Account::Vobiz(c) => Ok(c),
+        Account::Telnyx(_) => Err(Error::Provider("spec.providerRef: a TrunkCredential needs a Vobiz provider, but it references a Telnyx account".into())),
+    }
+}
+
+/// Reconciles one TrunkCredential.
+pub async fn reconcile(obj: Arc<TrunkCredential>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<TrunkCredential> = Api::namespaced(ctx.client.clone(), &ns);
+    let generation = obj.metadata.generation;
+    let mut status = obj.status.clone().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let result = run(&obj, &ctx, &api, &mut status).await;
+    ctx.observe_reconcile(
+        "TrunkCredential",
+        result.as_ref().map(|_| ()).map_err(|e| e.reason()),
+        started.elapsed(),
+    );
+    status.observed_generation = generation;
+    match &result {
+        Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
+        Ok(None) => return Ok(Action::await_change()),
+        Err(e) => {
+            mark_failed(
+                &mut status.conditions,
+                e.reason(),
+                &e.to_string(),
+                generation,
+                e.is_transient(),
+            );
+            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
+                .await;
+        }
+    }
+    if obj.status.as_ref() != Some(&status) {
+        patch_status(&api, &obj.name_any(), &status).await?;
+    }
+    result.map(|_| {
+        ctx.succeeded(&key_of(obj.as_ref()));
+        Action::requeue(ctx.settings.resync)
+    })
+}
+
+async fn run(
+    obj: &TrunkCredential,
+    ctx: &Ctx,
+    api: &Api<TrunkCredential>,
+    status: &mut TrunkCredentialStatus,
+) -> Result<Option<String>, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let state = ManagedState::from_meta(
+        obj.metadata.annotations.as_ref(),
+        obj.metadata.finalizers.as_deref(),
+        obj.metadata.deletion_timestamp.is_some(),
+        obj.spec.deletion_policy,
+    );
+    let store = KubeStore::new(api.clone(), obj);
+    if !matches!(
+        pre_observe(&state),
+        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
+    ) {
+        let out = drive(&state, &Unreachable::<Credential>::default(), &store).await?;
+        return Ok(report(obj, ctx, &out, status).await);
+    }
+    let client = vobiz(
+        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
+            .await?,
+    )?;
+    let base = |pw: SecretString, synced: bool| VobizCredential {
+        client: client.clone(),
+        username: obj.spec.username.clone(),
+        password: pw,
+        password_synced: synced,
+        enabled: obj.spec.enabled,
+        description: obj.spec.description.clone(),
+    };
+    if state.deleting {
+        let out = drive(&state, &base(SecretString::from(""), true), &store).await?;
+        return Ok(report(obj, ctx, &out, status).await);
+    }
+    let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let owner = owner_of(obj);
+    let keys = Keys::from_target(obj.spec.secret.as_ref());
+    if let Some(k) = keys.duplicate() {
+        return Err(Error::InvalidSpec(format!(
+            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
+        )));
+    }
+    let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
+    let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
+    let pw = match &obj.spec.password_secret_ref {
+        Some(r) => password::from_ref(&secret_api, r, LIMITS).await?,
+        None => match secrets::read_key(existing.as_ref(), &keys.password) {
+            Some(p) => p,
+            None => password::generate(obj.spec.password_policy.as_ref())?,
+        },
+    };
+    let digest = secrets::password_digest(&owner.uid, &pw);
+    let synced_before = existing
+        .as_ref()
+        .and_then(|s| s.metadata.annotations.as_ref())
+        .and_then(|a| a.get(PASSWORD_SYNCED))
+        .cloned();
+    let realm = format!("{}.sip.vobiz.ai", client.auth_id());
+    // Password first into the Secret (the digest still names what Vobiz holds).
+    let mut creds = Credentials {
+        username: obj.spec.username.clone(),
+        password: pw.clone(),
+        domain: status.realm.clone().unwrap_or(realm),
+        id: state.external_name.clone(),
+        synced_digest: synced_before.clone(),
+    };
+    let desired = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
+    secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
+    let cred = base(pw, synced_before.as_deref() == Some(digest.as_str()));
+    let out = drive(&state, &cred, &store).await?;
+    if let Outcome::Synced {
+        external_name,
+        resource,
+        ..
+    } = &out
+    {
+        creds.id = Some(external_name.clone());
+        creds.domain = resource.realm.clone();
+        creds.synced_digest = Some(digest);
+        let after = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
+        secrets::apply(&secret_api, Some(&desired), &after).await?;
+        status.secret_name = Some(secret_name);
+        if let Some(trunk) = &obj.spec.trunk_id {
+            let t = client
+                .get_trunk(trunk)
+                .await
+                .map_err(|e| Error::External(from_provider(&e)))?;
+            if t.credential_uuid.as_deref() != Some(external_name) {
+                client
+                    .set_trunk_credential(trunk, Nullable::Value(external_name.clone()))
+                    .await
+                    .map_err(|e| Error::External(from_provider(&e)))?;
+                ctx.event(
+                    obj,
+                    false,
+                    "Attached",
+                    "Update",
+                    format!("attached the credential to trunk {trunk}"),
+                )
+                .await;
+            }
+            status.attached_trunk_id = Some(trunk.clone());
+        } else {
+            status.attached_trunk_id = None;
+        }
+    }
+    Ok(report(obj, ctx, &out, status).await)
+}
+
+async fn report(
+    obj: &TrunkCredential,
+    ctx: &Ctx,
+    out: &Outcome<Credential>,
+    status: &mut TrunkCredentialStatus,
+) -> Option<String> {
+    match out {
+        Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
+        Outcome::Released { orphaned, deleted } => {
+            if *deleted {
+                ctx.event(
+                    obj,
+                    false,
+                    "Deleted",
+                    "Delete",
+                    "deleted the trunk credential at Vobiz".into(),
+                )
+                .await;
+            } else if *orphaned {
+                ctx.event(
+                    obj,
+                    false,
+                    "Orphaned",
+                    "Delete",
+                    "left the trunk credential at Vobiz (deletionPolicy Orphan)".into(),
+                )
+                .await;
+            }
+            None
+        }
+        Outcome::Synced {
+            external_name,
+            resource,
+            change,
+        } => {
+            status.credential_id = Some(external_name.clone());
+            status.realm = Some(resource.realm.clone());
+            status.created_at = Some(resource.created_at.clone());
+            let now = now_rfc3339();
+            match change {
+                Change::None => {}
+                Change::Created { .. } => {
+                    status.password_updated_at = Some(now.clone());
+                    ctx.event(
+                        obj,
+                        false,
+                        "Created",
+                        "Create",
+                        format!("created the trunk credential at Vobiz (id {external_name})"),
+                    )
+                    .await;
+                }
+                Change::Adopted => {
+                    ctx.event(obj, false, "Adopted", "Observe", format!("found the existing trunk credential {external_name} by username and adopted it")).await;
+                }
+                Change::Updated(fields) => {
+                    if fields.iter().any(|f| f == "password") {
+                        status.password_updated_at = Some(now.clone());
+                    }
+                    ctx.event(
+                        obj,
+                        false,
+                        "Updated",
+                        "Update",
+                        format!("updated fields at Vobiz: {}", fields.join(", ")),
+                    )
+                    .await;
+                }
+            }
+            if *change != Change::None || status.last_synced_at.is_none() {
+                status.last_synced_at = Some(now);
+            }
+            Some(format!("trunk credential {external_name} matches the spec"))
+        }
+        Outcome::Drifted {
+            external_name,
+            drift,
+            ..
+        } => {
+            status.credential_id = Some(external_name.clone());
+            Some(format!(
+                "observe-only: trunk credential {external_name} differs in {}",
+                drift.join(", ")
+            ))
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Types shared by every kind: provider references, Secret targets, password
+//! sources, deletion policy and the status conditions.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+// The kind of provider object a managed resource points at.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
+pub enum ProviderKind {
+    /// A `SipProvider` in the resource's own namespace.
+    #[default]
+    SipProvider,
+    /// A cluster-scoped `ClusterSipProvider`.
+    ClusterSipProvider,
+}
+
+/// A reference to the provider account (a `SipProvider` or `ClusterSipProvider`) this
+/// object is managed through.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderRef {
+    /// Kind of the provider object: `SipProvider` (same namespace, the default) or
+    /// `ClusterSipProvider`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ProviderKind>,
+    /// Name of the provider object.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+impl ProviderRef {
+    /// The kind, with the operator-side default applied (no schema defaults: they make
+    /// Argo CD report OutOfSync forever).
+    pub fn kind(&self) -> ProviderKind {
+        self.kind.unwrap_or_default()
+    }
+}
+
+/// A key in a Secret in the same namespace as the referring object.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeySelector {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key within the Secret's data. Defaults to `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub key: Option<String>,
+}
+
+// What happens to the provider object when the Kubernetes object is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete the provider object (the default).
+    #[default]
+    Delete,
+    /// Leave the provider object in place; only the Kubernetes object goes away.
+    Orphan,
+}
+
+/// How a password is generated when it is not taken from a Secret. The password is
+/// generated once, stored in the target Secret before the provider is called, and
+/// reused from there: it never changes unless rotation is requested.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new(
+    "(has(self.lowercase) ? self.lowercase : true) || (has(self.uppercase) ? self.uppercase : true) || (has(self.digits) ? self.digits : true) || (has(self.symbols) && self.symbols)"
+).message("passwordPolicy: at least one character class (lowercase, uppercase, digits, symbols) must be enabled"))]
+pub struct PasswordPolicy {
+    /// Length of the generated password, 8 to 128 characters. Defaults to 32.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 8, max = 128))]
+    pub length: Option<i32>,
+    /// Include lowercase letters. Defaults to true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowercase: Option<bool>,
+    /// Include uppercase letters. Defaults to true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uppercase: Option<bool>,
+    /// Include digits. Defaults to true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<bool>,
+    /// Include symbols (`!#%+-.:=@^_~`). Defaults to false: many SIP clients mangle them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<bool>,
+}
+
+/// Key names used in the target Secret. Every key defaults to the name shown.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeys {
+    /// Key holding the SIP username. Defaults to `username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub username: Option<String>,
+    /// Key holding the SIP password. Defaults to `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub password: Option<String>,
+    /// Key holding the SIP domain or realm (`sip.telnyx.com`, or the Vobiz realm).
+    /// Defaults to `domain`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub domain: Option<String>,
+    /// Key holding the provider's ID of the object. Defaults to `id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub id: Option<String>,
+}
+
+/// The Secret the operator writes the credentials into. It is created in the object's
+/// namespace and owned by the object; a pre-existing Secret that the object does not
+/// own is never overwritten.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretTarget {
+    /// Name of the Secret. Defaults to the object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub name: Option<String>,
+    /// Key names inside the Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<SecretKeys>,
+    /// Extra labels on the Secret. GitOps tracking labels are never copied from the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// Extra annotations on the Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Condition types every managed kind reports.
+pub mod condition {
+    /// The provider object exists as declared and the Secret holds working credentials.
+    pub const READY: &str = "Ready";
+    /// The last reconcile succeeded.
+    pub const SYNCED: &str = "Synced";
+}
+
+/// Finds a condition by type.
+pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}

@@ -1,0 +1,463 @@
+//! The ONE generic driver: executes the decided step against a provider object and
+//! the Kubernetes object's bookkeeping.
+
+use super::decide::{Action, PreObserve, Seen, plan, pre_observe};
+use super::external::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
+use super::policy::{ManagedState, ObjectStore};
+
+/// What one drive step achieved.
+#[derive(Debug)]
+pub enum Outcome<R> {
+    /// Paused: nothing was touched.
+    Paused,
+    /// Deletion finished; the finalizer is released (or was already gone).
+    Released {
+        /// The provider object was left in place.
+        orphaned: bool,
+        /// The provider object was deleted by this step.
+        deleted: bool,
+    },
+    /// The provider object exists and matches (possibly after this step's write).
+    Synced {
+        /// The provider's ID.
+        external_name: String,
+        /// The provider object.
+        resource: R,
+        /// What this step did to get there.
+        change: Change,
+    },
+    /// Observe-only: the provider object differs from the spec; nothing was written.
+    Drifted {
+        /// The provider's ID.
+        external_name: String,
+        /// The provider object.
+        resource: R,
+        /// Fields that differ.
+        drift: Vec<String>,
+    },
+}
+
+/// The write a synced outcome took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// None: it already matched.
+    None,
+    /// Created at the provider (`recreate`: a recorded object had vanished).
+    Created {
+        /// A previously recorded provider object was gone.
+        recreate: bool,
+    },
+    /// Found by identity and recorded (adoption, or a lost create response recovered).
+    Adopted,
+    /// Updated in place; the fields that differed.
+    Updated(Vec<String>),
+}
+
+/// A drive step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError<S: std::error::Error + 'static> {
+    /// Persisting bookkeeping on the Kubernetes object failed.
+    #[error("recording state on the object failed: {0}")]
+    Store(#[source] S),
+    /// The provider call failed.
+    #[error("{0}")]
+    External(ExternalError),
+    /// Observe-only and the provider object does not exist.
+    #[error("the provider object does not exist and the management policy is ObserveOnly")]
+    Missing,
+}
+
+/// Runs one lifecycle step for an object.
+pub async fn drive<C, S>(
+    state: &ManagedState,
+    client: &C,
+    store: &S,
+) -> Result<Outcome<C::Resource>, DriveError<S::Error>>
+where
+    C: ExternalClient,
+    S: ObjectStore,
+{
+    let ext = DriveError::External;
+    match pre_observe(state) {
+        PreObserve::Paused => Ok(Outcome::Paused),
+        PreObserve::Gone => Ok(Outcome::Released {
+            orphaned: false,
+            deleted: false,
+        }),
+        PreObserve::Orphan => {
+            store.remove_finalizer().await.map_err(DriveError::Store)?;
+            Ok(Outcome::Released {
+                orphaned: true,
+                deleted: false,
+            })
+        }
+        PreObserve::ObserveAndDelete => {
+            let observed = client
+                .observe(state.external_name.as_deref())
+                .await
+                .map_err(ext)?;
+            let deleted = match observed {
+                Some(o) => match client.delete(&o.external_name).await {
+                    Ok(()) => true,
+                    Err(e) if e.kind == ExternalErrorKind::NotFound => false,
+                    Err(e) => return Err(ext(e)),
+                },
+                None => false,
+            };
+            store.remove_finalizer().await.map_err(DriveError::Store)?;
+            Ok(Outcome::Released {
+                orphaned: false,
+                deleted,
+            })
+        }
+        PreObserve::Observe { add_finalizer } => {
+            if add_finalizer {
+                store.add_finalizer().await.map_err(DriveError::Store)?;
+            }
+            let observed = client
+                .observe(state.external_name.as_deref())
+                .await
+                .map_err(ext)?;
+            let seen = observed.as_ref().map(|o| Seen {
+                external_name: &o.external_name,
+                up_to_date: o.up_to_date,
+            });
+            let p = plan(state, seen);
+            if let Some(name) = &p.record {
+                store
+                    .record_external_name(Some(name))
+                    .await
+                    .map_err(DriveError::Store)?;
+            }
+            let adopted = p.record.is_some();
+            match (p.action, observed) {
+                (Action::Create { recreate }, _) => {
+                    if recreate {
+                        store
+                            .record_external_name(None)
+                            .await
+                            .map_err(DriveError::Store)?;
+                    }
+                    store
+                        .mark_create_pending()
+                        .await
+                        .map_err(DriveError::Store)?;
+                    match client.create().await {
+                        Ok((external_name, resource)) => {
+                            store
+                                .record_external_name(Some(&external_name))
+                                .await
+                                .map_err(DriveError::Store)?;
+                            Ok(Outcome::Synced {
+                                external_name,
+                                resource,
+                                change: Change::Created { recreate },
+                            })
+                        }
+                        Err(e) => {
+                            // Clear the marker only when the provider definitely created
+                            // nothing; an unknown outcome is resolved by the next lookup.
+                            if matches!(e.kind, ExternalErrorKind::Terminal) {
+                                store
+                                    .record_external_name(None)
+                                    .await
+                                    .map_err(DriveError::Store)?;
+                            }
+                            Err(ext(e))
+                        }
+                    }
+                }
+                (Action::None, Some(o)) => Ok(Outcome::Synced {
+                    external_name: o.external_name,
+                    resource: o.resource,
+                    change: if adopted {
+                        Change::Adopted
+                    } else {
+                        Change::None
+                    },
+                }),
+                (Action::Update, Some(o)) => {
+                    let resource = client.update(&o).await.map_err(ext)?;
+                    Ok(Outcome::Synced {
+                        external_name: o.external_name,
+                        resource,
+                        change: Change::Updated(o.drift),
+                    })
+                }
+                (
+                    Action::ReportDrift,
+                    Some(Observation {
+                        external_name,
+                        resource,
+                        drift,
+                        ..
+                    }),
+                ) => Ok(Outcome::Drifted {
+                    external_name,
+                    resource,
+                    drift,
+                }),
+                (Action::ReportMissing, _) => Err(DriveError::Missing),
+                // plan() only chooses None/Update/ReportDrift when something was observed.
+                (Action::None | Action::Update | Action::ReportDrift, None) => {
+                    Err(DriveError::Missing)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::crd::DeletionPolicy;
+    use std::sync::Mutex;
+
+    /// A provider holding at most one object, recording every call.
+    #[derive(Default)]
+    struct FakeProvider {
+        object: Mutex<Option<(String, bool)>>,
+        calls: Mutex<Vec<String>>,
+        fail_create: Mutex<Option<ExternalErrorKind>>,
+        /// Commit-then-drop: the create is stored, the response is lost.
+        drop_create_response: Mutex<bool>,
+    }
+
+    impl ExternalClient for FakeProvider {
+        type Resource = ();
+        async fn observe(
+            &self,
+            name: Option<&str>,
+        ) -> Result<Option<Observation<()>>, ExternalError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("observe:{}", name.unwrap_or("-")));
+            Ok(self
+                .object
+                .lock()
+                .unwrap()
+                .clone()
+                .map(|(n, up)| Observation {
+                    external_name: n,
+                    up_to_date: up,
+                    drift: if up { vec![] } else { vec!["active".into()] },
+                    resource: (),
+                }))
+        }
+        async fn create(&self) -> Result<(String, ()), ExternalError> {
+            self.calls.lock().unwrap().push("create".into());
+            if let Some(kind) = *self.fail_create.lock().unwrap() {
+                return Err(ExternalError::new(kind, "ProviderRejected", "no"));
+            }
+            *self.object.lock().unwrap() = Some(("id-1".into(), true));
+            if *self.drop_create_response.lock().unwrap() {
+                return Err(ExternalError::new(
+                    ExternalErrorKind::OutcomeUnknown,
+                    "ProviderUnavailable",
+                    "connection reset",
+                ));
+            }
+            Ok(("id-1".into(), ()))
+        }
+        async fn update(&self, _: &Observation<()>) -> Result<(), ExternalError> {
+            self.calls.lock().unwrap().push("update".into());
+            if let Some(o) = self.object.lock().unwrap().as_mut() {
+                o.1 = true;
+            }
+            Ok(())
+        }
+        async fn delete(&self, name: &str) -> Result<(), ExternalError> {
+            self.calls.lock().unwrap().push(format!("delete:{name}"));
+            *self.object.lock().unwrap() = None;
+            Ok(())
+        }
+    }
+
+    /// The Kubernetes side, applying each write to a ManagedState.
+    struct FakeStore(Mutex<ManagedState>, Mutex<Vec<String>>);
+
+    impl ObjectStore for FakeStore {
+        type Error = std::io::Error;
+        async fn add_finalizer(&self) -> Result<(), Self::Error> {
+            self.1.lock().unwrap().push("add_finalizer".into());
+            self.0.lock().unwrap().has_finalizer = true;
+            Ok(())
+        }
+        async fn remove_finalizer(&self) -> Result<(), Self::Error> {
+            self.1.lock().unwrap().push("remove_finalizer".into());
+            self.0.lock().unwrap().has_finalizer = false;
+            Ok(())
+        }
+        async fn mark_create_pending(&self) -> Result<(), Self::Error> {
+            self.1.lock().unwrap().push("pending".into());
+            self.0.lock().unwrap().create_pending = true;
+            Ok(())
+        }
+        async fn record_external_name(&self, name: Option<&str>) -> Result<(), Self::Error> {
+            self.1
+                .lock()
+                .unwrap()
+                .push(format!("record:{}", name.unwrap_or("-")));
+            let mut s = self.0.lock().unwrap();
+            s.external_name = name.map(String::from);
+            s.create_pending = false;
+            Ok(())
+        }
+    }
+
+    fn store(s: ManagedState) -> FakeStore {
+        FakeStore(Mutex::new(s), Mutex::new(vec![]))
+    }
+
+    async fn step(
+        p: &FakeProvider,
+        s: &FakeStore,
+    ) -> Result<Outcome<()>, DriveError<std::io::Error>> {
+        let state = s.0.lock().unwrap().clone();
+        drive(&state, p, s).await
+    }
+
+    #[tokio::test]
+    async fn create_marks_pending_before_calling_the_provider_then_records_the_id() {
+        let p = FakeProvider::default();
+        let s = store(ManagedState::default());
+        let out = step(&p, &s).await.unwrap();
+        assert!(matches!(
+            out,
+            Outcome::Synced {
+                change: Change::Created { recreate: false },
+                ..
+            }
+        ));
+        assert_eq!(
+            *s.1.lock().unwrap(),
+            ["add_finalizer", "pending", "record:id-1"]
+        );
+        assert_eq!(*p.calls.lock().unwrap(), ["observe:-", "create"]);
+        let st = s.0.lock().unwrap().clone();
+        assert_eq!(st.external_name.as_deref(), Some("id-1"));
+        assert!(!st.create_pending);
+    }
+
+    #[tokio::test]
+    async fn lost_create_response_is_recovered_by_lookup_not_a_second_create() {
+        let p = FakeProvider::default();
+        *p.drop_create_response.lock().unwrap() = true;
+        let s = store(ManagedState::default());
+        let err = step(&p, &s).await.unwrap_err();
+        assert!(matches!(
+            err,
+            DriveError::External(ExternalError {
+                kind: ExternalErrorKind::OutcomeUnknown,
+                ..
+            })
+        ));
+        assert!(
+            s.0.lock().unwrap().create_pending,
+            "marker kept while the outcome is unknown"
+        );
+        let out = step(&p, &s).await.unwrap();
+        assert!(matches!(
+            out,
+            Outcome::Synced {
+                change: Change::Adopted,
+                ..
+            }
+        ));
+        let creates = p
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == "create")
+            .count();
+        assert_eq!(creates, 1);
+        assert_eq!(s.0.lock().unwrap().external_name.as_deref(), Some("id-1"));
+    }
+
+    #[tokio::test]
+    async fn terminal_create_failure_clears_the_marker() {
+        let p = FakeProvider::default();
+        *p.fail_create.lock().unwrap() = Some(ExternalErrorKind::Terminal);
+        let s = store(ManagedState {
+            has_finalizer: true,
+            ..Default::default()
+        });
+        assert!(step(&p, &s).await.is_err());
+        assert!(!s.0.lock().unwrap().create_pending);
+    }
+
+    #[tokio::test]
+    async fn drift_is_updated_in_place() {
+        let p = FakeProvider::default();
+        *p.object.lock().unwrap() = Some(("id-1".into(), false));
+        let s = store(ManagedState {
+            has_finalizer: true,
+            external_name: Some("id-1".into()),
+            ..Default::default()
+        });
+        let out = step(&p, &s).await.unwrap();
+        assert!(
+            matches!(out, Outcome::Synced { change: Change::Updated(ref d), .. } if d == &["active"])
+        );
+        assert_eq!(*p.calls.lock().unwrap(), ["observe:id-1", "update"]);
+    }
+
+    #[tokio::test]
+    async fn delete_policy_deletes_then_releases_and_orphan_only_releases() {
+        for (policy, want_calls) in [
+            (DeletionPolicy::Delete, vec!["observe:id-1", "delete:id-1"]),
+            (DeletionPolicy::Orphan, vec![]),
+        ] {
+            let p = FakeProvider::default();
+            *p.object.lock().unwrap() = Some(("id-1".into(), true));
+            let s = store(ManagedState {
+                has_finalizer: true,
+                deleting: true,
+                deletion_policy: policy,
+                external_name: Some("id-1".into()),
+                ..Default::default()
+            });
+            let out = step(&p, &s).await.unwrap();
+            assert!(matches!(out, Outcome::Released { .. }), "{policy:?}");
+            assert_eq!(*p.calls.lock().unwrap(), want_calls, "{policy:?}");
+            assert!(!s.0.lock().unwrap().has_finalizer);
+            assert_eq!(
+                p.object.lock().unwrap().is_some(),
+                policy == DeletionPolicy::Orphan
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_of_an_object_already_gone_releases() {
+        let p = FakeProvider::default();
+        let s = store(ManagedState {
+            has_finalizer: true,
+            deleting: true,
+            external_name: Some("x".into()),
+            ..Default::default()
+        });
+        let out = step(&p, &s).await.unwrap();
+        assert!(matches!(
+            out,
+            Outcome::Released {
+                deleted: false,
+                orphaned: false
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn paused_touches_nothing() {
+        let p = FakeProvider::default();
+        let s = store(ManagedState {
+            paused: true,
+            ..Default::default()
+        });
+        assert!(matches!(step(&p, &s).await.unwrap(), Outcome::Paused));
+        assert!(p.calls.lock().unwrap().is_empty() && s.1.lock().unwrap().is_empty());
+    }
+}
