@@ -467,6 +467,23 @@ async fn event_recorder_publishes_and_series() {
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].reason.as_deref(), Some("Created"));
     assert_eq!(list.items[0].series.as_ref().map(|s| s.count), Some(2));
+    let req = axum::http::Request::get(format!(
+        "{}/apis/events.k8s.io/v1/namespaces/default/events",
+        sim.url()
+    ))
+    .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+    .body(Vec::new())
+    .expect("req");
+    let t: serde_json::Value =
+        serde_json::from_str(&sim.client().request_text(req).await.expect("table")).expect("json");
+    let cells = &t["rows"][0]["cells"];
+    assert_eq!(
+        (cells[2].as_str(), cells[3].as_str()),
+        (Some("Normal"), Some("Created")),
+        "{t}"
+    );
+    assert_eq!(cells[4], "sipconnection/ev");
+    assert_eq!(cells[5], "provisioned");
     sim.shutdown().await;
 }
 
