@@ -16,6 +16,7 @@
 pub mod crd;
 pub mod discovery;
 pub mod errors;
+pub mod events;
 pub mod faults;
 pub mod fields;
 pub mod gc;

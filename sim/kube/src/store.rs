@@ -186,7 +186,16 @@ impl Store {
     }
 
     /// Store `obj` (new resourceVersion assigned) and emit ADDED/MODIFIED.
-    pub fn put(&mut self, key: &str, mut obj: Value) -> Arc<Value> {
+    pub fn put(&mut self, key: &str, obj: Value) -> Arc<Value> {
+        let mirror = crate::events::mirror(key, &obj);
+        let stored = self.put_one(key, obj);
+        if let Some((other, m)) = mirror {
+            self.put_one(other, m);
+        }
+        stored
+    }
+
+    fn put_one(&mut self, key: &str, mut obj: Value) -> Arc<Value> {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
         let k = obj_key(&obj);
@@ -214,6 +223,14 @@ impl Store {
 
     /// Remove an object and emit DELETED (the object carries a new resourceVersion).
     pub fn remove(&mut self, key: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+        let gone = self.remove_one(key, ns, name)?;
+        if let Some((other, _)) = crate::events::mirror(key, &gone) {
+            self.remove_one(other, ns, name);
+        }
+        Some(gone)
+    }
+
+    fn remove_one(&mut self, key: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
         let old = self
             .tables
             .get_mut(key)?

@@ -484,6 +484,18 @@ async fn event_recorder_publishes_and_series() {
     );
     assert_eq!(cells[4], "sipconnection/ev");
     assert_eq!(cells[5], "provisioned");
+    // the same Event through core/v1, as `kubectl describe` reads it
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(sim.client(), "default");
+    let l = core
+        .list(
+            &kube::api::ListParams::default()
+                .fields("involvedObject.name=ev,involvedObject.kind=SipConnection"),
+        )
+        .await
+        .expect("core events");
+    assert_eq!(l.items.len(), 1);
+    assert_eq!(l.items[0].message.as_deref(), Some("provisioned"));
+    assert_eq!(l.items[0].count, Some(2));
     sim.shutdown().await;
 }
 
