@@ -178,6 +178,11 @@ async fn apply_get_table_yaml_and_validation() {
     assert_eq!(v["metadata"]["generation"], 1);
     assert!(v["metadata"]["uid"].is_string());
 
+    // kubectl explain reads the CRD schema from /openapi/v3
+    let ex = k.ok(&["explain", "sipconnections.spec"]).await;
+    assert!(ex.contains("KIND:       SipConnection"), "{ex}");
+    assert!(ex.contains("userName"), "{ex}");
+
     // re-apply is a no-op
     let out = k.ok(&["apply", "-f", &k.path("examples")]).await;
     assert!(
