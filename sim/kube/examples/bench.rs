@@ -225,6 +225,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         N as f64 / write_secs,
         lag_max.as_secs_f64() * 1e3
     );
+    // garbage collection: delete every owner, wait for the owned Secrets to go
+    let t = Instant::now();
+    crs.delete_collection(&Default::default(), &ListParams::default())
+        .await?;
+    loop {
+        let left = secrets
+            .list_metadata(&ListParams::default().limit(1))
+            .await?;
+        if left.items.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "deleted {N} custom objects; their {N} owned Secrets were collected {:.2}s later",
+        t.elapsed().as_secs_f64()
+    );
     let req = axum::http::Request::get(format!("{}/_sim/stats", sim.url())).body(Vec::new())?;
     println!("server stats: {}", client.request_text(req).await?);
     sim.shutdown().await;

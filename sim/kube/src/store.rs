@@ -65,6 +65,64 @@ pub struct Store {
     /// Something the garbage collector cares about changed (owner
     /// references, deletion state, removals) since its last run.
     pub gc_dirty: bool,
+    /// Bookkeeping that keeps most writes from waking the collector.
+    gc_index: GcIndex,
+}
+
+/// Live uids, how often each uid is named as an owner, and how many
+/// objects are being deleted.
+#[derive(Default)]
+struct GcIndex {
+    live: std::collections::HashSet<String>,
+    referenced: HashMap<String, usize>,
+    deleting: usize,
+}
+
+fn uid_of(v: &Value) -> Option<&str> {
+    v.pointer("/metadata/uid").and_then(Value::as_str)
+}
+
+fn owner_uids(v: &Value) -> Vec<&str> {
+    v.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|r| r["uid"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+fn is_deleting(v: &Value) -> bool {
+    v.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|d| !d.is_null())
+}
+
+impl GcIndex {
+    fn forget(&mut self, v: &Value) {
+        if let Some(u) = uid_of(v) {
+            self.live.remove(u);
+        }
+        for o in owner_uids(v) {
+            if let Some(n) = self.referenced.get_mut(o) {
+                *n -= 1;
+                if *n == 0 {
+                    self.referenced.remove(o);
+                }
+            }
+        }
+        if is_deleting(v) {
+            self.deleting -= 1;
+        }
+    }
+
+    fn learn(&mut self, v: &Value) {
+        if let Some(u) = uid_of(v) {
+            self.live.insert(u.to_string());
+        }
+        for o in owner_uids(v) {
+            *self.referenced.entry(o.to_string()).or_default() += 1;
+        }
+        if is_deleting(v) {
+            self.deleting += 1;
+        }
+    }
 }
 
 /// Read `metadata.namespace` / `metadata.name`.
@@ -97,6 +155,7 @@ impl Store {
             compacted: 0,
             tx,
             gc_dirty: false,
+            gc_index: GcIndex::default(),
         }
     }
 
@@ -205,11 +264,16 @@ impl Store {
             .entry(key.to_string())
             .or_default()
             .insert(k, obj.clone());
-        let refs = |v: &Value| v.pointer("/metadata/ownerReferences").cloned();
-        let deleting = obj
-            .pointer("/metadata/deletionTimestamp")
-            .is_some_and(|d| !d.is_null());
-        if deleting || old.as_ref().and_then(|o| refs(o)) != refs(&obj) {
+        if let Some(o) = &old {
+            self.gc_index.forget(o);
+        }
+        self.gc_index.learn(&obj);
+        // the collector has work only while something is being deleted or
+        // when an owner reference names an object that does not exist
+        let dangling = owner_uids(&obj)
+            .iter()
+            .any(|u| !self.gc_index.live.contains(*u));
+        if self.gc_index.deleting > 0 || dangling {
             self.gc_dirty = true;
         }
         let etype = if old.is_some() {
@@ -235,7 +299,11 @@ impl Store {
             .tables
             .get_mut(key)?
             .remove(&(ns.to_string(), name.to_string()))?;
-        self.gc_dirty = true;
+        self.gc_index.forget(&old);
+        let was_owner = uid_of(&old).is_some_and(|u| self.gc_index.referenced.contains_key(u));
+        if was_owner || self.gc_index.deleting > 0 || is_deleting(&old) {
+            self.gc_dirty = true;
+        }
         self.rv += 1;
         let mut last = (*old).clone();
         last["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
