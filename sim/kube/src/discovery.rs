@@ -112,7 +112,7 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value
     for r in rs {
         let mut e = json!({
             "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-            "kind": r.kind, "verbs": VERBS,
+            "kind": r.kind, "verbs": if r.group == "authorization.k8s.io" { &["create"][..] } else { VERBS },
         });
         if !r.short_names.is_empty() {
             e["shortNames"] = json!(r.short_names);
@@ -172,6 +172,7 @@ pub fn openapi_gv(reg: &Registry, group: &str, version: &str) -> Option<Value> {
         format!("/apis/{group}/{version}")
     };
     let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
     let field_validation = json!({
         "name": "fieldValidation", "in": "query", "uniqueItems": true,
         "description": "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
@@ -179,6 +180,13 @@ pub fn openapi_gv(reg: &Registry, group: &str, version: &str) -> Option<Value> {
     });
     for r in rs {
         let gvk = json!({"group": group, "version": version, "kind": r.kind});
+        if let Some(cs) = r.schemas.get(version) {
+            // lets `kubectl explain` describe custom resources
+            let mut sc = cs.schema.clone();
+            sc["x-kubernetes-group-version-kind"] = json!([gvk]);
+            let reversed: Vec<&str> = group.split('.').rev().collect();
+            schemas.insert(format!("{}.{version}.{}", reversed.join("."), r.kind), sc);
+        }
         let item = if r.namespaced {
             format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
         } else {
@@ -205,6 +213,6 @@ pub fn openapi_gv(reg: &Registry, group: &str, version: &str) -> Option<Value> {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.33.0"},
         "paths": paths,
-        "components": {"schemas": {}}
+        "components": {"schemas": schemas}
     }))
 }

@@ -48,6 +48,55 @@ fn now() -> String {
         .to_string()
 }
 
+/// How a list is merged by server-side apply.
+enum ListKind {
+    /// Items keyed by these fields (`x-kubernetes-list-type: map`).
+    Map(&'static [&'static str]),
+    /// Scalar items as a set (`x-kubernetes-list-type: set`).
+    Set,
+}
+
+fn list_kind(path: &Path) -> Option<ListKind> {
+    match path
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["metadata", "ownerReferences"] => Some(ListKind::Map(&["uid"])),
+        ["metadata", "finalizers"] => Some(ListKind::Set),
+        _ => None,
+    }
+}
+
+/// Internal path segment of a keyed list item (`\0k:{...}` / `\0v:...`);
+/// the NUL keeps it apart from any map key.
+fn item_segment(kind: &ListKind, item: &Value) -> Option<String> {
+    match kind {
+        ListKind::Map(keys) => {
+            let mut m = Map::new();
+            for k in *keys {
+                m.insert((*k).to_string(), item.get(*k)?.clone());
+            }
+            Some(format!("\0k:{}", Value::Object(m)))
+        }
+        ListKind::Set => Some(format!("\0v:{item}")),
+    }
+}
+
+fn item_matches(seg: &str, item: &Value) -> bool {
+    if let Some(k) = seg.strip_prefix("\0k:") {
+        let Ok(Value::Object(want)) = serde_json::from_str::<Value>(k) else {
+            return false;
+        };
+        want.iter().all(|(f, v)| item.get(f) == Some(v))
+    } else if let Some(v) = seg.strip_prefix("\0v:") {
+        serde_json::from_str::<Value>(v).is_ok_and(|want| &want == item)
+    } else {
+        false
+    }
+}
+
 fn collect(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
@@ -57,6 +106,27 @@ fn collect(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
                 prefix.pop();
             }
         }
+        Value::Array(items) if !items.is_empty() => match list_kind(prefix) {
+            Some(kind) => {
+                let segs: Option<Vec<String>> =
+                    items.iter().map(|i| item_segment(&kind, i)).collect();
+                match segs {
+                    Some(segs) => {
+                        for seg in segs {
+                            prefix.push(seg);
+                            out.insert(prefix.clone());
+                            prefix.pop();
+                        }
+                    }
+                    None => {
+                        out.insert(prefix.clone());
+                    }
+                }
+            }
+            None => {
+                out.insert(prefix.clone());
+            }
+        },
         _ => {
             out.insert(prefix.clone());
         }
@@ -98,7 +168,11 @@ pub fn leaves(obj: &Value, scope: Scope) -> BTreeSet<Path> {
 pub fn value_at<'v>(obj: &'v Value, p: &Path) -> Option<&'v Value> {
     let mut cur = obj;
     for k in p {
-        cur = cur.as_object()?.get(k)?;
+        cur = if k.starts_with('\0') {
+            cur.as_array()?.iter().find(|i| item_matches(k, i))?
+        } else {
+            cur.as_object()?.get(k)?
+        };
     }
     Some(cur)
 }
@@ -107,19 +181,43 @@ fn remove_at(obj: &mut Value, p: &Path) {
     if p.is_empty() {
         return;
     }
-    let mut cur = obj;
-    for k in &p[..p.len() - 1] {
-        match cur.as_object_mut().and_then(|m| m.get_mut(k)) {
-            Some(c) => cur = c,
-            None => return,
+    let last = &p[p.len() - 1];
+    if last.starts_with('\0') {
+        let list_path: Path = p[..p.len() - 1].to_vec();
+        let mut empty = false;
+        if let Some(Value::Array(items)) = value_at_mut(obj, &list_path) {
+            items.retain(|i| !item_matches(last, i));
+            empty = items.is_empty();
         }
+        if empty {
+            remove_at(obj, &list_path);
+        }
+        return;
     }
-    if let Some(m) = cur.as_object_mut() {
-        m.remove(&p[p.len() - 1]);
+    let Some(parent) = value_at_mut(obj, &p[..p.len() - 1].to_vec()) else {
+        return;
+    };
+    if let Some(m) = parent.as_object_mut() {
+        m.remove(last);
     }
 }
 
+fn value_at_mut<'v>(obj: &'v mut Value, p: &Path) -> Option<&'v mut Value> {
+    let mut cur = obj;
+    for k in p {
+        cur = if k.starts_with('\0') {
+            cur.as_array_mut()?
+                .iter_mut()
+                .find(|i| item_matches(k, i))?
+        } else {
+            cur.as_object_mut()?.get_mut(k)?
+        };
+    }
+    Some(cur)
+}
+
 fn set_at(obj: &mut Value, p: &Path, v: Value) {
+    let last = &p[p.len() - 1];
     let mut cur = obj;
     for k in &p[..p.len() - 1] {
         if !cur.is_object() {
@@ -129,12 +227,24 @@ fn set_at(obj: &mut Value, p: &Path, v: Value) {
         cur = m
             .entry(k.clone())
             .or_insert_with(|| Value::Object(Map::new()));
-        if !cur.is_object() {
-            *cur = Value::Object(Map::new());
+    }
+    if last.starts_with('\0') {
+        if !cur.is_array() {
+            *cur = Value::Array(Vec::new());
         }
+        if let Some(items) = cur.as_array_mut() {
+            match items.iter_mut().find(|i| item_matches(last, i)) {
+                Some(i) => *i = v,
+                None => items.push(v),
+            }
+        }
+        return;
+    }
+    if !cur.is_object() {
+        *cur = Value::Object(Map::new());
     }
     if let Some(m) = cur.as_object_mut() {
-        m.insert(p[p.len() - 1].clone(), v);
+        m.insert(last.clone(), v);
     }
 }
 
@@ -144,7 +254,11 @@ pub fn to_fields_v1(set: &BTreeSet<Path>) -> Value {
     for p in set {
         let mut cur = &mut root;
         for k in p {
-            let e = cur.entry(format!("f:{k}")).or_insert_with(|| json!({}));
+            let name = match k.strip_prefix('\0') {
+                Some(item) => item.to_string(),
+                None => format!("f:{k}"),
+            };
+            let e = cur.entry(name).or_insert_with(|| json!({}));
             cur = e.as_object_mut().expect("fields nodes are objects");
         }
     }
@@ -153,7 +267,10 @@ pub fn to_fields_v1(set: &BTreeSet<Path>) -> Value {
 
 fn from_fields_v1(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
     let Some(m) = v.as_object() else { return };
-    let children: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| k.starts_with("f:")).collect();
+    let children: Vec<(&String, &Value)> = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("f:") || k.starts_with("k:") || k.starts_with("v:"))
+        .collect();
     if children.is_empty() {
         if !prefix.is_empty() {
             out.insert(prefix.clone());
@@ -161,7 +278,10 @@ fn from_fields_v1(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
         return;
     }
     for (k, c) in children {
-        prefix.push(k[2..].to_string());
+        match k.strip_prefix("f:") {
+            Some(name) => prefix.push(name.to_string()),
+            None => prefix.push(format!("\0{k}")),
+        }
         from_fields_v1(c, prefix, out);
         prefix.pop();
     }
@@ -272,7 +392,20 @@ pub fn record_update(
 }
 
 fn render_path(p: &Path) -> String {
-    p.iter().map(|k| format!(".{k}")).collect()
+    p.iter()
+        .map(|k| {
+            if let Some(key) = k.strip_prefix("\0k:") {
+                let parts: Vec<String> = serde_json::from_str::<Map<String, Value>>(key)
+                    .map(|m| m.iter().map(|(f, v)| format!("{f}={v}")).collect())
+                    .unwrap_or_default();
+                format!("[{}]", parts.join(","))
+            } else if let Some(v) = k.strip_prefix("\0v:") {
+                format!("[={v}]")
+            } else {
+                format!(".{k}")
+            }
+        })
+        .collect()
 }
 
 fn deep_merge(target: &mut Value, src: &Value) {
@@ -444,6 +577,73 @@ fn conflict_error(conflicts: &[(String, Option<String>, String, Path)]) -> ApiEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owner_references_and_finalizers_merge_per_item() {
+        let base = |refs: Value, fins: Value| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default", "ownerReferences": refs, "finalizers": fins}});
+        let a = apply(
+            None,
+            &base(json!([{"uid": "1", "name": "a"}]), json!(["x/a"])),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("a");
+        let b = apply(
+            Some(&a),
+            &base(json!([{"uid": "2", "name": "b"}]), json!(["x/b"])),
+            "b",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("no conflict between items");
+        assert_eq!(
+            b["metadata"]["ownerReferences"]
+                .as_array()
+                .expect("refs")
+                .len(),
+            2
+        );
+        assert_eq!(b["metadata"]["finalizers"], json!(["x/a", "x/b"]));
+        let f = &entries(&b)[1].fields;
+        assert!(
+            to_fields_v1(f)["f:metadata"]["f:ownerReferences"]
+                .get("k:{\"uid\":\"2\"}")
+                .is_some()
+        );
+        // a stops sending its items: only those go
+        let c = apply(
+            Some(&b),
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect("a again");
+        assert_eq!(
+            c["metadata"]["ownerReferences"],
+            json!([{"uid": "2", "name": "b"}])
+        );
+        assert_eq!(c["metadata"]["finalizers"], json!(["x/b"]));
+        // changing another manager's item conflicts
+        let e = apply(
+            Some(&c),
+            &base(json!([{"uid": "2", "name": "changed"}]), json!([])),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+        )
+        .expect_err("conflict");
+        assert!(
+            e.message.contains(".metadata.ownerReferences[uid=\"2\"]"),
+            "{}",
+            e.message
+        );
+    }
 
     fn secret(data: Value) -> Value {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"}, "data": data})

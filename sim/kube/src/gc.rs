@@ -51,18 +51,20 @@ pub fn pass(st: &mut Store) -> bool {
                 .or_default()
                 .push((block, deleting(o)));
             if let Some(owner) = by_uid.get(ruid) {
-                live += 1;
-                if deleting(owner) && has_finalizer(owner, "orphan") {
-                    actions.push(Action::DropRef(key.clone(), o.clone(), ruid.to_string()));
-                } else if deleting(owner)
-                    && has_finalizer(owner, "foregroundDeletion")
-                    && !deleting(o)
                 {
-                    actions.push(Action::Delete(
-                        key.clone(),
-                        o.clone(),
-                        Propagation::Foreground,
-                    ));
+                    live += 1;
+                    if deleting(owner) && has_finalizer(owner, "orphan") {
+                        actions.push(Action::DropRef(key.clone(), o.clone(), ruid.to_string()));
+                    } else if deleting(owner)
+                        && has_finalizer(owner, "foregroundDeletion")
+                        && !deleting(o)
+                    {
+                        actions.push(Action::Delete(
+                            key.clone(),
+                            o.clone(),
+                            Propagation::Foreground,
+                        ));
+                    }
                 }
             }
         }
@@ -99,6 +101,23 @@ pub fn pass(st: &mut Store) -> bool {
         }
         if key == "/namespaces" {
             terminating_ns.insert(obj_key(o).1);
+        }
+        if key == ops::CRD_KEY && has_finalizer(o, ops::CRD_CLEANUP) {
+            if let Some(ci) = crate::resources::from_crd(o) {
+                let instances = st.list(&ci.key(), None);
+                for i in &instances {
+                    if !deleting(i) {
+                        actions.push(Action::Delete(ci.key(), i.clone(), Propagation::Background));
+                    }
+                }
+                if instances.is_empty() {
+                    actions.push(Action::RemoveFinalizer(
+                        key.clone(),
+                        o.clone(),
+                        ops::CRD_CLEANUP,
+                    ));
+                }
+            }
         }
     }
     for ns in &terminating_ns {

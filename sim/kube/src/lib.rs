@@ -13,11 +13,14 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::collapsible_if)]
 
+pub mod crd;
 pub mod discovery;
 pub mod errors;
+pub mod events;
 pub mod faults;
 pub mod fields;
 pub mod gc;
+pub mod meta;
 pub mod ops;
 pub mod patch;
 pub mod rbac;
@@ -26,6 +29,7 @@ pub mod selectors;
 pub mod server;
 pub mod store;
 pub mod table;
+pub mod tls;
 pub mod validation;
 pub mod watch;
 
@@ -47,6 +51,8 @@ pub struct KubeSimConfig {
     pub bookmark_interval: Duration,
     /// Enforce authentication and RBAC.
     pub rbac: bool,
+    /// Serve HTTPS with a fresh CA (kubectl sends bearer tokens only over TLS).
+    pub tls: bool,
 }
 
 impl Default for KubeSimConfig {
@@ -56,6 +62,7 @@ impl Default for KubeSimConfig {
             watch_history: 100_000,
             bookmark_interval: Duration::from_secs(10),
             rbac: false,
+            tls: false,
         }
     }
 }
@@ -64,6 +71,7 @@ impl Default for KubeSimConfig {
 pub struct KubeSim {
     app: Arc<server::App>,
     addr: SocketAddr,
+    ca: Option<(String, Vec<u8>)>,
     stop: tokio::sync::oneshot::Sender<()>,
     join: tokio::task::JoinHandle<()>,
     gc: tokio::task::JoinHandle<()>,
@@ -73,22 +81,43 @@ pub struct KubeSim {
 pub async fn start(cfg: KubeSimConfig) -> std::io::Result<KubeSim> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
+    let tls = if cfg.tls {
+        Some(tls::generate()?)
+    } else {
+        None
+    };
     let app = server::App::new(cfg, addr);
     let router = axum::Router::new()
         .fallback(server::handle)
         .with_state(app.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let join = tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let ca = tls.as_ref().map(|t| (t.ca_pem.clone(), t.ca_der.clone()));
+    let join = match tls {
+        None => tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        }),
+        Some(t) => {
+            let listener = tls::TlsListener {
+                tcp: listener,
+                acceptor: t.acceptor,
+            };
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await;
             })
-            .await;
-    });
+        }
+    };
     let gc = tokio::spawn(server::gc_loop(app.clone()));
     Ok(KubeSim {
         app,
         addr,
+        ca,
         stop,
         join,
         gc,
@@ -96,9 +125,10 @@ pub async fn start(cfg: KubeSimConfig) -> std::io::Result<KubeSim> {
 }
 
 impl KubeSim {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with `tls`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Bound address.
@@ -106,12 +136,31 @@ impl KubeSim {
         self.addr
     }
 
-    fn client_with_token(&self, token: &str) -> kube::Client {
+    /// The CA certificate (PEM) when serving TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca.as_ref().map(|(p, _)| p.as_str())
+    }
+
+    /// Client configuration with a bearer token (tweak it, e.g. `default_retry`).
+    pub fn config_with_token(&self, token: &str) -> kube::Config {
         let uri: axum::http::Uri = self.url().parse().expect("server URL is a valid URI");
         let mut config = kube::Config::new(uri);
         config.default_namespace = "default".into();
         config.auth_info.token = Some(secrecy::SecretString::from(token.to_string()));
-        kube::Client::try_from(config).expect("client for a plain HTTP loopback server")
+        if let Some((_, der)) = &self.ca {
+            config.root_cert = Some(vec![der.clone()]);
+        }
+        config
+    }
+
+    /// Admin client configuration.
+    pub fn config(&self) -> kube::Config {
+        self.config_with_token(rbac::ADMIN_TOKEN)
+    }
+
+    fn client_with_token(&self, token: &str) -> kube::Client {
+        kube::Client::try_from(self.config_with_token(token))
+            .expect("client for the loopback simulator")
     }
 
     /// An admin client (call inside a Tokio runtime).
@@ -137,7 +186,7 @@ impl KubeSim {
 
     /// Write an admin kubeconfig (context `sipcred-sim`).
     pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
-        write_kubeconfig_file(path, &self.url(), rbac::ADMIN_TOKEN)
+        write_kubeconfig_with_ca(path, &self.url(), rbac::ADMIN_TOKEN, self.ca_pem())
     }
 
     /// Write a kubeconfig for a service account (context `sipcred-sim`).
@@ -148,7 +197,7 @@ impl KubeSim {
         sa: &str,
     ) -> std::io::Result<()> {
         let token = self.mint_token(ns, sa);
-        write_kubeconfig_file(path, &self.url(), &token)
+        write_kubeconfig_with_ca(path, &self.url(), &token, self.ca_pem())
     }
 
     /// Every authorization decision so far, in order (empty unless `rbac`).
@@ -196,8 +245,27 @@ impl KubeSim {
 
 /// Write a kubeconfig for `url` with a bearer token, context `sipcred-sim`.
 pub fn write_kubeconfig_file(path: &Path, url: &str, token: &str) -> std::io::Result<()> {
+    write_kubeconfig_with_ca(path, url, token, None)
+}
+
+/// Like [`write_kubeconfig_file`], trusting `ca_pem` for an HTTPS server.
+pub fn write_kubeconfig_with_ca(
+    path: &Path,
+    url: &str,
+    token: &str,
+    ca_pem: Option<&str>,
+) -> std::io::Result<()> {
+    use base64::Engine;
+    let ca = ca_pem
+        .map(|p| {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(p)
+            )
+        })
+        .unwrap_or_default();
     let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: sipcred-sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sipcred-sim\n  context:\n    cluster: sipcred-sim\n    user: sipcred-sim\n    namespace: default\ncurrent-context: sipcred-sim\nusers:\n- name: sipcred-sim\n  user:\n    token: {token}\npreferences: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sipcred-sim\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: sipcred-sim\n  context:\n    cluster: sipcred-sim\n    user: sipcred-sim\n    namespace: default\ncurrent-context: sipcred-sim\nusers:\n- name: sipcred-sim\n  user:\n    token: {token}\npreferences: {{}}\n"
     );
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -217,6 +285,9 @@ pub struct KubeArgs {
     /// Enforce bearer-token authentication and RBAC.
     #[arg(long)]
     pub rbac: bool,
+    /// Serve HTTPS with a fresh CA written into the kubeconfig.
+    #[arg(long)]
+    pub tls: bool,
     /// Watch events kept for resumption.
     #[arg(long, default_value_t = 100_000)]
     pub watch_history: usize,
@@ -232,6 +303,7 @@ pub async fn run(args: KubeArgs) -> std::io::Result<()> {
         watch_history: args.watch_history,
         bookmark_interval: Duration::from_secs(args.bookmark_interval_secs.max(1)),
         rbac: args.rbac,
+        tls: args.tls,
     })
     .await?;
     sim.write_kubeconfig(&args.kubeconfig)?;

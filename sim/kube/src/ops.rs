@@ -304,6 +304,15 @@ fn normalize_kind(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
 
 fn crd_admit(obj: &mut Value) -> ApiResult<ResourceInfo> {
     let name = meta_str(obj, "name").unwrap_or_default().to_string();
+    let causes = crate::crd::check(obj);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io",
+            &name,
+            causes,
+        ));
+    }
     let info = resources::from_crd(obj).ok_or_else(|| {
         ApiError::invalid(
             "CustomResourceDefinition",
@@ -348,6 +357,22 @@ fn crd_admit(obj: &mut Value) -> ApiResult<ResourceInfo> {
     Ok(info)
 }
 
+/// Finalizer the API server puts on a deleted CRD until its instances are gone.
+pub const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// Store key of CustomResourceDefinitions.
+pub const CRD_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
+
+/// Side effects of an object leaving the store: a removed CRD stops serving.
+pub fn on_removed(st: &mut Store, key: &str, gone: &Value) {
+    if key == CRD_KEY {
+        if let Some(ci) = resources::from_crd(gone) {
+            st.drop_table(&ci.key());
+            st.registry.remove(&ci.key());
+        }
+    }
+}
+
 fn is_crd(info: &ResourceInfo) -> bool {
     info.group == "apiextensions.k8s.io" && info.plural == "customresourcedefinitions"
 }
@@ -377,6 +402,16 @@ pub fn create(
         return Err(ApiError::bad_request(
             "the body of the request was not a JSON object",
         ));
+    }
+    if info.custom {
+        let crd_name = format!("{}.{}", info.plural, info.group);
+        if st.get(CRD_KEY, "", &crd_name).is_some_and(|c| deleting(&c)) {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "create not allowed while custom resource definition is terminating",
+            ));
+        }
     }
     obj["apiVersion"] = json!(info.api_version(&info.storage_version));
     obj["kind"] = json!(info.kind);
@@ -414,6 +449,10 @@ pub fn create(
         }
     }
     let name = meta_str(&obj, "name").unwrap_or_default().to_string();
+    let bad = crate::meta::validate(&obj, info.kind == "Namespace" && info.group.is_empty());
+    if !bad.is_empty() {
+        return Err(ApiError::invalid(&info.kind, &info.group, &name, bad));
+    }
     if st
         .get(&info.key(), if info.namespaced { ns } else { "" }, &name)
         .is_some()
@@ -433,10 +472,12 @@ pub fn create(
             "resourceVersion",
             "deletionTimestamp",
             "deletionGracePeriodSeconds",
-            "managedFields",
             "selfLink",
         ] {
             m.remove(k);
+        }
+        if !opts.precomputed_fields {
+            m.remove("managedFields");
         }
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         m.insert("creationTimestamp".into(), json!(now_ts()));
@@ -643,6 +684,10 @@ pub fn update(
             ));
         }
     }
+    let bad = crate::meta::validate(&obj, info.kind == "Namespace" && info.group.is_empty());
+    if !bad.is_empty() {
+        return Err(ApiError::invalid(&info.kind, &info.group, name, bad));
+    }
     let mut warnings = if status {
         Vec::new()
     } else {
@@ -698,6 +743,7 @@ pub fn update(
         let gone = st
             .remove(&key, ns, name)
             .ok_or_else(|| ApiError::internal("vanished"))?;
+        on_removed(st, &key, &gone);
         return Ok(Written {
             obj: gone,
             warnings,
@@ -763,13 +809,11 @@ pub fn delete(
         o["status"] = json!({"phase": "Terminating"});
         return Ok(st.put(&key, o));
     }
-    if is_crd(info) {
-        if let Some(ci) = resources::from_crd(&old) {
-            st.drop_table(&ci.key());
-            st.registry.remove(&ci.key());
-        }
-    }
     let mut fins = finalizers(&old);
+    if is_crd(info) && !fins.iter().any(|f| f == CRD_CLEANUP) {
+        // instances are deleted first (their finalizers run), then the CRD
+        fins.push(CRD_CLEANUP.into());
+    }
     match opts.propagation {
         Some(Propagation::Foreground) if !fins.iter().any(|f| f == "foregroundDeletion") => {
             fins.push("foregroundDeletion".into());
@@ -811,7 +855,9 @@ pub fn remove_finalizer(st: &mut Store, key: &str, obj: &Value, fin: &str) {
     }
     if deleting(&o) && rest.is_empty() {
         st.put(key, o);
-        st.remove(key, &ns, &name);
+        if let Some(gone) = st.remove(key, &ns, &name) {
+            on_removed(st, key, &gone);
+        }
     } else {
         st.put(key, o);
     }

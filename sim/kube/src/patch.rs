@@ -59,7 +59,18 @@ pub fn apply_patch(kind: PatchKind, target: &Value, body: &[u8]) -> ApiResult<Va
             Ok(t)
         }
         PatchKind::Json => {
-            let p: json_patch::Patch = serde_json::from_slice(body)
+            // like the API server's json-patch library, `test` of null against a
+            // missing path succeeds (kube-rs' finalizer helper relies on it)
+            let mut ops: Vec<Value> = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            ops.retain(|op| {
+                !(op["op"] == "test"
+                    && op.get("value").is_none_or(Value::is_null)
+                    && op["path"]
+                        .as_str()
+                        .is_some_and(|p| target.pointer(p).is_none_or(Value::is_null)))
+            });
+            let p: json_patch::Patch = serde_json::from_value(Value::Array(ops))
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let mut t = target.clone();
             json_patch::patch(&mut t, &p).map_err(|e| {

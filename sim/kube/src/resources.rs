@@ -84,7 +84,7 @@ impl ResourceInfo {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // a table row of built-in kinds reads best flat
+#[allow(clippy::too_many_arguments)]
 fn builtin(
     group: &str,
     version: &str,
@@ -245,6 +245,26 @@ pub fn builtins() -> Vec<ResourceInfo> {
             "NetworkPolicy",
             true,
             &["netpol"],
+            &[],
+            false,
+        ),
+        builtin(
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+            "SelfSubjectAccessReview",
+            false,
+            &[],
+            &[],
+            false,
+        ),
+        builtin(
+            "authorization.k8s.io",
+            "v1",
+            "subjectaccessreviews",
+            "SubjectAccessReview",
+            false,
+            &[],
             &[],
             false,
         ),

@@ -83,12 +83,18 @@ impl App {
 }
 
 /// The garbage collector loop.
+/// A pass scans every object, so passes are paced (at most one per 25 ms):
+/// writes arriving meanwhile are collected together, like the real,
+/// asynchronous garbage collector.
 pub async fn gc_loop(app: Arc<App>) {
     loop {
         app.gc.notified().await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
         let mut st = app.write();
-        crate::gc::collect(&mut st);
+        if st.gc_dirty {
+            crate::gc::collect(&mut st);
+            st.gc_dirty = false;
+        }
     }
 }
 
@@ -233,9 +239,55 @@ fn authenticate(app: &App, headers: &HeaderMap) -> ApiResult<Option<User>> {
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.strip_prefix("Bearer "))
         .map(str::trim);
-    match token.and_then(|t| app.tokens.user(t)) {
-        Some(u) => Ok(Some(u)),
-        None => Err(rbac::unauthorized()),
+    let user = match token {
+        // like an API server with anonymous auth enabled; note that kubectl
+        // (client-go) sends no credentials over plain HTTP
+        None => User {
+            name: "system:anonymous".into(),
+            groups: vec!["system:unauthenticated".into()],
+        },
+        Some(t) => app.tokens.user(t).ok_or_else(rbac::unauthorized)?,
+    };
+    impersonate(user, headers).map(Some)
+}
+
+/// `Impersonate-User` / `Impersonate-Group` (allowed for system:masters).
+fn impersonate(user: User, headers: &HeaderMap) -> ApiResult<User> {
+    let Some(target) = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(user);
+    };
+    if !user.groups.iter().any(|g| g == "system:masters") {
+        return Err(ApiError::forbidden(format!(
+            "users \"{target}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+            user.name
+        )));
+    }
+    let mut groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    groups.extend(service_account_groups(target));
+    groups.push("system:authenticated".into());
+    Ok(User {
+        name: target.to_string(),
+        groups,
+    })
+}
+
+fn service_account_groups(user: &str) -> Vec<String> {
+    match user
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))
+    {
+        Some((ns, _)) => vec![
+            "system:serviceaccounts".into(),
+            format!("system:serviceaccounts:{ns}"),
+        ],
+        None => Vec::new(),
     }
 }
 
@@ -250,6 +302,9 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let q = parse_query(parts.uri.query());
     if let Some(rest) = path.strip_prefix("/_sim/") {
         return admin(&app, &parts.method, rest, &body).await;
+    }
+    if path == "/openapi/v2" {
+        return openapi_v2();
     }
     if matches!(path.as_str(), "/healthz" | "/readyz" | "/livez") {
         return (StatusCode::OK, "ok").into_response();
@@ -290,6 +345,18 @@ async fn serve(
         Route::OpenApiGv(g, v) => reg_json(&|st| discovery::openapi_gv(&st.registry, &g, &v)),
         Route::NotFound => Err(ApiError::path_not_found()),
         Route::Resource(rp) => resource(app, method, rp, q, headers, body, user).await,
+    }
+}
+
+/// Wake the garbage collector when a write can matter to it: objects being
+/// deleted (or just removed by their last finalizer) and objects with owners.
+fn wake_gc(app: &App, obj: &Value) {
+    let owned = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if owned || ops::deleting(obj) {
+        app.gc.notify_one();
     }
 }
 
@@ -365,9 +432,9 @@ async fn resource(
         return Err(ApiError::path_not_found());
     }
     if let Some(s) = &rp.sub {
-        let served =
+        let known =
             (s == "status" && info.has_status) || (s == "finalize" && info.kind == "Namespace");
-        if !served {
+        if !known {
             return Err(ApiError::path_not_found());
         }
     }
@@ -414,6 +481,12 @@ async fn resource(
                 }
             }
         }
+    }
+    if info.group == "authorization.k8s.io" {
+        if verb != "create" {
+            return Err(ApiError::method_not_allowed());
+        }
+        return access_review(app, &info, user.as_ref(), &parse_body(headers, &body)?);
     }
     if let Some(e) = app.faults.check(&info.plural, verb) {
         let mut r = e.clone().into_response();
@@ -477,6 +550,7 @@ async fn resource(
             let obj = parse_body(headers, &body)?;
             let opts = write_opts(q, headers);
             let w = ops::create(&mut app.write(), &info, &version, &ns, obj, &opts)?;
+            wake_gc(app, &w.obj);
             Ok(json_resp(
                 201,
                 &at_version(&w.obj, &info, &version),
@@ -496,7 +570,7 @@ async fn resource(
                 status_sub,
                 &opts,
             )?;
-            app.gc.notify_one();
+            wake_gc(app, &w.obj);
             Ok(json_resp(
                 200,
                 &at_version(&w.obj, &info, &version),
@@ -507,7 +581,7 @@ async fn resource(
             let (code, w) = patch_object(
                 app, &info, &version, &ns, name, status_sub, q, headers, &body,
             )?;
-            app.gc.notify_one();
+            wake_gc(app, &w.obj);
             Ok(json_resp(
                 code,
                 &at_version(&w.obj, &info, &version),
@@ -632,6 +706,67 @@ fn patch_object(
     ops::update(&mut st, info, version, ns, name, patched, status, &opts).map(|w| (200, w))
 }
 
+/// SelfSubjectAccessReview / SubjectAccessReview.
+fn access_review(
+    app: &Arc<App>,
+    info: &ResourceInfo,
+    user: Option<&User>,
+    body: &Value,
+) -> ApiResult<Response> {
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    let subject = if info.kind == "SubjectAccessReview" {
+        let name = spec["user"].as_str().unwrap_or_default().to_string();
+        let mut groups: Vec<String> = spec["groups"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| g.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        groups.extend(service_account_groups(&name));
+        Some(User { name, groups })
+    } else {
+        user.cloned()
+    };
+    let allowed = match (&subject, spec.get("resourceAttributes")) {
+        (Some(u), Some(ra)) if app.cfg.rbac => {
+            let s = |k: &str| ra[k].as_str().unwrap_or_default().to_string();
+            let (verb, group, resource, sub, ns, name) = (
+                s("verb"),
+                s("group"),
+                s("resource"),
+                s("subresource"),
+                s("namespace"),
+                s("name"),
+            );
+            let attrs = Attributes {
+                verb: &verb,
+                group: &group,
+                resource: &resource,
+                subresource: (!sub.is_empty()).then_some(sub.as_str()),
+                namespace: &ns,
+                name: &name,
+            };
+            rbac::authorize(&app.read(), u, &attrs)
+        }
+        _ => true,
+    };
+    let mut out = body.clone();
+    out["apiVersion"] = json!("authorization.k8s.io/v1");
+    out["kind"] = json!(info.kind);
+    if !out.get("metadata").is_some_and(Value::is_object) {
+        out["metadata"] = json!({});
+    }
+    out["metadata"]["creationTimestamp"] = Value::Null;
+    out["status"] = if allowed {
+        json!({"allowed": true, "reason": "RBAC: allowed"})
+    } else {
+        json!({"allowed": false})
+    };
+    Ok(json_resp(201, &out, &[]))
+}
+
 fn continue_token(rv: u64, ns: &str, name: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{rv}|{ns}|{name}"))
@@ -745,7 +880,11 @@ fn list(
                     buf.push(b',');
                 }
                 if meta_only {
-                    let _ = serde_json::to_writer(&mut buf, &table::partial_metadata(o));
+                    buf.extend_from_slice(
+                        b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":",
+                    );
+                    let _ = serde_json::to_writer(&mut buf, &o["metadata"]);
+                    buf.push(b'}');
                 } else if rewrite {
                     let _ = serde_json::to_writer(&mut buf, &at_version(o, info, version));
                 } else {
@@ -756,6 +895,28 @@ fn list(
             Ok(json_bytes(200, buf, &[]))
         }
     }
+}
+
+/// A minimal, valid protobuf OpenAPI v2 document (swagger "2.0" and info only):
+/// kubectl then finds no schema for any kind, treats field validation as
+/// the server's job for kinds it cannot look up, and falls back to its
+/// built-in patch metadata for strategic merge patches.
+fn openapi_v2() -> Response {
+    let title = b"Kubernetes";
+    let version = b"v1.33.0";
+    let mut info = vec![0x0a, title.len() as u8];
+    info.extend_from_slice(title);
+    info.push(0x12);
+    info.push(version.len() as u8);
+    info.extend_from_slice(version);
+    let mut doc = vec![0x0a, 3, b'2', b'.', b'0', 0x12, info.len() as u8];
+    doc.extend_from_slice(&info);
+    let mut r = (StatusCode::OK, doc).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+    );
+    r
 }
 
 async fn admin(app: &Arc<App>, method: &Method, rest: &str, body: &[u8]) -> Response {

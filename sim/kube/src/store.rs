@@ -62,6 +62,67 @@ pub struct Store {
     /// Highest resourceVersion evicted from the history (0: none).
     pub compacted: u64,
     tx: broadcast::Sender<Arc<Event>>,
+    /// Something the garbage collector cares about changed (owner
+    /// references, deletion state, removals) since its last run.
+    pub gc_dirty: bool,
+    /// Bookkeeping that keeps most writes from waking the collector.
+    gc_index: GcIndex,
+}
+
+/// Live uids, how often each uid is named as an owner, and how many
+/// objects are being deleted.
+#[derive(Default)]
+struct GcIndex {
+    live: std::collections::HashSet<String>,
+    referenced: HashMap<String, usize>,
+    deleting: usize,
+}
+
+fn uid_of(v: &Value) -> Option<&str> {
+    v.pointer("/metadata/uid").and_then(Value::as_str)
+}
+
+fn owner_uids(v: &Value) -> Vec<&str> {
+    v.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|r| r["uid"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+fn is_deleting(v: &Value) -> bool {
+    v.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|d| !d.is_null())
+}
+
+impl GcIndex {
+    fn forget(&mut self, v: &Value) {
+        if let Some(u) = uid_of(v) {
+            self.live.remove(u);
+        }
+        for o in owner_uids(v) {
+            if let Some(n) = self.referenced.get_mut(o) {
+                *n -= 1;
+                if *n == 0 {
+                    self.referenced.remove(o);
+                }
+            }
+        }
+        if is_deleting(v) {
+            self.deleting -= 1;
+        }
+    }
+
+    fn learn(&mut self, v: &Value) {
+        if let Some(u) = uid_of(v) {
+            self.live.insert(u.to_string());
+        }
+        for o in owner_uids(v) {
+            *self.referenced.entry(o.to_string()).or_default() += 1;
+        }
+        if is_deleting(v) {
+            self.deleting += 1;
+        }
+    }
 }
 
 /// Read `metadata.namespace` / `metadata.name`.
@@ -93,6 +154,8 @@ impl Store {
             cap: history.max(1),
             compacted: 0,
             tx,
+            gc_dirty: false,
+            gc_index: GcIndex::default(),
         }
     }
 
@@ -182,7 +245,16 @@ impl Store {
     }
 
     /// Store `obj` (new resourceVersion assigned) and emit ADDED/MODIFIED.
-    pub fn put(&mut self, key: &str, mut obj: Value) -> Arc<Value> {
+    pub fn put(&mut self, key: &str, obj: Value) -> Arc<Value> {
+        let mirror = crate::events::mirror(key, &obj);
+        let stored = self.put_one(key, obj);
+        if let Some((other, m)) = mirror {
+            self.put_one(other, m);
+        }
+        stored
+    }
+
+    fn put_one(&mut self, key: &str, mut obj: Value) -> Arc<Value> {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
         let k = obj_key(&obj);
@@ -192,6 +264,18 @@ impl Store {
             .entry(key.to_string())
             .or_default()
             .insert(k, obj.clone());
+        if let Some(o) = &old {
+            self.gc_index.forget(o);
+        }
+        self.gc_index.learn(&obj);
+        // the collector has work only while something is being deleted or
+        // when an owner reference names an object that does not exist
+        let dangling = owner_uids(&obj)
+            .iter()
+            .any(|u| !self.gc_index.live.contains(*u));
+        if self.gc_index.deleting > 0 || dangling {
+            self.gc_dirty = true;
+        }
         let etype = if old.is_some() {
             EventType::Modified
         } else {
@@ -203,10 +287,23 @@ impl Store {
 
     /// Remove an object and emit DELETED (the object carries a new resourceVersion).
     pub fn remove(&mut self, key: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+        let gone = self.remove_one(key, ns, name)?;
+        if let Some((other, _)) = crate::events::mirror(key, &gone) {
+            self.remove_one(other, ns, name);
+        }
+        Some(gone)
+    }
+
+    fn remove_one(&mut self, key: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
         let old = self
             .tables
             .get_mut(key)?
             .remove(&(ns.to_string(), name.to_string()))?;
+        self.gc_index.forget(&old);
+        let was_owner = uid_of(&old).is_some_and(|u| self.gc_index.referenced.contains_key(u));
+        if was_owner || self.gc_index.deleting > 0 || is_deleting(&old) {
+            self.gc_dirty = true;
+        }
         self.rv += 1;
         let mut last = (*old).clone();
         last["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());

@@ -76,6 +76,26 @@ pub fn columns(info: &ResourceInfo, version: &str) -> Vec<PrinterColumn> {
         "CustomResourceDefinition" => {
             vec![with_path(col("Created At", "date", "", "", 0), "#created")]
         }
+        "Event" if info.group.is_empty() => vec![
+            with_path(col("Last Seen", "string", "", "", 0), "#event-last-seen"),
+            with_path(col("Type", "string", "", "", 0), ".type"),
+            with_path(col("Reason", "string", "", "", 0), ".reason"),
+            with_path(
+                col("Object", "string", "", "", 0),
+                "#event-object:involvedObject",
+            ),
+            with_path(col("Message", "string", "", "", 0), ".message"),
+        ],
+        "Event" => vec![
+            with_path(col("Last Seen", "string", "", "", 0), "#event-last-seen"),
+            with_path(col("Type", "string", "", "", 0), ".type"),
+            with_path(col("Reason", "string", "", "", 0), ".reason"),
+            with_path(
+                col("Object", "string", "", "", 0),
+                "#event-object:regarding",
+            ),
+            with_path(col("Message", "string", "", "", 0), ".note"),
+        ],
         "Lease" => vec![
             with_path(col("Holder", "string", "", "", 0), ".spec.holderIdentity"),
             age(),
@@ -166,6 +186,25 @@ fn cell(obj: &Value, c: &PrinterColumn) -> Value {
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             return json!(format!("{r}/{d}"));
+        }
+        "#event-last-seen" => {
+            let ts = [
+                "/series/lastObservedTime",
+                "/lastTimestamp",
+                "/deprecatedLastTimestamp",
+                "/eventTime",
+                "/metadata/creationTimestamp",
+            ]
+            .iter()
+            .find_map(|p| obj.pointer(p).and_then(Value::as_str));
+            return ts.map(age_of).unwrap_or(Value::Null);
+        }
+        p if p.starts_with("#event-object:") => {
+            let field = &p["#event-object:".len()..];
+            let r = &obj[field];
+            let kind = r["kind"].as_str().unwrap_or_default().to_lowercase();
+            let name = r["name"].as_str().unwrap_or_default();
+            return json!(format!("{kind}/{name}"));
         }
         "#created" => {
             return obj

@@ -309,7 +309,8 @@ pub fn validate_compiled(
             if !structural_ok && e.kind != kube_cel::ErrorKind::ValidationFailure {
                 continue;
             }
-            let value = lookup(&object, &e.field_path);
+            let holder = rule_holder_path(ctx.schema, &e.field_path, &e.rule);
+            let value = lookup(&object, &holder);
             let type_name = value.map(type_name).unwrap_or("object");
             let reason = e
                 .reason
@@ -338,6 +339,64 @@ pub fn validate_compiled(
         return Err(invalid(422, causes));
     }
     Ok(Validated { object, warnings })
+}
+
+/// Split `a.b[0].c` into segments (`[0]` kept as its own segment).
+fn segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        match seg.find('[') {
+            Some(i) => {
+                if i > 0 {
+                    out.push(seg[..i].to_string());
+                }
+                for idx in seg[i..].split(['[', ']']).filter(|s| !s.is_empty()) {
+                    out.push(format!("[{idx}]"));
+                }
+            }
+            None => out.push(seg.to_string()),
+        }
+    }
+    out
+}
+
+/// The longest prefix of `path` whose schema node declares `rule`
+/// (a rule with `fieldPath` reports below the node that holds it).
+fn rule_holder_path(schema: &Value, path: &str, rule: &str) -> String {
+    let segs = segments(path);
+    for n in (0..=segs.len()).rev() {
+        let mut node = Some(schema);
+        for s in &segs[..n] {
+            node = node.and_then(|nd| {
+                if s.starts_with('[') {
+                    nd.get("items")
+                } else {
+                    nd.get("properties")
+                        .and_then(|p| p.get(s))
+                        .or_else(|| nd.get("additionalProperties"))
+                }
+            });
+        }
+        let holds = node
+            .and_then(|nd| nd.get("x-kubernetes-validations"))
+            .and_then(Value::as_array)
+            .is_some_and(|rs| rs.iter().any(|r| r["rule"].as_str() == Some(rule)));
+        if holds {
+            let mut p = String::new();
+            for s in &segs[..n] {
+                if s.starts_with('[') {
+                    p.push_str(s);
+                } else {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(s);
+                }
+            }
+            return p;
+        }
+    }
+    path.to_string()
 }
 
 fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
@@ -580,9 +639,12 @@ fn check_number(schema: &Value, v: &Value, n: f64, path: &str, causes: &mut Vec<
 
 /// A schema number as Go's `%v` prints a float64: `10`, not `10.0`.
 fn num(schema: &Value, key: &str) -> String {
-    match schema.get(key).and_then(Value::as_f64) {
-        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-        Some(f) => f.to_string(),
+    match schema.get(key) {
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        Some(v) => v.to_string(),
         None => String::new(),
     }
 }

@@ -1,0 +1,295 @@
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kube::api::{Api, ListParams, ObjectMeta, PostParams, WatchParams};
+use serde_json::json;
+use sipcred_kube_sim::{ErrorRule, KubeSimConfig};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn injected_errors_latency_and_cut_watches() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    sim.faults().fail(ErrorRule {
+        code: 500,
+        share: 0.5,
+        resource: Some("secrets".into()),
+        verb: Some("list".into()),
+    });
+    let mut failures = 0;
+    for _ in 0..10 {
+        if let Err(e) = api.list(&ListParams::default()).await {
+            assert_eq!(code(&e), 500);
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 5, "exactly half fail");
+    cms.list(&ListParams::default())
+        .await
+        .expect("other resources unaffected");
+    sim.faults().clear();
+    // kube-rs retries 429 by default; half the requests failing still succeeds
+    sim.faults().fail(ErrorRule {
+        code: 429,
+        share: 0.5,
+        resource: Some("configmaps".into()),
+        verb: None,
+    });
+    cms.list(&ListParams::default())
+        .await
+        .expect("retried through 429");
+    let mut cfg = sim.config();
+    cfg.default_retry = false;
+    let no_retry: Api<ConfigMap> =
+        Api::namespaced(kube::Client::try_from(cfg).expect("client"), "default");
+    let mut seen_429 = false;
+    for _ in 0..2 {
+        if let Err(e) = no_retry.list(&ListParams::default()).await {
+            let e = status(e);
+            assert_eq!((e.code, e.reason.as_str()), (429, "TooManyRequests"));
+            seen_429 = true;
+        }
+    }
+    assert!(seen_429);
+    sim.faults().clear();
+
+    sim.faults().set_latency(Duration::from_millis(150));
+    let t = Instant::now();
+    cms.list(&ListParams::default()).await.expect("slow list");
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    sim.faults().clear();
+
+    let mut w = api
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    sim.faults().cut_watches();
+    let ended = tokio::time::timeout(Duration::from_secs(3), async {
+        while w.next().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "watch stream cut");
+
+    // admin API
+    let req = axum::http::Request::post(format!("{}/_sim/faults/errors", sim.url()))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::to_vec(&json!({"code": 500, "share": 1.0, "resource": "configmaps"}))
+                .expect("json"),
+        )
+        .expect("req");
+    sim.client().request_text(req).await.expect("admin");
+    assert_eq!(
+        code(&cms.list(&ListParams::default()).await.expect_err("500")),
+        500
+    );
+    let req = axum::http::Request::delete(format!("{}/_sim/faults", sim.url()))
+        .body(Vec::new())
+        .expect("req");
+    sim.client().request_text(req).await.expect("admin clear");
+    cms.list(&ListParams::default()).await.expect("cleared");
+    sim.shutdown().await;
+}
+
+fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn rbac_denies_and_allows_by_roles() {
+    let sim = sim_with(KubeSimConfig {
+        rbac: true,
+        ..Default::default()
+    })
+    .await;
+    let admin = sim.client();
+    install_crd(&admin).await;
+    let sa = sim.client_for_service_account("default", "op");
+    let secrets: Api<Secret> = Api::namespaced(sa.clone(), "default");
+    let e = status(
+        secrets
+            .list(&ListParams::default())
+            .await
+            .expect_err("denied"),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        e.message,
+        "secrets is forbidden: User \"system:serviceaccount:default:op\" cannot list resource \"secrets\" in API group \"\" in the namespace \"default\""
+    );
+    let all: Api<Secret> = Api::all(sa.clone());
+    let e = status(all.list(&ListParams::default()).await.expect_err("denied"));
+    assert!(
+        e.message
+            .ends_with("in API group \"\" at the cluster scope"),
+        "{}",
+        e.message
+    );
+
+    let role: Role = serde_json::from_value(json!({
+        "metadata": {"name": "op", "namespace": "default"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]},
+            {"apiGroups": ["sipcred.io"], "resources": ["sipconnections"], "verbs": ["get", "list"]}
+        ]
+    }))
+    .expect("role");
+    Api::<Role>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &role)
+        .await
+        .expect("role");
+    let rb: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "op", "namespace": "default"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "op"},
+        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "default"}]
+    }))
+    .expect("rb");
+    Api::<RoleBinding>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &rb)
+        .await
+        .expect("rb");
+    secrets
+        .list(&ListParams::default())
+        .await
+        .expect("allowed now");
+    let e = status(
+        secrets
+            .create(
+                &PostParams::default(),
+                &Secret {
+                    metadata: meta("x"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect_err("no create"),
+    );
+    assert_eq!(e.code, 403);
+
+    let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), "default");
+    let admin_cms: Api<ConfigMap> = Api::namespaced(admin.clone(), "default");
+    for n in ["allowed", "other"] {
+        admin_cms
+            .create(
+                &PostParams::default(),
+                &ConfigMap {
+                    metadata: meta(n),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("cm");
+    }
+    cms.get("allowed").await.expect("resourceNames allow");
+    let e = status(cms.get("other").await.expect_err("resourceNames deny"));
+    assert_eq!(
+        e.message,
+        "configmaps \"other\" is forbidden: User \"system:serviceaccount:default:op\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"default\""
+    );
+
+    // subresources need their own rule
+    let crs: Api<SipConnection> = Api::namespaced(sa.clone(), "default");
+    Api::<SipConnection>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &sipc("r", "alice1"))
+        .await
+        .expect("cr");
+    crs.get("r").await.expect("get cr");
+    let e = status(crs.get_status("r").await.expect_err("status denied"));
+    assert!(
+        e.message
+            .contains("cannot get resource \"sipconnections/status\" in API group \"sipcred.io\""),
+        "{}",
+        e.message
+    );
+    let cr: ClusterRole = serde_json::from_value(json!({"metadata": {"name": "status"}, "rules": [{"apiGroups": ["sipcred.io"], "resources": ["sipconnections/status"], "verbs": ["get"]}]})).expect("cr");
+    Api::<ClusterRole>::all(admin.clone())
+        .create(&PostParams::default(), &cr)
+        .await
+        .expect("clusterrole");
+    let crb: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "status"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "status"},
+        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "default"}]
+    }))
+    .expect("crb");
+    Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&PostParams::default(), &crb)
+        .await
+        .expect("crb");
+    crs.get_status("r").await.expect("status allowed");
+
+    // unknown token: 401
+    let path = tempfile::tempdir().expect("tmp");
+    let kc = path.path().join("kc");
+    sipcred_kube_sim::write_kubeconfig_file(&kc, &sim.url(), "bogus").expect("kc");
+    let bad_cfg = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kc).expect("read"),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("cfg");
+    let bad = kube::Client::try_from(bad_cfg).expect("client");
+    let e = status(
+        Api::<Secret>::namespaced(bad, "default")
+            .list(&ListParams::default())
+            .await
+            .expect_err("401"),
+    );
+    assert_eq!((e.code, e.message.as_str()), (401, "Unauthorized"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn access_reviews_and_impersonation() {
+    use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SubjectAccessReview};
+    let sim = sim_with(KubeSimConfig {
+        rbac: true,
+        ..Default::default()
+    })
+    .await;
+    let admin = sim.client();
+    let sar: SubjectAccessReview = serde_json::from_value(json!({
+        "spec": {"user": "system:serviceaccount:default:op", "resourceAttributes": {"namespace": "default", "verb": "list", "resource": "secrets"}}
+    }))
+    .expect("sar");
+    let r = Api::<SubjectAccessReview>::all(admin.clone())
+        .create(&PostParams::default(), &sar)
+        .await
+        .expect("sar");
+    assert!(!r.status.expect("status").allowed);
+    let ssar: SelfSubjectAccessReview = serde_json::from_value(json!({
+        "spec": {"resourceAttributes": {"namespace": "default", "verb": "delete", "resource": "secrets"}}
+    }))
+    .expect("ssar");
+    let r = Api::<SelfSubjectAccessReview>::all(admin.clone())
+        .create(&PostParams::default(), &ssar)
+        .await
+        .expect("ssar");
+    assert!(r.status.expect("status").allowed, "admin may do anything");
+    // impersonation through kube-rs
+    let mut cfg = sim.config();
+    cfg.auth_info.impersonate = Some("system:serviceaccount:default:op".into());
+    let imp = kube::Client::try_from(cfg).expect("client");
+    let e = status(
+        Api::<Secret>::namespaced(imp, "default")
+            .list(&ListParams::default())
+            .await
+            .expect_err("403"),
+    );
+    assert!(
+        e.message
+            .contains("User \"system:serviceaccount:default:op\" cannot list"),
+        "{}",
+        e.message
+    );
+    sim.shutdown().await;
+}

@@ -1,0 +1,301 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{
+    Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use serde_json::json;
+use sipcred_kube_sim::KubeSimConfig;
+
+use crate::common::*;
+
+fn secret(name: &str, tier: &str) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(BTreeMap::from([("tier".to_string(), tier.to_string())])),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+async fn next<K: Clone + std::fmt::Debug>(
+    s: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<K>>> + Unpin),
+) -> WatchEvent<K> {
+    tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .expect("event in time")
+        .expect("stream open")
+        .expect("event ok")
+}
+
+#[tokio::test]
+async fn watch_resumes_from_resource_version_in_order() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    api.create(&PostParams::default(), &secret("a", "web"))
+        .await
+        .expect("a");
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
+    api.create(&PostParams::default(), &secret("b", "web"))
+        .await
+        .expect("b");
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {"x": "1"}}})),
+    )
+    .await
+    .expect("mod");
+    api.delete("b", &Default::default()).await.expect("del");
+    let mut s = api
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    let mut seen = Vec::new();
+    let mut last = 0u64;
+    for _ in 0..3 {
+        let (t, o) = match next(&mut s).await {
+            WatchEvent::Added(o) => ("ADDED", o),
+            WatchEvent::Modified(o) => ("MODIFIED", o),
+            WatchEvent::Deleted(o) => ("DELETED", o),
+            other => panic!("unexpected {other:?}"),
+        };
+        let orv: u64 = o
+            .metadata
+            .resource_version
+            .clone()
+            .expect("rv")
+            .parse()
+            .expect("rv");
+        assert!(orv > last, "resourceVersion order");
+        last = orv;
+        seen.push((t, o.metadata.name.expect("name")));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("ADDED", "b".to_string()),
+            ("MODIFIED", "a".to_string()),
+            ("DELETED", "b".to_string())
+        ]
+    );
+    // live events follow
+    api.create(&PostParams::default(), &secret("c", "db"))
+        .await
+        .expect("c");
+    assert!(
+        matches!(next(&mut s).await, WatchEvent::Added(o) if o.metadata.name.as_deref() == Some("c"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn too_old_resource_version_is_410() {
+    let sim = sim_with(KubeSimConfig {
+        watch_history: 3,
+        ..Default::default()
+    })
+    .await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    api.create(&PostParams::default(), &secret("a", "web"))
+        .await
+        .expect("a");
+    let rv = api
+        .get("a")
+        .await
+        .expect("a")
+        .metadata
+        .resource_version
+        .expect("rv");
+    for i in 0..10 {
+        api.create(&PostParams::default(), &secret(&format!("n{i}"), "web"))
+            .await
+            .expect("n");
+    }
+    let mut s = api
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    match next(&mut s).await {
+        WatchEvent::Error(e) => {
+            assert_eq!(e.code, 410);
+            assert_eq!(e.reason, "Expired");
+            assert!(
+                e.message
+                    .starts_with(&format!("too old resource version: {rv} (")),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected 410, got {other:?}"),
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bookmarks_and_timeout() {
+    let sim = sim_with(KubeSimConfig {
+        bookmark_interval: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
+    let mut s = api
+        .watch(&WatchParams::default().timeout(2), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    assert!(matches!(next(&mut s).await, WatchEvent::Bookmark(_)));
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(ev) = s.next().await {
+            ev.expect("ok");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "timeoutSeconds ends the stream");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn selector_transitions_become_added_and_deleted() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    api.create(&PostParams::default(), &secret("a", "db"))
+        .await
+        .expect("a");
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
+    let mut s = api
+        .watch(&WatchParams::default().labels("tier=web"), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"tier": "web"}}})),
+    )
+    .await
+    .expect("p");
+    assert!(matches!(next(&mut s).await, WatchEvent::Added(_)));
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"tier": "db"}}})),
+    )
+    .await
+    .expect("p");
+    assert!(matches!(next(&mut s).await, WatchEvent::Deleted(_)));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn metadata_watch_and_initial_events() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    api.create(&PostParams::default(), &secret("a", "db"))
+        .await
+        .expect("a");
+    let mut s = api
+        .watch_metadata(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    match next(&mut s).await {
+        WatchEvent::Added(m) => {
+            assert_eq!(m.metadata.name.as_deref(), Some("a"));
+            assert_eq!(m.types.expect("types").kind, "PartialObjectMetadata");
+        }
+        other => panic!("{other:?}"),
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn runtime_watcher_and_reflector_track_the_store() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let (reader, writer) = reflector::store::<Secret>();
+    let stream =
+        reflector(writer, watcher(api.clone(), watcher::Config::default())).applied_objects();
+    let task = tokio::spawn(async move {
+        let _ = stream.try_for_each(|_| async { Ok(()) }).await;
+    });
+    reader.wait_until_ready().await.expect("ready");
+    for i in 0..20 {
+        api.create(&PostParams::default(), &secret(&format!("r{i}"), "web"))
+            .await
+            .expect("create");
+    }
+    for _ in 0..100 {
+        if reader.state().len() == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(reader.state().len(), 20);
+    // cut watches: the watcher reconnects from its last resourceVersion
+    sim.faults().cut_watches();
+    api.delete("r0", &Default::default()).await.expect("delete");
+    for _ in 0..200 {
+        if reader.state().len() == 19 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(reader.state().len(), 19);
+    task.abort();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_end_bookmark() {
+    let sim = sim().await;
+    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    for i in 0..3 {
+        api.create(&PostParams::default(), &secret(&format!("s{i}"), "web"))
+            .await
+            .expect("create");
+    }
+    let mut stream = watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut init = 0;
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("ok");
+        match ev {
+            watcher::Event::InitApply(_) => init += 1,
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(init, 3);
+    sim.shutdown().await;
+}
