@@ -8,6 +8,7 @@ pub mod kube_store;
 pub mod password;
 pub mod provider_account;
 pub mod runner;
+pub mod shell;
 pub mod sip_connection;
 pub mod status;
 pub mod telephony_credential;

@@ -10,12 +10,13 @@ use kube::{Resource, ResourceExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::context::{Account, Ctx, key_of};
+use super::context::{Account, Ctx};
 use super::error::Error;
 use super::external::{drift, from_provider};
 use super::kube_store::KubeStore;
 use super::password::{self, Limits};
-use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
+use super::shell;
+use super::status::now_rfc3339;
 use super::unreachable::Unreachable;
 use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, EncryptedMedia};
 use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
@@ -262,40 +263,7 @@ pub async fn target_secret(
 
 /// Reconciles one SipConnection.
 pub async fn reconcile(obj: Arc<SipConnection>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let api: Api<SipConnection> = Api::namespaced(ctx.client.clone(), &ns);
-    let generation = obj.metadata.generation;
-    let mut status = obj.status.clone().unwrap_or_default();
-    let started = std::time::Instant::now();
-    let result = run(&obj, &ctx, &api, &mut status).await;
-    ctx.observe_reconcile(
-        "SipConnection",
-        result.as_ref().map(|_| ()).map_err(|e| e.reason()),
-        started.elapsed(),
-    );
-    status.observed_generation = generation;
-    match &result {
-        Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
-        Ok(None) => return Ok(Action::await_change()),
-        Err(e) => {
-            mark_failed(
-                &mut status.conditions,
-                e.reason(),
-                &e.to_string(),
-                generation,
-                e.is_transient(),
-            );
-            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
-                .await;
-        }
-    }
-    if obj.status.as_ref() != Some(&status) {
-        patch_status(&api, &obj.name_any(), &status).await?;
-    }
-    result.map(|_| {
-        ctx.succeeded(&key_of(obj.as_ref()));
-        Action::requeue(ctx.settings.resync)
-    })
+    shell::reconcile(obj, ctx, run).await
 }
 
 /// Returns the Ready message, or None when the object is gone.
@@ -392,29 +360,6 @@ async fn report_outcome(
     status: &mut SipConnectionStatus,
 ) -> Option<String> {
     match out {
-        Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
-        Outcome::Released { orphaned, deleted } => {
-            if *deleted {
-                ctx.event(
-                    obj,
-                    false,
-                    "Deleted",
-                    "Delete",
-                    "deleted the credential connection at Telnyx".into(),
-                )
-                .await;
-            } else if *orphaned {
-                ctx.event(
-                    obj,
-                    false,
-                    "Orphaned",
-                    "Delete",
-                    "left the credential connection at Telnyx (deletionPolicy Orphan)".into(),
-                )
-                .await;
-            }
-            None
-        }
         Outcome::Synced {
             external_name,
             resource,
@@ -423,61 +368,21 @@ async fn report_outcome(
             status.connection_id = Some(external_name.clone());
             status.connection_name = resource.connection_name.clone();
             status.created_at = resource.created_at.clone();
-            let now = now_rfc3339();
-            match change {
-                Change::None => {}
-                Change::Created { recreate } => {
-                    status.password_updated_at = Some(now.clone());
-                    let note = if *recreate {
-                        "recreated the credential connection, which had been deleted at Telnyx"
-                    } else {
-                        "created the credential connection at Telnyx"
-                    };
-                    ctx.event(
-                        obj,
-                        false,
-                        "Created",
-                        "Create",
-                        format!("{note} (id {external_name})"),
-                    )
-                    .await;
-                }
-                Change::Adopted => {
-                    ctx.event(obj, false, "Adopted", "Observe", format!("found the existing credential connection {external_name} by name and adopted it")).await;
-                }
-                Change::Updated(fields) => {
-                    if fields.iter().any(|f| f == "password") {
-                        status.password_updated_at = Some(now.clone());
-                    }
-                    ctx.event(
-                        obj,
-                        false,
-                        "Updated",
-                        "Update",
-                        format!("updated fields at Telnyx: {}", fields.join(", ")),
-                    )
-                    .await;
-                }
+            let pushed = match change {
+                Change::Created { .. } => true,
+                Change::Updated(fields) => fields.iter().any(|f| f == "password"),
+                _ => false,
+            };
+            if pushed {
+                status.password_updated_at = Some(now_rfc3339());
             }
-            if *change != Change::None || status.last_synced_at.is_none() {
-                status.last_synced_at = Some(now);
-            }
-            Some(format!(
-                "credential connection {external_name} matches the spec"
-            ))
         }
-        Outcome::Drifted {
-            external_name,
-            drift,
-            ..
-        } => {
-            status.connection_id = Some(external_name.clone());
-            Some(format!(
-                "observe-only: credential connection {external_name} differs in {}",
-                drift.join(", ")
-            ))
+        Outcome::Drifted { external_name, .. } => {
+            status.connection_id = Some(external_name.clone())
         }
+        _ => {}
     }
+    shell::announce(obj, ctx, out, "the credential connection at Telnyx", status).await
 }
 
 #[cfg(test)]

@@ -10,16 +10,15 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use secrecy::SecretString;
 
-use super::context::{Ctx, key_of};
+use super::context::Ctx;
 use super::error::Error;
 use super::external::from_provider;
 use super::kube_store::KubeStore;
+use super::shell;
 use super::sip_connection::{TELNYX_SIP_DOMAIN, owner_of, target_secret, telnyx};
-use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
 use super::unreachable::Unreachable;
 use crate::crd::condition::READY;
 use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
-use crate::managed::driver::Change;
 use crate::managed::{
     ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
     PreObserve, drive, pre_observe,
@@ -147,42 +146,7 @@ impl ExternalClient for TelnyxCredential {
 
 /// Reconciles one TelephonyCredential.
 pub async fn reconcile(obj: Arc<TelephonyCredential>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let api: Api<TelephonyCredential> = Api::namespaced(ctx.client.clone(), &ns);
-    let generation = obj.metadata.generation;
-    let mut status = obj.status.clone().unwrap_or_default();
-    let started = std::time::Instant::now();
-    let result = run(&obj, &ctx, &api, &mut status).await;
-    ctx.observe_reconcile(
-        "TelephonyCredential",
-        result.as_ref().map(|_| ()).map_err(|e| e.reason()),
-        started.elapsed(),
-    );
-    status.observed_generation = generation;
-    match &result {
-        Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
-        Ok(None) => return Ok(Action::await_change()),
-        Err(e) => {
-            mark_failed(
-                &mut status.conditions,
-                e.reason(),
-                &e.to_string(),
-                generation,
-                e.is_transient(),
-            );
-            if !matches!(e, Error::Waiting(_)) {
-                ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
-                    .await;
-            }
-        }
-    }
-    if obj.status.as_ref() != Some(&status) {
-        patch_status(&api, &obj.name_any(), &status).await?;
-    }
-    result.map(|_| {
-        ctx.succeeded(&key_of(obj.as_ref()));
-        Action::requeue(ctx.settings.resync)
-    })
+    shell::reconcile(obj, ctx, run).await
 }
 
 async fn connection_id(obj: &TelephonyCredential, ctx: &Ctx, ns: &str) -> Result<String, Error> {
@@ -308,83 +272,21 @@ async fn report(
     status: &mut TelephonyCredentialStatus,
 ) -> Option<String> {
     match out {
-        Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
-        Outcome::Released { orphaned, deleted } => {
-            if *deleted {
-                ctx.event(
-                    obj,
-                    false,
-                    "Deleted",
-                    "Delete",
-                    "deleted the telephony credential at Telnyx".into(),
-                )
-                .await;
-            } else if *orphaned {
-                ctx.event(
-                    obj,
-                    false,
-                    "Orphaned",
-                    "Delete",
-                    "left the telephony credential at Telnyx (deletionPolicy Orphan)".into(),
-                )
-                .await;
-            }
-            None
-        }
         Outcome::Synced {
             external_name,
             resource,
-            change,
+            ..
         } => {
             status.credential_id = Some(external_name.clone());
             status.sip_username = resource.sip_username.clone();
             status.expired = resource.expired;
             status.expires_at = resource.expires_at.clone();
             status.created_at = resource.created_at.clone();
-            let now = now_rfc3339();
-            match change {
-                Change::None => {}
-                Change::Created { .. } => {
-                    ctx.event(
-                        obj,
-                        false,
-                        "Created",
-                        "Create",
-                        format!("created the telephony credential at Telnyx (id {external_name})"),
-                    )
-                    .await;
-                }
-                Change::Adopted => {
-                    ctx.event(obj, false, "Adopted", "Observe", format!("found the existing telephony credential {external_name} by name and adopted it")).await;
-                }
-                Change::Updated(fields) => {
-                    ctx.event(
-                        obj,
-                        false,
-                        "Updated",
-                        "Update",
-                        format!("updated fields at Telnyx: {}", fields.join(", ")),
-                    )
-                    .await;
-                }
-            }
-            if *change != Change::None || status.last_synced_at.is_none() {
-                status.last_synced_at = Some(now);
-            }
-            Some(format!(
-                "telephony credential {external_name} matches the spec"
-            ))
         }
-        Outcome::Drifted {
-            external_name,
-            drift,
-            ..
-        } => {
-            status.credential_id = Some(external_name.clone());
-            Some(format!(
-                "observe-only: telephony credential {external_name} differs in {}",
-                drift.join(", ")
-            ))
+        Outcome::Drifted { external_name, .. } => {
+            status.credential_id = Some(external_name.clone())
         }
+        _ => {}
     }
+    shell::announce(obj, ctx, out, "the telephony credential at Telnyx", status).await
 }

@@ -10,13 +10,14 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use secrecy::SecretString;
 
-use super::context::{Account, Ctx, key_of};
+use super::context::{Account, Ctx};
 use super::error::Error;
 use super::external::from_provider;
 use super::kube_store::KubeStore;
 use super::password::{self, Limits};
+use super::shell;
 use super::sip_connection::{owner_of, target_secret};
-use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
+use super::status::now_rfc3339;
 use super::unreachable::Unreachable;
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
 use crate::managed::driver::Change;
@@ -149,40 +150,7 @@ fn vobiz(acc: Account) -> Result<VobizClient, Error> {
 
 /// Reconciles one TrunkCredential.
 pub async fn reconcile(obj: Arc<TrunkCredential>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let api: Api<TrunkCredential> = Api::namespaced(ctx.client.clone(), &ns);
-    let generation = obj.metadata.generation;
-    let mut status = obj.status.clone().unwrap_or_default();
-    let started = std::time::Instant::now();
-    let result = run(&obj, &ctx, &api, &mut status).await;
-    ctx.observe_reconcile(
-        "TrunkCredential",
-        result.as_ref().map(|_| ()).map_err(|e| e.reason()),
-        started.elapsed(),
-    );
-    status.observed_generation = generation;
-    match &result {
-        Ok(Some(msg)) => mark_ready(&mut status.conditions, msg, generation),
-        Ok(None) => return Ok(Action::await_change()),
-        Err(e) => {
-            mark_failed(
-                &mut status.conditions,
-                e.reason(),
-                &e.to_string(),
-                generation,
-                e.is_transient(),
-            );
-            ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
-                .await;
-        }
-    }
-    if obj.status.as_ref() != Some(&status) {
-        patch_status(&api, &obj.name_any(), &status).await?;
-    }
-    result.map(|_| {
-        ctx.succeeded(&key_of(obj.as_ref()));
-        Action::requeue(ctx.settings.resync)
-    })
+    shell::reconcile(obj, ctx, run).await
 }
 
 async fn run(
@@ -304,29 +272,6 @@ async fn report(
     status: &mut TrunkCredentialStatus,
 ) -> Option<String> {
     match out {
-        Outcome::Paused => Some("reconciliation is paused (annotation sipcred.io/paused)".into()),
-        Outcome::Released { orphaned, deleted } => {
-            if *deleted {
-                ctx.event(
-                    obj,
-                    false,
-                    "Deleted",
-                    "Delete",
-                    "deleted the trunk credential at Vobiz".into(),
-                )
-                .await;
-            } else if *orphaned {
-                ctx.event(
-                    obj,
-                    false,
-                    "Orphaned",
-                    "Delete",
-                    "left the trunk credential at Vobiz (deletionPolicy Orphan)".into(),
-                )
-                .await;
-            }
-            None
-        }
         Outcome::Synced {
             external_name,
             resource,
@@ -335,52 +280,19 @@ async fn report(
             status.credential_id = Some(external_name.clone());
             status.realm = Some(resource.realm.clone());
             status.created_at = Some(resource.created_at.clone());
-            let now = now_rfc3339();
-            match change {
-                Change::None => {}
-                Change::Created { .. } => {
-                    status.password_updated_at = Some(now.clone());
-                    ctx.event(
-                        obj,
-                        false,
-                        "Created",
-                        "Create",
-                        format!("created the trunk credential at Vobiz (id {external_name})"),
-                    )
-                    .await;
-                }
-                Change::Adopted => {
-                    ctx.event(obj, false, "Adopted", "Observe", format!("found the existing trunk credential {external_name} by username and adopted it")).await;
-                }
-                Change::Updated(fields) => {
-                    if fields.iter().any(|f| f == "password") {
-                        status.password_updated_at = Some(now.clone());
-                    }
-                    ctx.event(
-                        obj,
-                        false,
-                        "Updated",
-                        "Update",
-                        format!("updated fields at Vobiz: {}", fields.join(", ")),
-                    )
-                    .await;
-                }
+            let pushed = match change {
+                Change::Created { .. } => true,
+                Change::Updated(fields) => fields.iter().any(|f| f == "password"),
+                _ => false,
+            };
+            if pushed {
+                status.password_updated_at = Some(now_rfc3339());
             }
-            if *change != Change::None || status.last_synced_at.is_none() {
-                status.last_synced_at = Some(now);
-            }
-            Some(format!("trunk credential {external_name} matches the spec"))
         }
-        Outcome::Drifted {
-            external_name,
-            drift,
-            ..
-        } => {
-            status.credential_id = Some(external_name.clone());
-            Some(format!(
-                "observe-only: trunk credential {external_name} differs in {}",
-                drift.join(", ")
-            ))
+        Outcome::Drifted { external_name, .. } => {
+            status.credential_id = Some(external_name.clone())
         }
+        _ => {}
     }
+    shell::announce(obj, ctx, out, "the trunk credential at Vobiz", status).await
 }
