@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::context::{Account, Ctx};
 use super::error::Error;
-use super::external::{drift, from_provider};
+use super::external::{by_id_or_identity, deleted, drift, from_provider};
 use super::kube_store::KubeStore;
 use super::password::{self, Limits};
 use super::shell;
@@ -22,8 +22,8 @@ use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, Encrypte
 use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
 use crate::managed::driver::Change;
 use crate::managed::{
-    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
-    PreObserve, drive, pre_observe,
+    ExternalClient, ExternalError, ManagedState, Observation, Outcome, PreObserve, drive,
+    pre_observe,
 };
 use crate::provider::Nullable;
 use crate::provider::telnyx::{
@@ -176,18 +176,13 @@ impl ExternalClient for TelnyxConnection {
         &self,
         id: Option<&str>,
     ) -> Result<Option<Observation<CredentialConnection>>, ExternalError> {
-        if let Some(id) = id {
-            match self.client.get_credential_connection(id).await {
-                Ok(c) => return Ok(Some(self.observation(c))),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(from_provider(&e)),
-            }
-        }
-        let found = self
-            .client
-            .find_connection_by_name(&self.name)
-            .await
-            .map_err(|e| from_provider(&e))?;
+        let c = &self.client;
+        let found = by_id_or_identity(
+            id,
+            async |id| c.get_credential_connection(id).await,
+            async || c.find_connection_by_name(&self.name).await,
+        )
+        .await?;
         Ok(found.map(|c| self.observation(c)))
     }
 
@@ -211,15 +206,7 @@ impl ExternalClient for TelnyxConnection {
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
-        match self.client.delete_credential_connection(id).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(ExternalError::new(
-                ExternalErrorKind::NotFound,
-                "NotFound",
-                "already deleted",
-            )),
-            Err(e) => Err(from_provider(&e)),
-        }
+        deleted(self.client.delete_credential_connection(id).await)
     }
 }
 

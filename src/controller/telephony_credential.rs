@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 use super::context::Ctx;
 use super::error::Error;
-use super::external::from_provider;
+use super::external::{by_id_or_identity, deleted, from_provider};
 use super::kube_store::KubeStore;
 use super::shell;
 use super::sip_connection::{TELNYX_SIP_DOMAIN, owner_of, target_secret, telnyx};
@@ -88,20 +88,15 @@ impl ExternalClient for TelnyxCredential {
     type Resource = Cred;
 
     async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<Cred>>, ExternalError> {
-        if let Some(id) = id {
-            match self.client.get_telephony_credential(id).await {
-                Ok(c) => return Ok(Some(self.observation(c))),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(from_provider(&e)),
-            }
-        }
+        let c = &self.client;
         let name = self.request.name.clone().unwrap_or_default();
         let conn = self.request.connection_id.clone().unwrap_or_default();
-        let found = self
-            .client
-            .find_credential_by_name(&name, &conn)
-            .await
-            .map_err(|e| from_provider(&e))?;
+        let found = by_id_or_identity(
+            id,
+            async |id| c.get_telephony_credential(id).await,
+            async || c.find_credential_by_name(&name, &conn).await,
+        )
+        .await?;
         Ok(found.map(|c| self.observation(c)))
     }
 
@@ -132,15 +127,7 @@ impl ExternalClient for TelnyxCredential {
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
-        match self.client.delete_telephony_credential(id).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(ExternalError::new(
-                ExternalErrorKind::NotFound,
-                "NotFound",
-                "already deleted",
-            )),
-            Err(e) => Err(from_provider(&e)),
-        }
+        deleted(self.client.delete_telephony_credential(id).await)
     }
 }
 

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 use super::context::{Account, Ctx};
 use super::error::Error;
-use super::external::from_provider;
+use super::external::{by_id_or_identity, deleted, from_provider};
 use super::kube_store::KubeStore;
 use super::password::{self, Limits};
 use super::shell;
@@ -22,8 +22,8 @@ use super::unreachable::Unreachable;
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
 use crate::managed::driver::Change;
 use crate::managed::{
-    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
-    PreObserve, drive, pre_observe,
+    ExternalClient, ExternalError, ManagedState, Observation, Outcome, PreObserve, drive,
+    pre_observe,
 };
 use crate::provider::Nullable;
 use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
@@ -69,18 +69,13 @@ impl ExternalClient for VobizCredential {
         &self,
         id: Option<&str>,
     ) -> Result<Option<Observation<Credential>>, ExternalError> {
-        if let Some(id) = id {
-            match self.client.get_credential(id).await {
-                Ok(c) => return Ok(Some(self.observation(c))),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(from_provider(&e)),
-            }
-        }
-        let found = self
-            .client
-            .find_credential_by_username(&self.username)
-            .await
-            .map_err(|e| from_provider(&e))?;
+        let c = &self.client;
+        let found = by_id_or_identity(
+            id,
+            async |id| c.get_credential(id).await,
+            async || c.find_credential_by_username(&self.username).await,
+        )
+        .await?;
         Ok(found.map(|c| self.observation(c)))
     }
 
@@ -129,15 +124,7 @@ impl ExternalClient for VobizCredential {
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
-        match self.client.delete_credential(id).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(ExternalError::new(
-                ExternalErrorKind::NotFound,
-                "NotFound",
-                "already deleted",
-            )),
-            Err(e) => Err(from_provider(&e)),
-        }
+        deleted(self.client.delete_credential(id).await)
     }
 }
 
