@@ -65,6 +65,37 @@ fn walk(path: &str, d: &Value, o: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Finds a provider object by its recorded ID, or by its deterministic identity when no
+/// ID is recorded or the recorded one is gone (it may have been recreated under the
+/// same identity).
+pub async fn by_id_or_identity<T>(
+    id: Option<&str>,
+    get: impl AsyncFnOnce(&str) -> Result<T, ProviderError>,
+    find: impl AsyncFnOnce() -> Result<Option<T>, ProviderError>,
+) -> Result<Option<T>, ExternalError> {
+    if let Some(id) = id {
+        match get(id).await {
+            Ok(t) => return Ok(Some(t)),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(from_provider(&e)),
+        }
+    }
+    find().await.map_err(|e| from_provider(&e))
+}
+
+/// A provider delete's result for the engine: not found counts as deleted.
+pub fn deleted(r: Result<(), ProviderError>) -> Result<(), ExternalError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => Err(ExternalError::new(
+            ExternalErrorKind::NotFound,
+            "NotFound",
+            "already deleted",
+        )),
+        Err(e) => Err(from_provider(&e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,36 +135,5 @@ mod tests {
         for (name, d, o, want) in cases {
             assert_eq!(drift(&d, &o), want, "{name}");
         }
-    }
-}
-
-/// Finds a provider object by its recorded ID, or by its deterministic identity when no
-/// ID is recorded or the recorded one is gone (it may have been recreated under the
-/// same identity).
-pub async fn by_id_or_identity<T>(
-    id: Option<&str>,
-    get: impl AsyncFnOnce(&str) -> Result<T, ProviderError>,
-    find: impl AsyncFnOnce() -> Result<Option<T>, ProviderError>,
-) -> Result<Option<T>, ExternalError> {
-    if let Some(id) = id {
-        match get(id).await {
-            Ok(t) => return Ok(Some(t)),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(from_provider(&e)),
-        }
-    }
-    find().await.map_err(|e| from_provider(&e))
-}
-
-/// A provider delete's result for the engine: not found counts as deleted.
-pub fn deleted(r: Result<(), ProviderError>) -> Result<(), ExternalError> {
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_not_found() => Err(ExternalError::new(
-            ExternalErrorKind::NotFound,
-            "NotFound",
-            "already deleted",
-        )),
-        Err(e) => Err(from_provider(&e)),
     }
 }
