@@ -95,7 +95,11 @@ where
     *status.observed_generation_mut() = generation;
     match &result {
         Ok(Some(msg)) => mark_ready(status.conditions_mut(), msg, generation),
-        Ok(None) => return Ok(Action::await_change()),
+        Ok(None) => {
+            // Released: nothing left to report, and no failure count to keep.
+            ctx.succeeded(&key_of(obj.as_ref()));
+            return Ok(Action::await_change());
+        }
         Err(e) => {
             mark_failed(
                 status.conditions_mut(),
