@@ -69,6 +69,28 @@ async fn check(
     (status, result)
 }
 
+/// Whether the status must be written: a real change, or a lastCheckedAt older than an
+/// hour. A periodic check that changes nothing writes nothing, so steady state stays
+/// free of API writes.
+fn needs_write(old: Option<&SipProviderStatus>, new: &SipProviderStatus) -> bool {
+    let Some(old) = old else { return true };
+    let strip = |s: &SipProviderStatus| SipProviderStatus {
+        last_checked_at: None,
+        ..s.clone()
+    };
+    if strip(old) != strip(new) {
+        return true;
+    }
+    let stale = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .is_none_or(|t| {
+                jiff::Timestamp::now().duration_since(t) > jiff::SignedDuration::from_hours(1)
+            })
+    };
+    stale(&old.last_checked_at)
+}
+
 fn finish<K: Resource<DynamicType = ()>>(
     ctx: &Ctx,
     obj: &K,
@@ -99,7 +121,7 @@ pub async fn reconcile_namespaced(obj: Arc<SipProvider>, ctx: Arc<Ctx>) -> Resul
         name: obj.name_any(),
     };
     let (status, result) = check(&ctx, &ns, &r, obj.metadata.generation, obj.status.clone()).await;
-    if obj.status.as_ref() != Some(&status) {
+    if needs_write(obj.status.as_ref(), &status) {
         patch_status(
             &Api::<SipProvider>::namespaced(ctx.client.clone(), &ns),
             &obj.name_any(),
@@ -121,7 +143,7 @@ pub async fn reconcile_cluster(
         name: obj.name_any(),
     };
     let (status, result) = check(&ctx, "", &r, obj.metadata.generation, obj.status.clone()).await;
-    if obj.status.as_ref() != Some(&status) {
+    if needs_write(obj.status.as_ref(), &status) {
         patch_status(
             &Api::<ClusterSipProvider>::all(ctx.client.clone()),
             &obj.name_any(),

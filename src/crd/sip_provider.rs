@@ -206,7 +206,8 @@ pub struct SipProviderStatus {
     /// `Telnyx` or `Vobiz`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderType>,
-    /// When the credentials were last checked against the provider (RFC 3339).
+    /// When a check of the credentials against the provider was last recorded (RFC 3339;
+    /// checks that change nothing refresh it at most hourly, to keep writes rare).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_checked_at: Option<String>,
 }
