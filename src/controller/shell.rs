@@ -73,6 +73,20 @@ managed_kind!(SipConnection, SipConnectionStatus);
 managed_kind!(TelephonyCredential, TelephonyCredentialStatus);
 managed_kind!(TrunkCredential, TrunkCredentialStatus);
 
+/// The lifecycle state of an object for the managed engine.
+pub fn state_of<K: Resource>(
+    obj: &K,
+    deletion_policy: Option<crate::crd::DeletionPolicy>,
+) -> crate::managed::ManagedState {
+    let m = obj.meta();
+    crate::managed::ManagedState::from_meta(
+        m.annotations.as_ref(),
+        m.finalizers.as_deref(),
+        m.deletion_timestamp.is_some(),
+        deletion_policy,
+    )
+}
+
 /// Runs a kind's pipeline inside the shared shell. The pipeline returns the Ready
 /// message, or `None` once the object is released (nothing left to report).
 pub async fn reconcile<K, F>(obj: Arc<K>, ctx: Arc<Ctx>, pipeline: F) -> Result<Action, Error>

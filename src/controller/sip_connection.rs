@@ -22,8 +22,7 @@ use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, Encrypte
 use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
 use crate::managed::driver::Change;
 use crate::managed::{
-    ExternalClient, ExternalError, ManagedState, Observation, Outcome, PreObserve, drive,
-    pre_observe,
+    ExternalClient, ExternalError, Observation, Outcome, PreObserve, drive, pre_observe,
 };
 use crate::provider::Nullable;
 use crate::provider::telnyx::{
@@ -231,6 +230,21 @@ pub fn owner_of<K: Resource<DynamicType = ()>>(obj: &K) -> Owner {
     }
 }
 
+/// The owner, key names and name of an object's Secret; key names must be distinct.
+pub fn secret_plan<K: Resource<DynamicType = ()>>(
+    obj: &K,
+    target: Option<&crate::crd::SecretTarget>,
+) -> Result<(Owner, Keys, String), Error> {
+    let keys = Keys::from_target(target);
+    if let Some(k) = keys.duplicate() {
+        return Err(Error::InvalidSpec(format!(
+            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
+        )));
+    }
+    let name = secrets::secret_name(target, &obj.meta().name.clone().unwrap_or_default());
+    Ok((owner_of(obj), keys, name))
+}
+
 /// Looks up the target Secret and refuses one this object does not own.
 pub async fn target_secret(
     api: &Api<Secret>,
@@ -261,12 +275,7 @@ async fn run(
     status: &mut SipConnectionStatus,
 ) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let state = ManagedState::from_meta(
-        obj.metadata.annotations.as_ref(),
-        obj.metadata.finalizers.as_deref(),
-        obj.metadata.deletion_timestamp.is_some(),
-        obj.spec.deletion_policy,
-    );
+    let state = shell::state_of(obj, obj.spec.deletion_policy);
     let store = KubeStore::new(api.clone(), obj);
     let name = connection_name(obj);
     if !matches!(
@@ -287,14 +296,7 @@ async fn run(
         "SipConnection",
     )?;
     let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let owner = owner_of(obj);
-    let keys = Keys::from_target(obj.spec.secret.as_ref());
-    if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!(
-            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
-        )));
-    }
-    let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
+    let (owner, keys, secret_name) = secret_plan(obj, obj.spec.secret.as_ref())?;
     if state.deleting {
         let conn = TelnyxConnection {
             client,

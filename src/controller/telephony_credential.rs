@@ -15,18 +15,18 @@ use super::error::Error;
 use super::external::{by_id_or_identity, deleted, from_provider};
 use super::kube_store::KubeStore;
 use super::shell;
-use super::sip_connection::{TELNYX_SIP_DOMAIN, owner_of, target_secret, telnyx};
+use super::sip_connection::{TELNYX_SIP_DOMAIN, secret_plan, target_secret, telnyx};
 use super::unreachable::Unreachable;
 use crate::crd::condition::READY;
 use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
 use crate::managed::{
-    ExternalClient, ExternalError, ExternalErrorKind, ManagedState, Observation, Outcome,
-    PreObserve, drive, pre_observe,
+    ExternalClient, ExternalError, ExternalErrorKind, Observation, Outcome, PreObserve, drive,
+    pre_observe,
 };
 use crate::provider::telnyx::{
     TelephonyCredential as Cred, TelephonyCredentialRequest, TelnyxClient,
 };
-use crate::secrets::{self, Credentials, Keys};
+use crate::secrets::{self, Credentials};
 
 /// The credential's name at Telnyx: its deterministic identity.
 pub fn credential_name(obj: &TelephonyCredential) -> String {
@@ -167,12 +167,7 @@ async fn run(
     status: &mut TelephonyCredentialStatus,
 ) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let state = ManagedState::from_meta(
-        obj.metadata.annotations.as_ref(),
-        obj.metadata.finalizers.as_deref(),
-        obj.metadata.deletion_timestamp.is_some(),
-        obj.spec.deletion_policy,
-    );
+    let state = shell::state_of(obj, obj.spec.deletion_policy);
     let store = KubeStore::new(api.clone(), obj);
     if !matches!(
         pre_observe(&state),
@@ -216,14 +211,7 @@ async fn run(
         return Ok(report(obj, ctx, &out, status).await);
     }
     let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let owner = owner_of(obj);
-    let keys = Keys::from_target(obj.spec.secret.as_ref());
-    if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!(
-            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
-        )));
-    }
-    let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
+    let (owner, keys, secret_name) = secret_plan(obj, obj.spec.secret.as_ref())?;
     let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
     let out = drive(&state, &cred, &store).await?;
     if let Outcome::Synced {

@@ -16,18 +16,17 @@ use super::external::{by_id_or_identity, deleted, from_provider};
 use super::kube_store::KubeStore;
 use super::password::{self, Limits};
 use super::shell;
-use super::sip_connection::{owner_of, target_secret};
+use super::sip_connection::{secret_plan, target_secret};
 use super::status::now_rfc3339;
 use super::unreachable::Unreachable;
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
 use crate::managed::driver::Change;
 use crate::managed::{
-    ExternalClient, ExternalError, ManagedState, Observation, Outcome, PreObserve, drive,
-    pre_observe,
+    ExternalClient, ExternalError, Observation, Outcome, PreObserve, drive, pre_observe,
 };
 use crate::provider::Nullable;
 use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
-use crate::secrets::{self, Credentials, Keys, PASSWORD_SYNCED};
+use crate::secrets::{self, Credentials, PASSWORD_SYNCED};
 
 const LIMITS: Limits = Limits { min: 8, max: 128 };
 
@@ -147,12 +146,7 @@ async fn run(
     status: &mut TrunkCredentialStatus,
 ) -> Result<Option<String>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let state = ManagedState::from_meta(
-        obj.metadata.annotations.as_ref(),
-        obj.metadata.finalizers.as_deref(),
-        obj.metadata.deletion_timestamp.is_some(),
-        obj.spec.deletion_policy,
-    );
+    let state = shell::state_of(obj, obj.spec.deletion_policy);
     let store = KubeStore::new(api.clone(), obj);
     if !matches!(
         pre_observe(&state),
@@ -178,14 +172,7 @@ async fn run(
         return Ok(report(obj, ctx, &out, status).await);
     }
     let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let owner = owner_of(obj);
-    let keys = Keys::from_target(obj.spec.secret.as_ref());
-    if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!(
-            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
-        )));
-    }
-    let secret_name = secrets::secret_name(obj.spec.secret.as_ref(), &obj.name_any());
+    let (owner, keys, secret_name) = secret_plan(obj, obj.spec.secret.as_ref())?;
     let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
     let pw = match &obj.spec.password_secret_ref {
         Some(r) => password::from_ref(&secret_api, r, LIMITS).await?,
