@@ -2,7 +2,7 @@
 // sipcred-operator: etcd (embedded), kube-apiserver and kube-controller-manager, all
 // built from the official modules at the pinned release.
 //
-//	testenv --kubeconfig PATH [--log-dir DIR] [--exit-with-parent]
+//	testenv --kubeconfig PATH [--log-dir DIR] [--audit-log PATH] [--exit-with-parent]
 //
 // The kubeconfig is written only once /readyz answers 200, with the admin identity
 // (a client certificate in system:masters) as its current context and two unprivileged
@@ -61,12 +61,13 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "where to write the admin kubeconfig once the API server is ready (required)")
 	logDir := flag.String("log-dir", "", "keep the components' logs here (default: a temporary directory removed on exit)")
 	exitWithParent := flag.Bool("exit-with-parent", false, "stop when the process that started this one exits")
+	auditLog := flag.String("audit-log", "", "write the API server's audit log (JSON lines, Metadata level) here")
 	flag.Parse()
 	if *kubeconfig == "" {
 		fmt.Fprintln(os.Stderr, "testenv: --kubeconfig PATH is required")
 		os.Exit(2)
 	}
-	if err := run(*kubeconfig, *logDir, *exitWithParent); err != nil {
+	if err := run(*kubeconfig, *logDir, *auditLog, *exitWithParent); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		os.Exit(1)
 	}
@@ -82,7 +83,7 @@ func runComponent(execute func() error, args []string) {
 	os.Exit(0)
 }
 
-func run(kubeconfig, logDir string, exitWithParent bool) error {
+func run(kubeconfig, logDir, auditLog string, exitWithParent bool) error {
 	kubeconfig, err := filepath.Abs(kubeconfig)
 	if err != nil {
 		return err
@@ -143,6 +144,20 @@ func run(kubeconfig, logDir string, exitWithParent bool) error {
 		"--profiling=false",
 		"--v=0",
 	}
+	if auditLog != "" {
+		policy := filepath.Join(dir, "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+			return err
+		}
+		// Blocking mode writes each event before the response, so a test reading the
+		// log after its requests sees all of them.
+		apiArgs = append(apiArgs,
+			"--audit-policy-file="+policy,
+			"--audit-log-path="+auditLog,
+			"--audit-log-format=json",
+			"--audit-log-mode=blocking",
+		)
+	}
 	apiCmd, err := startChild(ctx, "kube-apiserver", apiArgs, logDir)
 	if err != nil {
 		return err
@@ -194,6 +209,14 @@ func run(kubeconfig, logDir string, exitWithParent bool) error {
 		return errors.New("etcd stopped")
 	}
 }
+
+// Who asked for what and what they got, without bodies: what least-privilege tests read.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+`
 
 func startEtcd(dir string, clientPort, peerPort int) (*embed.Etcd, error) {
 	cfg := embed.NewConfig()

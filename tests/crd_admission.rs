@@ -1,9 +1,118 @@
 //! The admission rules of the GENERATED CRDs (`crds/`), evaluated on valid and invalid
 //! objects: CEL `x-kubernetes-validations` (transition rules included) through the
-//! Kubernetes CEL library (`kube-cel`), exactly as the API server would run them.
+//! Kubernetes CEL library (`kube-cel`), and the full admission (schema, then CEL) of the
+//! in-memory API server. With `SIPCRED_TEST_APISERVER=real` every object goes to the real
+//! kube-apiserver instead (dry-run creates and updates): it must accept the five CRDs,
+//! its CEL cost estimator included, and answer the same field-named messages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::LazyLock;
+
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
+use sipcred_kube_sim::testenv::{ApiServerKind, ControlPlane};
+
+/// The real API server's answer to `obj` (an update of `old` when given), as the
+/// `field: message` causes of its 422 and its whole message.
+fn real_admission(obj: &Value, old: Option<&Value>) -> Result<(), (Vec<String>, String)> {
+    static RT: LazyLock<tokio::runtime::Runtime> =
+        LazyLock::new(|| tokio::runtime::Runtime::new().unwrap());
+    static CLIENT: LazyLock<kube::Client> = LazyLock::new(|| {
+        RT.block_on(async {
+            let client = ControlPlane::shared().client().await;
+            let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+                Api::all(client.clone());
+            for c in sipcred_operator::crd::all() {
+                match crds.create(&PostParams::default(), &c).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 409 => {}
+                    Err(e) => panic!("the real API server refused CRD {:?}: {e}", c.metadata.name),
+                }
+            }
+            for c in sipcred_operator::crd::all() {
+                let name = c.metadata.name.clone().unwrap();
+                for _ in 0..600 {
+                    let got = crds.get(&name).await.unwrap();
+                    let established = got.status.and_then(|s| s.conditions).is_some_and(|cs| {
+                        cs.iter().any(|c| c.type_ == "Established" && c.status == "True")
+                    });
+                    if established {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            client
+        })
+    });
+    let kind = obj["kind"].as_str().unwrap();
+    let crd = sipcred_operator::crd::all()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .unwrap();
+    let ar = ApiResource {
+        group: "sipcred.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "sipcred.io/v1alpha1".into(),
+        kind: kind.into(),
+        plural: crd.spec.names.plural.clone(),
+    };
+    let namespaced = crd.spec.scope == "Namespaced";
+    let name = format!("adm-{}", uuid::Uuid::new_v4().simple());
+    let prepare = |v: &Value| {
+        let mut v = v.clone();
+        v["metadata"] = json!({"name": name});
+        if namespaced {
+            v["metadata"]["namespace"] = json!("default");
+        }
+        serde_json::from_value::<DynamicObject>(v).unwrap()
+    };
+    let result = RT.block_on(async {
+        let client = CLIENT.clone();
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(client, "default", &ar)
+        } else {
+            Api::all_with(client, &ar)
+        };
+        let dry = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        match old {
+            None => api.create(&dry, &prepare(obj)).await.map(|_| ()),
+            Some(old) => {
+                let stored = api.create(&PostParams::default(), &prepare(old)).await.unwrap();
+                let mut new = prepare(obj);
+                new.metadata.resource_version = stored.metadata.resource_version;
+                let r = api.replace(&name, &dry, &new).await.map(|_| ());
+                api.delete(&name, &DeleteParams::default()).await.unwrap();
+                r
+            }
+        }
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 422 => {
+            let causes = e
+                .details
+                .as_ref()
+                .map(|d| {
+                    d.causes
+                        .iter()
+                        .map(|c| format!("{}: {}", c.field, c.message))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Err((causes, e.message))
+        }
+        Err(e) => panic!("unexpected answer of the real API server: {e}"),
+    }
+}
+
+fn real() -> bool {
+    ApiServerKind::from_env() == ApiServerKind::Real
+}
 
 fn schema(file: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,6 +124,9 @@ fn schema(file: &str) -> Value {
 
 /// CEL failures as `field: message` strings.
 fn cel(file: &str, obj: &Value, old: Option<&Value>) -> Vec<String> {
+    if real() {
+        return real_admission(obj, old).err().map(|e| e.0).unwrap_or_default();
+    }
     match kube_cel::Validator::new().validate(&schema(file), obj, old) {
         Ok(()) => vec![],
         Err(errs) => errs
@@ -234,6 +346,9 @@ fn every_example_passes_the_cel_rules() {
 /// The full admission of the API server (structural schema, then CEL), as the
 /// in-memory API server runs it on the GENERATED CRD: the messages users see.
 fn admit(file: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
+    if real() {
+        return real_admission(obj, old).map_err(|e| e.1);
+    }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("crds")
         .join(file);

@@ -101,7 +101,7 @@ async fn run_serves_metrics_and_health_and_never_leaks_a_secret() {
         w.secret("m2").await.unwrap()["password"].clone(),
     ]
     .into();
-    let events: Vec<Event> = kube::Api::<Event>::namespaced(w.client.clone(), NS)
+    let events: Vec<Event> = kube::Api::<Event>::namespaced(w.client.clone(), &w.ns)
         .list(&Default::default())
         .await
         .unwrap()

@@ -111,7 +111,7 @@ async fn sip_connection_killed_after_the_provider_create_is_adopted_not_created_
     assert_eq!(w.telnyx.request_count("POST", CONNS, None), 1, "one create");
     let st = obj.status.unwrap();
     assert_eq!(st.connection_id.as_deref(), c[0]["id"].as_str());
-    assert_eq!(c[0]["connection_name"], "default-crash");
+    assert_eq!(c[0]["connection_name"], format!("{}-crash", w.ns));
     let s = w.secret("crash").await.unwrap();
     assert_eq!(s["username"], "crash001");
     assert_eq!(s["id"], c[0]["id"].as_str().unwrap());
@@ -239,7 +239,7 @@ async fn random_kills_while_ten_connections_are_created_converge_without_duplica
         .iter()
         .map(|x| x["connection_name"].as_str().unwrap().to_string())
         .collect();
-    let expected: BTreeSet<String> = (0..N).map(|i| format!("default-rk-{i}")).collect();
+    let expected: BTreeSet<String> = (0..N).map(|i| format!("{}-rk-{i}", w.ns)).collect();
     assert_eq!(names, expected, "no duplicates");
     assert_eq!(
         w.telnyx.request_count("POST", CONNS, Some(201)),
@@ -257,7 +257,7 @@ async fn random_kills_while_ten_connections_are_created_converge_without_duplica
         let obj = w.api::<SipConnection>().get(&name).await.unwrap();
         let id = obj.status.unwrap().connection_id.unwrap();
         let at_provider = c.iter().find(|x| x["id"] == id.as_str()).unwrap();
-        assert_eq!(at_provider["connection_name"], format!("default-{name}"));
+        assert_eq!(at_provider["connection_name"], format!("{}-{name}", w.ns));
         let s = w.secret(&name).await.unwrap();
         assert_eq!(s["username"], format!("rkuser{i:02}"));
         assert_eq!(s["id"], id);

@@ -40,8 +40,7 @@ struct Replica {
 
 /// The audit entries of `user`, as `verb resource namespace/name`.
 fn requests_of(w: &World, user: &str) -> Vec<String> {
-    w.kube
-        .audit()
+    w.audit()
         .into_iter()
         .filter(|e| e.user == user)
         .map(|e| format!("{} {} {}/{}", e.verb, e.resource, e.namespace, e.name))
@@ -49,7 +48,7 @@ fn requests_of(w: &World, user: &str) -> Vec<String> {
 }
 
 async fn holder(w: &World) -> Option<String> {
-    Api::<Lease>::namespaced(w.client.clone(), NS)
+    Api::<Lease>::namespaced(w.client.clone(), &w.ns)
         .get_opt(LEASE)
         .await
         .unwrap()?
@@ -59,7 +58,7 @@ async fn holder(w: &World) -> Option<String> {
 
 #[tokio::test]
 async fn only_the_leader_writes_and_the_standby_takes_over_after_a_sigkill() {
-    let w = World::start_with(KubeSimConfig {
+    let w = World::start_exclusive(KubeSimConfig {
         rbac: true,
         ..Default::default()
     })
@@ -80,21 +79,20 @@ async fn only_the_leader_writes_and_the_standby_takes_over_after_a_sigkill() {
         Api::<ClusterRoleBinding>::all(w.client.clone())
             .create(&pp, &serde_json::from_value(json!({"metadata": {"name": pod},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "e2e-all"},
-                "subjects": [{"kind": "ServiceAccount", "name": pod, "namespace": NS}]})).unwrap())
+                "subjects": [{"kind": "ServiceAccount", "name": pod, "namespace": w.ns}]})).unwrap())
             .await
             .unwrap();
         let kc = w.dir.path().join(format!("kubeconfig.{pod}"));
-        w.kube
-            .write_kubeconfig_for_service_account(&kc, NS, pod)
-            .unwrap();
+        w.write_kubeconfig_for_service_account(&kc, &w.ns, pod)
+            .await;
         let proc = Killed(w.spawn_binary_with(
             &kc,
             &["--leader-elect"],
-            &[("POD_NAMESPACE", NS), ("POD_NAME", pod)],
+            &[("POD_NAMESPACE", &w.ns), ("POD_NAME", pod)],
         ));
         replicas.push(Replica {
             pod,
-            user: format!("system:serviceaccount:{NS}:{pod}"),
+            user: format!("system:serviceaccount:{}:{pod}", w.ns),
             proc,
         });
     }
@@ -168,10 +166,11 @@ async fn only_the_leader_writes_and_the_standby_takes_over_after_a_sigkill() {
         .iter()
         .map(|x| x["connection_name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        BTreeSet::from(["default-c0", "default-c1", "default-c2", "default-after"])
-    );
+    let expected: BTreeSet<String> = ["c0", "c1", "c2", "after"]
+        .iter()
+        .map(|n| format!("{}-{n}", w.ns))
+        .collect();
+    assert_eq!(names, expected.iter().map(String::as_str).collect());
     assert_eq!(c.len(), 4);
     assert_eq!(w.telnyx.request_count("POST", CONNS, None), 4);
     let s = w.secret("after").await.unwrap();

@@ -27,10 +27,10 @@ async fn a_malformed_object_is_reported_and_the_others_still_reconcile() {
         .await
         .unwrap();
     let ar = ApiResource::erase::<SipConnection>(&());
-    let dynamic: Api<DynamicObject> = Api::namespaced_with(w.client.clone(), NS, &ar);
+    let dynamic: Api<DynamicObject> = Api::namespaced_with(w.client.clone(), &w.ns, &ar);
     let bad: DynamicObject = serde_json::from_value(
         json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection",
-        "metadata": {"name": "broken", "namespace": NS}, "spec": {"userName": 12345}}),
+        "metadata": {"name": "broken", "namespace": w.ns}, "spec": {"userName": 12345}}),
     )
     .unwrap();
     dynamic.create(&PostParams::default(), &bad).await.unwrap();

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sipcred_kube_sim::KubeSimConfig;
@@ -131,9 +131,37 @@ print(json.dumps(docs))
     Ok(serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// Removes every binding to the operator's ServiceAccount, so only the grants a test
+/// installs apply (the real control plane outlives the tests of this binary).
+async fn unbind_operator(w: &World) {
+    let dp = DeleteParams::default();
+    let binds_sa = |subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>| {
+        subjects
+            .iter()
+            .flatten()
+            .any(|s| s.kind == "ServiceAccount" && s.name == SA)
+    };
+    let crbs = Api::<ClusterRoleBinding>::all(w.client.clone());
+    for b in crbs.list(&ListParams::default()).await.unwrap() {
+        if binds_sa(&b.subjects) {
+            crbs.delete(&b.metadata.name.unwrap(), &dp).await.unwrap();
+        }
+    }
+    let rbs = Api::<RoleBinding>::all(w.client.clone());
+    for b in rbs.list(&ListParams::default()).await.unwrap() {
+        if binds_sa(&b.subjects) {
+            Api::<RoleBinding>::namespaced(w.client.clone(), &b.metadata.namespace.unwrap())
+                .delete(&b.metadata.name.unwrap(), &dp)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 /// Installs the RBAC objects (and their namespaces) as admin.
 async fn install_rbac(w: &World, docs: &[Value]) {
-    let pp = PostParams::default();
+    unbind_operator(w).await;
+    let pp = PatchParams::apply("e2e-rbac").force();
     let namespaces: BTreeSet<&str> = docs
         .iter()
         .filter_map(|d| d["metadata"]["namespace"].as_str())
@@ -144,7 +172,7 @@ async fn install_rbac(w: &World, docs: &[Value]) {
         if ns_api.get_opt(ns).await.unwrap().is_none() {
             ns_api
                 .create(
-                    &pp,
+                    &PostParams::default(),
                     &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
                 )
                 .await
@@ -153,30 +181,26 @@ async fn install_rbac(w: &World, docs: &[Value]) {
     }
     for d in docs {
         let ns = d["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = d["metadata"]["name"].as_str().unwrap();
         let c = w.client.clone();
-        let v = d.clone();
+        let v = Patch::Apply(d.clone());
         match d["kind"].as_str().unwrap() {
-            "ClusterRole" => drop(
-                Api::<ClusterRole>::all(c)
-                    .create(&pp, &serde_json::from_value(v).unwrap())
-                    .await
-                    .unwrap(),
-            ),
+            "ClusterRole" => drop(Api::<ClusterRole>::all(c).patch(name, &pp, &v).await.unwrap()),
             "ClusterRoleBinding" => drop(
                 Api::<ClusterRoleBinding>::all(c)
-                    .create(&pp, &serde_json::from_value(v).unwrap())
+                    .patch(name, &pp, &v)
                     .await
                     .unwrap(),
             ),
             "Role" => drop(
                 Api::<Role>::namespaced(c, ns)
-                    .create(&pp, &serde_json::from_value(v).unwrap())
+                    .patch(name, &pp, &v)
                     .await
                     .unwrap(),
             ),
             "RoleBinding" => drop(
                 Api::<RoleBinding>::namespaced(c, ns)
-                    .create(&pp, &serde_json::from_value(v).unwrap())
+                    .patch(name, &pp, &v)
                     .await
                     .unwrap(),
             ),
@@ -300,13 +324,13 @@ async fn check_least_privilege(w: &World, docs: &[Value], known: BTreeSet<String
     assert!(!all.is_empty());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let denied = w.kube.denials();
+        let denied = w.denials();
         assert!(
             denied.is_empty(),
             "the operator was denied (the chart misses these):\n{}",
             denied.join("\n")
         );
-        let audit = w.kube.audit();
+        let audit = w.audit();
         let unused: BTreeSet<String> = all
             .iter()
             .filter(|g| !used(&audit, g))
@@ -363,7 +387,23 @@ where
 /// chart's ServiceAccount.
 async fn drive_scenarios(w: &World) {
     // Providers become Ready: namespaced SipProviders (from World::start) and a
-    // ClusterSipProvider whose key lives in the release namespace.
+    // ClusterSipProvider whose key lives in the release namespace (left by an earlier
+    // test on the shared real control plane: replaced).
+    let _ = Api::<ClusterSipProvider>::all(w.client.clone())
+        .delete("shared", &DeleteParams::default())
+        .await;
+    let _ = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(w.client.clone(), RELEASE_NS)
+        .delete("shared-key", &DeleteParams::default())
+        .await;
+    w.until("the previous shared provider gone", 30, || async {
+        Api::<ClusterSipProvider>::all(w.client.clone())
+            .get_opt("shared")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
     w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared-key", "namespace": RELEASE_NS}, "stringData": {"apiKey": TELNYX_KEY}})).await;
     Api::<ClusterSipProvider>::all(w.client.clone())
         .create(
@@ -449,7 +489,7 @@ async fn drive_scenarios(w: &World) {
     w.until("the update at Telnyx", 30, || async {
         World::provider_objects(&w.telnyx, "credential_connections")
             .iter()
-            .any(|c| c["connection_name"] == "default-alice" && c["webhook_timeout_secs"] == 25)
+            .any(|c| c["connection_name"] == format!("{}-alice", w.ns) && c["webhook_timeout_secs"] == 25)
             .then_some(())
     })
     .await;
@@ -470,7 +510,7 @@ async fn drive_scenarios(w: &World) {
         .collect();
     assert_eq!(
         names,
-        BTreeSet::from(["default-bob".to_string(), "default-carol".to_string()]),
+        BTreeSet::from([format!("{}-bob", w.ns), format!("{}-carol", w.ns)]),
         "Delete removed alice at Telnyx, Orphan kept bob, nothing for the blocked frank"
     );
     assert!(World::provider_objects(&w.telnyx, "telephony_credentials").is_empty());
@@ -483,11 +523,10 @@ async fn drive_scenarios(w: &World) {
     assert_eq!(w.telnyx.request_count("POST", CONNS, None), 3);
 }
 
-fn write_sa_kubeconfig(w: &World) -> PathBuf {
+async fn write_sa_kubeconfig(w: &World) -> PathBuf {
     let path = w.dir.path().join("kubeconfig.sa");
-    w.kube
-        .write_kubeconfig_for_service_account(&path, RELEASE_NS, SA)
-        .unwrap();
+    w.write_kubeconfig_for_service_account(&path, RELEASE_NS, SA)
+        .await;
     path
 }
 
@@ -503,7 +542,7 @@ fn spawn_as_sa(w: &World, kubeconfig: &Path, args: &[&str]) -> Killed {
 }
 
 async fn rbac_world() -> World {
-    World::start_with(KubeSimConfig {
+    World::start_exclusive(KubeSimConfig {
         rbac: true,
         ..Default::default()
     })
@@ -526,7 +565,7 @@ async fn default_chart_rbac_is_enough_and_nothing_more() {
         })
         .collect();
     install_rbac(&w, &docs).await;
-    let kc = write_sa_kubeconfig(&w);
+    let kc = write_sa_kubeconfig(&w).await;
     let _op = spawn_as_sa(&w, &kc, &[]);
     drive_scenarios(&w).await;
     check_least_privilege(&w, &docs, known_unused(None)).await;
@@ -537,20 +576,21 @@ async fn default_chart_rbac_is_enough_and_nothing_more() {
 /// namespace), the binary with `--namespace default`.
 #[tokio::test]
 async fn chart_rbac_with_watch_namespaces_is_enough_and_nothing_more() {
-    let docs =
-        match render_rbac(json!({"watchNamespaces": [NS], "leaderElection": {"enabled": false}})) {
-            Ok(d) => d,
-            Err(why) => {
-                println!("SKIPPED: cannot render the chart with Helm: {why}");
-                return;
-            }
-        };
     let w = rbac_world().await;
+    let docs = match render_rbac(
+        json!({"watchNamespaces": [w.ns], "leaderElection": {"enabled": false}}),
+    ) {
+        Ok(d) => d,
+        Err(why) => {
+            println!("SKIPPED: cannot render the chart with Helm: {why}");
+            return;
+        }
+    };
     install_rbac(&w, &docs).await;
-    let kc = write_sa_kubeconfig(&w);
-    let _op = spawn_as_sa(&w, &kc, &["--namespace", NS]);
+    let kc = write_sa_kubeconfig(&w).await;
+    let _op = spawn_as_sa(&w, &kc, &["--namespace", &w.ns]);
     drive_scenarios(&w).await;
-    check_least_privilege(&w, &docs, known_unused(Some(NS))).await;
+    check_least_privilege(&w, &docs, known_unused(Some(&w.ns))).await;
 }
 
 /// The chart's Deployment runs `--leader-elect` with POD_NAMESPACE = the release
@@ -563,21 +603,21 @@ async fn leader_election_as_the_chart_deploys_it() {
     let w = rbac_world().await;
     let docs = default_rbac();
     install_rbac(&w, &docs).await;
-    let kc = write_sa_kubeconfig(&w);
+    let kc = write_sa_kubeconfig(&w).await;
     let _op = spawn_as_sa(&w, &kc, &["--leader-elect"]);
     w.apply(sip_connection("alice", "alice001", json!({})))
         .await;
     let leases = Api::<Lease>::namespaced(w.client.clone(), RELEASE_NS);
     let holder = w
         .until("the Lease to be held, or a denial", 30, || async {
-            if !w.kube.denials().is_empty() {
+            if !w.denials().is_empty() {
                 return Some(None);
             }
             let l = leases.get_opt("sipcred-operator").await.unwrap()?;
             l.spec?.holder_identity.map(Some)
         })
         .await;
-    let denied = w.kube.denials();
+    let denied = w.denials();
     assert!(
         denied.is_empty(),
         "leader election was denied (the chart misses these):\n{}",
@@ -590,7 +630,7 @@ async fn leader_election_as_the_chart_deploys_it() {
         .into_iter()
         .filter(|g| g.2 == "leases")
         .collect();
-    let audit = w.kube.audit();
+    let audit = w.audit();
     let unused: Vec<String> = lease_grants
         .iter()
         .filter(|g| !used(&audit, g))

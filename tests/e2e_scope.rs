@@ -22,7 +22,7 @@ async fn selector_and_namespace_limit_what_the_operator_manages() {
             "--health-addr",
             "127.0.0.1:0",
             "--namespace",
-            NS,
+            &w.ns,
             "--selector",
             "team=voice",
         ])

@@ -122,7 +122,7 @@ async fn orphan_policy_keeps_the_provider_object() {
     let c = connections(&w);
     assert_eq!(c.len(), 1);
     assert_eq!(
-        c[0]["connection_name"], "default-bob",
+        c[0]["connection_name"], format!("{}-bob", w.ns),
         "default identity is <namespace>-<name>"
     );
 }
@@ -166,7 +166,7 @@ async fn a_changed_referenced_password_is_pushed_to_telnyx() {
     w.wait_ready::<SipConnection>("dave").await;
     assert!(w.telnyx.check_credentials("dave0001", "first-Passw0rd"));
     let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(w.client.clone(), NS);
+        kube::Api::namespaced(w.client.clone(), &w.ns);
     secrets
         .patch(
             "dave-pw",
@@ -304,7 +304,7 @@ async fn a_bad_api_key_makes_the_provider_and_its_objects_not_ready_without_hot_
         .await;
     assert_eq!(reason, "ProviderNotReady");
     assert!(
-        message.contains("SipProvider default/bad is not Ready"),
+        message.contains(&format!("SipProvider {}/bad is not Ready", w.ns)),
         "{message}"
     );
     let before = w.telnyx.request_count("GET", CONNS, Some(401));

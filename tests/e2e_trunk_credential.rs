@@ -95,7 +95,7 @@ async fn a_referenced_password_change_reaches_vobiz_although_it_is_write_only() 
     w.wait_ready::<TrunkCredential>("soft").await;
     assert!(w.vobiz.check_credentials("softphone01", "initial-Passw0rd"));
     let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(w.client.clone(), NS);
+        kube::Api::namespaced(w.client.clone(), &w.ns);
     secrets
         .patch(
             "soft-pw",

@@ -7,8 +7,9 @@
 //! replica talks to it through its own front door, which the test can cut off to
 //! simulate a network partition of one replica.
 //!
-//! `failover_against_kube_sim` runs the same scenarios against the project's
-//! Kubernetes API simulator once the lead wires `test_client()`.
+//! `failover_against_the_api_server` runs the same scenarios against the API server of
+//! the run: the in-memory one, or the real control plane with
+//! `SIPCRED_TEST_APISERVER=real`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -353,22 +354,17 @@ async fn invalid_settings_fail_before_the_api() {
 }
 
 // ---------------------------------------------------------------------------
-// Against the Kubernetes API simulator (wired by the lead).
+// Against an API server: the in-memory one or the real control plane.
 
 /// A Kubernetes API for the two-replica tests, plus whatever must stay alive for it.
-///
-/// LEAD: wire this to the simulator, e.g.
-/// ```ignore
-/// let sim = sipcred_kube_sim::start(Default::default()).await.unwrap();
-/// let client = sim.client();
-/// TestApi { _guard: Box::new(sim), client }
-/// ```
-/// then remove the `#[ignore]` on `failover_against_kube_sim`. The simulator must
-/// serve `coordination.k8s.io/v1` Leases: GET, POST, PATCH with
-/// `application/strategic-merge-patch+json` (null deletes a field) and
-/// `application/apply-patch+yaml` (409 `Conflict` when another field manager owns
-/// `spec.holderIdentity` with a different value), with `Status` error bodies.
 async fn test_client() -> TestApi {
+    use sipcred_kube_sim::testenv::{ApiServerKind, ControlPlane};
+    if ApiServerKind::from_env() == ApiServerKind::Real {
+        return TestApi {
+            _guard: Box::new(()),
+            client: ControlPlane::shared().client().await,
+        };
+    }
     let sim = sipcred_kube_sim::start(Default::default())
         .await
         .expect("in-memory API server starts");
@@ -385,7 +381,7 @@ struct TestApi {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failover_against_kube_sim() {
+async fn failover_against_the_api_server() {
     let api = test_client().await;
     scenario_graceful_handover(api.client.clone(), api.client.clone(), "sim-graceful").await;
     scenario_leader_killed(api.client.clone(), api.client.clone(), "sim-killed").await;

@@ -1,19 +1,28 @@
-//! The test world of the end-to-end suites: the in-memory Kubernetes API server, the
-//! Telnyx and Vobiz simulators, the CRDs, and provider accounts `telnyx` and `vobiz`
-//! in namespace `default`. The operator runs in-process (the library's runner) or as
-//! the real binary (`sipcred-operator run` with a kubeconfig).
+//! The test world of the end-to-end suites: a Kubernetes API server, the Telnyx and
+//! Vobiz simulators, the CRDs, and provider accounts `telnyx` and `vobiz` in the world's
+//! namespace. The operator runs in-process (the library's runner) or as the real binary
+//! (`sipcred-operator run` with a kubeconfig).
+//!
+//! The API server is chosen per run by `SIPCRED_TEST_APISERVER=sim|real` (default
+//! `sim`): the in-memory server of `sim/kube`, one per world, or the real control plane
+//! of `testenv/`, one per test binary, shared by its worlds, each in a namespace of its
+//! own. Objects are written with `"namespace": NS` and land in the world's namespace;
+//! `w.ns` names it where a test needs the actual value.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use sipcred_kube_sim::rbac::AuditEntry;
+use sipcred_kube_sim::testenv::{ApiServerKind, ControlPlane};
 use sipcred_operator::controller::{Ctx, Settings, runner};
 use sipcred_operator::crd;
 use sipcred_provider_sim::{RunningSim, TelnyxConfig, VobizConfig};
@@ -21,16 +30,59 @@ use sipcred_provider_sim::{RunningSim, TelnyxConfig, VobizConfig};
 pub const TELNYX_KEY: &str = "KEYTEST0123456789";
 pub const VOBIZ_ID: &str = "MA_TEST";
 pub const VOBIZ_TOKEN: &str = "test-auth-token";
+/// The namespace tests write in their manifests; [`World::apply`] and [`World::api`]
+/// put it in the world's own namespace ([`World::ns`]).
 pub const NS: &str = "default";
 
+/// The API server of a world.
+pub enum ApiServer {
+    /// The in-memory API server, this world's alone.
+    Sim(sipcred_kube_sim::KubeSim),
+    /// The real control plane of this test binary.
+    Real(&'static ControlPlane),
+}
+
+impl ApiServer {
+    /// The in-memory server, for what only it offers (fault injection).
+    ///
+    /// # Panics
+    /// Against the real control plane.
+    pub fn sim(&self) -> &sipcred_kube_sim::KubeSim {
+        match self {
+            ApiServer::Sim(s) => s,
+            ApiServer::Real(_) => panic!("this step needs the in-memory API server"),
+        }
+    }
+
+    /// Whether this is the real control plane.
+    pub fn is_real(&self) -> bool {
+        matches!(self, ApiServer::Real(_))
+    }
+}
+
+/// Worlds on the shared real control plane hold this lock for reading; a world whose
+/// operator watches every namespace holds it for writing, so it runs alone.
+static CLUSTER: LazyLock<Arc<tokio::sync::RwLock<()>>> =
+    LazyLock::new(|| Arc::new(tokio::sync::RwLock::new(())));
+
+enum ClusterGuard {
+    Shared(tokio::sync::OwnedRwLockReadGuard<()>),
+    Exclusive(tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
 pub struct World {
-    pub kube: sipcred_kube_sim::KubeSim,
+    pub kube: ApiServer,
+    /// The namespace of this world's objects.
+    pub ns: String,
     pub telnyx: RunningSim,
     pub vobiz: RunningSim,
     pub client: Client,
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
     operator: Option<tokio::task::JoinHandle<()>>,
+    /// Audit records of the real server before this world started.
+    audit_offset: usize,
+    _guard: Option<ClusterGuard>,
 }
 
 impl World {
@@ -39,28 +91,67 @@ impl World {
         Self::start_with(Default::default()).await
     }
 
-    /// [`World::start`] with an API server configuration (e.g. `rbac: true`); the
-    /// world's own client and kubeconfig are the admin's.
+    /// [`World::start`] with an API server configuration (e.g. `rbac: true`; the real
+    /// server always enforces RBAC); the world's own client and kubeconfig are the
+    /// admin's.
     pub async fn start_with(cfg: sipcred_kube_sim::KubeSimConfig) -> World {
-        let kube = sipcred_kube_sim::start(cfg).await.unwrap();
+        Self::start_in(cfg, false).await
+    }
+
+    /// A world whose operator watches every namespace: on the real control plane it
+    /// runs alone among this binary's worlds.
+    pub async fn start_exclusive(cfg: sipcred_kube_sim::KubeSimConfig) -> World {
+        Self::start_in(cfg, true).await
+    }
+
+    async fn start_in(cfg: sipcred_kube_sim::KubeSimConfig, exclusive: bool) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let (kube, client, ns, guard, audit_offset) = match ApiServerKind::from_env() {
+            ApiServerKind::Sim => {
+                let kube = sipcred_kube_sim::start(cfg).await.unwrap();
+                kube.write_kubeconfig(&kubeconfig).unwrap();
+                let client = kube.client();
+                (ApiServer::Sim(kube), client, NS.to_string(), None, 0)
+            }
+            ApiServerKind::Real => {
+                let guard = if exclusive {
+                    ClusterGuard::Exclusive(CLUSTER.clone().write_owned().await)
+                } else {
+                    ClusterGuard::Shared(CLUSTER.clone().read_owned().await)
+                };
+                let cp = ControlPlane::shared();
+                std::fs::copy(cp.kubeconfig(), &kubeconfig).unwrap();
+                let client = cp.client().await;
+                let ns = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+                Api::<Namespace>::all(client.clone())
+                    .create(
+                        &PostParams::default(),
+                        &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let offset = cp.audit().len();
+                (ApiServer::Real(cp), client, ns, Some(guard), offset)
+            }
+        };
         let telnyx = sipcred_provider_sim::start_telnyx(TelnyxConfig::new(TELNYX_KEY))
             .await
             .unwrap();
         let vobiz = sipcred_provider_sim::start_vobiz(VobizConfig::new(VOBIZ_ID, VOBIZ_TOKEN))
             .await
             .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        kube.write_kubeconfig(&kubeconfig).unwrap();
-        let client = kube.client();
         let w = World {
             kube,
+            ns,
             telnyx,
             vobiz,
             client,
             dir,
             kubeconfig,
             operator: None,
+            audit_offset,
+            _guard: guard,
         };
         w.install_crds().await;
         w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "telnyx-key", "namespace": NS}, "stringData": {"apiKey": TELNYX_KEY}})).await;
@@ -72,12 +163,113 @@ impl World {
         w
     }
 
+    /// Whether this world runs on the real control plane.
+    pub fn is_real(&self) -> bool {
+        self.kube.is_real()
+    }
+
+    /// Writes a kubeconfig authenticating as service account `ns/sa` (created on the
+    /// real server if missing).
+    pub async fn write_kubeconfig_for_service_account(
+        &self,
+        path: &std::path::Path,
+        ns: &str,
+        sa: &str,
+    ) {
+        match &self.kube {
+            ApiServer::Sim(s) => s.write_kubeconfig_for_service_account(path, ns, sa).unwrap(),
+            ApiServer::Real(cp) => {
+                let token = cp
+                    .service_account_token(&self.client, ns, sa)
+                    .await
+                    .unwrap();
+                cp.write_kubeconfig_for_token(path, &token).unwrap();
+            }
+        }
+    }
+
+    /// Every authorization decision since this world started: the in-memory server's
+    /// RBAC log, or the real server's audit log.
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        match &self.kube {
+            ApiServer::Sim(s) => s.audit(),
+            ApiServer::Real(cp) => cp
+                .audit()
+                .into_iter()
+                .skip(self.audit_offset)
+                .map(|r| AuditEntry {
+                    allowed: r.code != 403,
+                    user: r.user,
+                    verb: r.verb,
+                    group: r.group,
+                    resource: r.resource,
+                    namespace: r.namespace,
+                    name: r.name,
+                })
+                .collect(),
+        }
+    }
+
+    /// The requests RBAC denied (403), as `USER VERB GROUP/RESOURCE NAMESPACE/NAME`.
+    pub fn denials(&self) -> Vec<String> {
+        self.audit()
+            .into_iter()
+            .filter(|e| !e.allowed)
+            .map(|e| {
+                format!(
+                    "{} {} {}/{} {}/{}",
+                    e.user, e.verb, e.group, e.resource, e.namespace, e.name
+                )
+            })
+            .collect()
+    }
+
     async fn install_crds(&self) {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         for c in crd::all() {
-            api.create(&PostParams::default(), &c).await.unwrap();
+            match api.create(&PostParams::default(), &c).await {
+                Ok(_) => {}
+                // The real control plane is shared by this binary's worlds: the first
+                // one installs the CRDs.
+                Err(kube::Error::Api(e)) if e.code == 409 && self.is_real() => {}
+                Err(e) => panic!("installing CRD {:?}: {e}", c.metadata.name),
+            }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        for c in crd::all() {
+            let name = c.metadata.name.clone().unwrap();
+            self.until(&format!("CRD {name} Established"), 60, || async {
+                let c = api.get(&name).await.ok()?;
+                c.status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+                    .then_some(())
+            })
+            .await;
+        }
+        // Established precedes serving by a moment on a real server.
+        self.until("custom resources served", 60, || async {
+            self.api::<crd::TrunkCredential>()
+                .list(&ListParams::default().limit(1))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+    }
+
+    /// The scope of an operator of this world: on the shared real control plane, its
+    /// own namespace.
+    fn scope(&self) -> Vec<String> {
+        if self.is_real() && !self.exclusive() {
+            vec![self.ns.clone()]
+        } else {
+            vec![]
+        }
+    }
+
+    fn exclusive(&self) -> bool {
+        matches!(self._guard, Some(ClusterGuard::Exclusive(_)))
     }
 
     /// Runs the controllers in this process.
@@ -94,6 +286,7 @@ impl World {
         );
         let scope = runner::Scope {
             concurrency: 4,
+            namespaces: self.scope(),
             ..Default::default()
         };
         self.operator = Some(tokio::spawn(runner::run(ctx, scope)));
@@ -105,12 +298,20 @@ impl World {
         }
     }
 
-    /// Starts the real binary against this world's API server.
+    /// Starts the real binary against this world's API server (on the shared real
+    /// control plane, watching only this world's namespace).
     pub fn spawn_binary(&self) -> Child {
-        self.spawn_binary_with(&self.kubeconfig, &[], &[])
+        let scope: Vec<String> = self
+            .scope()
+            .into_iter()
+            .flat_map(|ns| ["--namespace".to_string(), ns])
+            .collect();
+        let args: Vec<&str> = scope.iter().map(String::as_str).collect();
+        self.spawn_binary_with(&self.kubeconfig, &args, &[])
     }
 
-    /// Starts the real binary with another kubeconfig, extra flags and environment.
+    /// Starts the real binary with another kubeconfig, extra flags and environment
+    /// (`POD_NAMESPACE` defaults to the world's namespace, where a Lease would live).
     /// Its stderr is shown when `E2E_BINARY_LOGS` is set (e.g. `E2E_BINARY_LOGS=1`).
     pub fn spawn_binary_with(
         &self,
@@ -136,6 +337,7 @@ impl World {
                 "warn",
             ])
             .args(extra_args)
+            .env("POD_NAMESPACE", &self.ns)
             .envs(env.iter().copied())
             .env("KUBECONFIG", kubeconfig)
             .stdout(Stdio::null())
@@ -145,11 +347,12 @@ impl World {
     }
 
     /// Creates an object from JSON (any kind this world knows).
-    pub async fn apply(&self, obj: Value) {
-        let ns = obj["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or(NS)
-            .to_string();
+    pub async fn apply(&self, mut obj: Value) {
+        let ns = match obj["metadata"]["namespace"].as_str() {
+            None | Some(NS) => self.ns.clone(),
+            Some(other) => other.to_string(),
+        };
+        obj["metadata"]["namespace"] = json!(ns);
         let pp = PostParams::default();
         match obj["kind"].as_str().unwrap() {
             "Secret" => drop(
@@ -193,7 +396,7 @@ impl World {
             + DeserializeOwned
             + std::fmt::Debug,
     {
-        Api::namespaced(self.client.clone(), NS)
+        Api::namespaced(self.client.clone(), &self.ns)
     }
 
     pub async fn delete<K>(&self, name: &str)
@@ -269,7 +472,7 @@ impl World {
 
     /// A Secret's keys as strings.
     pub async fn secret(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
-        let s = Api::<Secret>::namespaced(self.client.clone(), NS)
+        let s = Api::<Secret>::namespaced(self.client.clone(), &self.ns)
             .get_opt(name)
             .await
             .unwrap()?;
@@ -320,5 +523,53 @@ impl Drop for Killed {
 impl Drop for World {
     fn drop(&mut self) {
         self.stop_operator();
+        if let ApiServer::Real(cp) = &self.kube {
+            // No operator is left to release this world's finalizers: drop them and the
+            // namespace, so later worlds on the shared control plane never meet them.
+            let (kubeconfig, ns) = (cp.kubeconfig().to_path_buf(), self.ns.clone());
+            let cleanup = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(20),
+                        release_namespace(&kubeconfig, &ns),
+                    )
+                    .await;
+                });
+            });
+            let _ = cleanup.join();
+        }
     }
+}
+
+/// Removes the finalizers of every sipcred object in `ns`, then deletes `ns`.
+async fn release_namespace(kubeconfig: &std::path::Path, ns: &str) {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let client = Client::try_from(config).unwrap();
+    let unfinalize = json!({"metadata": {"finalizers": null}});
+    let pp = PatchParams::default();
+    macro_rules! release {
+        ($kind:ty) => {
+            let api: Api<$kind> = Api::namespaced(client.clone(), ns);
+            if let Ok(list) = api.list(&ListParams::default()).await {
+                for o in list {
+                    let name = o.metadata.name.clone().unwrap_or_default();
+                    let _ = api.patch(&name, &pp, &Patch::Merge(&unfinalize)).await;
+                }
+            }
+        };
+    }
+    release!(crd::SipConnection);
+    release!(crd::TelephonyCredential);
+    release!(crd::TrunkCredential);
+    release!(crd::SipProvider);
+    let _ = Api::<Namespace>::all(client)
+        .delete(ns, &DeleteParams::background())
+        .await;
 }

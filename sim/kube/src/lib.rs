@@ -29,6 +29,7 @@ pub mod selectors;
 pub mod server;
 pub mod store;
 pub mod table;
+pub mod testenv;
 pub mod tls;
 pub mod validation;
 pub mod watch;
