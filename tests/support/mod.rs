@@ -4,6 +4,8 @@
 //! the real binary (`sipcred-operator run` with a kubeconfig).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod hygiene;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
