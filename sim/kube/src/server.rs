@@ -938,7 +938,8 @@ async fn admin(app: &Arc<App>, method: &Method, rest: &str, body: &[u8]) -> Resp
                 .and_then(|f| app.faults.set(f));
             match set {
                 Ok(f) => json_resp(200, &serde_json::to_value(f).unwrap_or_default(), &[]),
-                Err(e) => json_resp(400, &json!({"error": e}), &[]),
+                // A Status, like every other error of this server, so kube clients show it.
+                Err(e) => ApiError::bad_request(e).into_response(),
             }
         }
         ("POST", "tokens") => {
