@@ -20,7 +20,7 @@ use crate::provider::{RateLimitConfig, RequestObserver, TelnyxClient, TelnyxConf
 pub struct Settings {
     /// How often Ready objects are re-observed at the provider (drift detection).
     pub resync: Duration,
-    /// Per-request timeout towards providers.
+    /// Per-request timeout towards providers whose account sets no `spec.timeout`.
     pub provider_timeout: Duration,
 }
 
