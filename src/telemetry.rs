@@ -1,4 +1,6 @@
-//! Logging set-up: `tracing` events to stdout as text or one JSON object per line.
+//! Logging set-up: `tracing` events to stderr as text or one JSON object per line.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -61,6 +63,13 @@ pub fn env_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
     })
 }
 
+/// Whether log lines carry ANSI colour codes: only text read by a person at a terminal.
+/// A file, a pipe or `kubectl logs` would show the escape bytes as noise, and a JSON
+/// line must stay plain JSON for the collector that parses it.
+pub fn use_colour(format: LogFormat, stderr_is_terminal: bool) -> bool {
+    format == LogFormat::Text && stderr_is_terminal
+}
+
 /// Installs the global `tracing` subscriber (see [`env_filter`] for `filter`).
 ///
 /// Safe to call more than once (tests, or a library user that installed its own):
@@ -71,7 +80,8 @@ pub fn init(format: LogFormat, filter: &str) -> Result<bool, TelemetryError> {
     let filter = env_filter(filter)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(use_colour(format, std::io::stderr().is_terminal()));
     let installed = match format {
         LogFormat::Text => builder.try_init().is_ok(),
         LogFormat::Json => builder
@@ -104,6 +114,33 @@ mod tests {
             env_filter("info,sipcred=notalevel"),
             Err(TelemetryError::InvalidFilter { .. })
         ));
+    }
+
+    #[test]
+    fn colour_only_for_text_on_a_terminal() {
+        for (format, tty, want, why) in [
+            (LogFormat::Text, true, true, "a person at a terminal"),
+            (
+                LogFormat::Text,
+                false,
+                false,
+                "a file, a pipe or kubectl logs",
+            ),
+            (
+                LogFormat::Json,
+                true,
+                false,
+                "JSON is parsed, never coloured",
+            ),
+            (
+                LogFormat::Json,
+                false,
+                false,
+                "JSON is parsed, never coloured",
+            ),
+        ] {
+            assert_eq!(use_colour(format, tty), want, "{format:?} tty={tty}: {why}");
+        }
     }
 
     #[test]

@@ -560,3 +560,68 @@ fn every_example_is_admitted_by_the_full_schema() {
         }
     }
 }
+
+#[test]
+fn provider_timeout_is_a_bounded_duration() {
+    for (file, spec) in [
+        (
+            "sipproviders.sipcred.io.yaml",
+            json!({"telnyx": {"apiKeySecretRef": {"name": "k"}}}),
+        ),
+        (
+            "clustersipproviders.sipcred.io.yaml",
+            json!({"vobiz": {"credentialsSecretRef": {"name": "v", "namespace": "ops"}}}),
+        ),
+    ] {
+        let obj = |timeout: &str| {
+            let mut spec = spec.clone();
+            spec["timeout"] = json!(timeout);
+            json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipProvider", "metadata": {"name": "p"}, "spec": spec})
+        };
+        for ok in ["30s", "1m30s", "1500ms", "1s", "5m", "4m59s"] {
+            assert_eq!(
+                cel(file, &obj(ok), None),
+                Vec::<String>::new(),
+                "{file} {ok}"
+            );
+            admit(file, &obj(ok), None).unwrap_or_else(|e| panic!("{file} {ok}: {e}"));
+        }
+        for (bad, want) in [
+            (
+                "30",
+                "spec.timeout must be a duration such as 30s, 1m30s or 1500ms",
+            ),
+            (
+                "1.5s",
+                "spec.timeout must be a duration such as 30s, 1m30s or 1500ms",
+            ),
+            (
+                "30 s",
+                "spec.timeout must be a duration such as 30s, 1m30s or 1500ms",
+            ),
+            (
+                "-30s",
+                "spec.timeout must be a duration such as 30s, 1m30s or 1500ms",
+            ),
+            ("999ms", "spec.timeout must be from 1s to 5m"),
+            ("5m1s", "spec.timeout must be from 1s to 5m"),
+            ("1h", "spec.timeout must be from 1s to 5m"),
+        ] {
+            let errs = cel(file, &obj(bad), None);
+            assert!(
+                errs.len() == 1 && errs[0].contains(want),
+                "{file} {bad}: want only {want:?} in {errs:?}"
+            );
+            let err = admit(file, &obj(bad), None).expect_err(bad);
+            assert!(
+                err.contains("spec.timeout") && err.contains(want),
+                "{file} {bad}: {err}"
+            );
+        }
+        let err = admit(file, &obj(&"1".repeat(40)), None).expect_err("too long");
+        assert!(
+            err.contains("spec.timeout in body should be at most 32 chars long"),
+            "{err}"
+        );
+    }
+}

@@ -131,6 +131,7 @@ async fn orphan_policy_keeps_the_provider_object() {
 async fn lost_create_response_is_recovered_by_lookup_not_a_second_create() {
     let mut w = World::start().await;
     w.telnyx.set_faults(FaultConfig {
+        seed: None,
         latency: None,
         rules: vec![
             FaultRule::new(FaultKind::CommitThenDrop)

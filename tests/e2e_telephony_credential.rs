@@ -106,6 +106,7 @@ async fn a_lost_create_response_is_recovered_with_the_password() {
         "spec": {"providerRef": {"name": "telnyx"}, "userName": "conn0002"}})).await;
     w.wait_ready::<SipConnection>("c2").await;
     w.telnyx.set_faults(FaultConfig {
+        seed: None,
         latency: None,
         rules: vec![
             FaultRule::new(FaultKind::CommitThenDrop)

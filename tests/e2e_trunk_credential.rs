@@ -128,6 +128,7 @@ async fn a_referenced_password_change_reaches_vobiz_although_it_is_write_only() 
 async fn a_lost_create_response_is_recovered_by_username_lookup() {
     let mut w = World::start().await;
     w.vobiz.set_faults(FaultConfig {
+        seed: None,
         latency: None,
         rules: vec![
             FaultRule::new(FaultKind::CommitThenDrop)

@@ -45,3 +45,93 @@ fn sandbox_brings_every_example_to_ready_and_masks_passwords() {
     );
     assert!(kubeconfig.exists(), "a kubeconfig for kubectl is written");
 }
+
+/// `timeout`, systemd and container runtimes stop a process with SIGTERM: the sandbox
+/// must stop as it does on Ctrl-C, exit 0, release its ports and remove the kubeconfig
+/// it wrote on its own.
+#[test]
+fn sandbox_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sipcred-operator"))
+        .args(["sandbox", "--timeout-secs", "90"])
+        // Where the sandbox puts the kubeconfig nobody asked a path for.
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = String::new();
+    let mut api_url = None;
+    loop {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) else {
+            let _ = child.kill();
+            panic!("sandbox never reached its running state:\n{out}");
+        };
+        out.push_str(&line);
+        out.push('\n');
+        if let Some(url) = line.strip_prefix("in-memory Kubernetes API server") {
+            api_url = Some(url.trim().to_string());
+        }
+        if line.starts_with("running;") {
+            break;
+        }
+    }
+    let kubeconfigs = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".kubeconfig"))
+            .count()
+    };
+    assert_eq!(kubeconfigs(), 1, "the sandbox wrote its kubeconfig:\n{out}");
+    let api_addr = api_url
+        .and_then(|u| u.strip_prefix("http://").map(String::from))
+        .unwrap_or_else(|| panic!("no API server address in\n{out}"));
+    assert!(std::net::TcpStream::connect(&api_addr).is_ok());
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("sandbox still running 20 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    assert!(
+        status.success(),
+        "exit status {status:?} after SIGTERM:\n{out}"
+    );
+    assert!(out.contains("stopping"), "{out}");
+    assert_eq!(kubeconfigs(), 0, "its own kubeconfig is removed");
+    assert!(
+        std::net::TcpStream::connect(&api_addr).is_err(),
+        "the API server's port is released"
+    );
+}

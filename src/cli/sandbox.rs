@@ -76,19 +76,58 @@ pub struct SandboxArgs {
     pub log_level: String,
 }
 
-/// Runs the sandbox.
+/// Runs the sandbox until it is done (`--exit-when-ready`), fails, or is told to stop
+/// by Ctrl-C or SIGTERM (process managers and `timeout` send SIGTERM).
 pub async fn run(args: SandboxArgs) -> ExitCode {
     super::run::init_logs(&args.log_level);
-    match sandbox(args).await {
+    // Installed before anything starts, so a signal during start-up is a clean stop
+    // rather than the default action of SIGTERM (killed with the kubeconfig left behind).
+    let stop = match stop_signal() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("sandbox failed: cannot listen for SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (kubeconfig, ours) = match args.kubeconfig.clone() {
+        Some(path) => (path, false),
+        None => (
+            std::env::temp_dir().join(format!("sipcred-sandbox-{}.kubeconfig", std::process::id())),
+            true,
+        ),
+    };
+    let code = match sandbox(args, &kubeconfig, stop).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("sandbox failed: {e}");
             ExitCode::FAILURE
         }
+    };
+    // A kubeconfig the user did not ask for points at a server that is gone now.
+    if ours {
+        let _ = std::fs::remove_file(&kubeconfig);
     }
+    code
 }
 
-async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    })
+}
+
+async fn sandbox(
+    args: SandboxArgs,
+    kubeconfig: &std::path::Path,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let mut stop = std::pin::pin!(stop);
     let kube = sipcred_kube_sim::start(sipcred_kube_sim::KubeSimConfig::default()).await?;
     let telnyx =
         sipcred_provider_sim::start_telnyx(sipcred_provider_sim::TelnyxConfig::new(TELNYX_KEY))
@@ -98,10 +137,7 @@ async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Erro
         VOBIZ_TOKEN,
     ))
     .await?;
-    let kubeconfig = args.kubeconfig.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("sipcred-sandbox-{}.kubeconfig", std::process::id()))
-    });
-    kube.write_kubeconfig(&kubeconfig)?;
+    kube.write_kubeconfig(kubeconfig)?;
     println!("in-memory Kubernetes API server  {}", kube.url());
     println!("Telnyx simulator                 {}", telnyx.base_url());
     println!("Vobiz simulator                  {}", vobiz.base_url());
@@ -127,10 +163,46 @@ async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Erro
     };
     let controllers = tokio::spawn(runner::run(ctx, scope));
 
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    let code = tokio::select! {
+        done = until_ready(&client, &telnyx, &vobiz, args.timeout_secs) => match done? {
+            false => ExitCode::FAILURE,
+            true if args.exit_when_ready => ExitCode::SUCCESS,
+            true => {
+                println!(
+                    "\nkubectl --kubeconfig {} get sipcred",
+                    kubeconfig.display()
+                );
+                println!("running; Ctrl-C or SIGTERM to stop");
+                (&mut stop).await;
+                println!("stopping");
+                ExitCode::SUCCESS
+            }
+        },
+        () = &mut stop => {
+            println!("stopping");
+            ExitCode::SUCCESS
+        }
+    };
+    controllers.abort();
+    let _ = controllers.await;
+    kube.shutdown().await;
+    telnyx.shutdown().await;
+    vobiz.shutdown().await;
+    Ok(code)
+}
+
+/// Shows progress until every object is Ready, then the table, the Secrets and the
+/// login check; `false` (with the reasons printed) when `timeout_secs` passes first.
+async fn until_ready(
+    client: &Client,
+    telnyx: &sipcred_provider_sim::RunningSim,
+    vobiz: &sipcred_provider_sim::RunningSim,
+    timeout_secs: u64,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
     let mut last = String::new();
     let rows = loop {
-        let rows = collect(&client).await?;
+        let rows = collect(client).await?;
         let ready = rows.iter().filter(|r| r.ready == "True").count();
         let line = format!("{ready}/{} Ready", rows.len());
         if line != last {
@@ -142,30 +214,19 @@ async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Erro
         }
         if Instant::now() > deadline {
             print_table(&rows);
-            eprintln!("timed out after {}s; not Ready:", args.timeout_secs);
+            eprintln!("timed out after {timeout_secs}s; not Ready:");
             for r in rows.iter().filter(|r| r.ready != "True") {
                 eprintln!("  {} {}: {}", r.kind, r.name, r.message);
             }
-            return Ok(ExitCode::FAILURE);
+            return Ok(false);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     print_table(&rows);
-    print_secrets(&client).await?;
-    let valid = check_sip_logins(&client, &telnyx, &vobiz).await?;
+    print_secrets(client).await?;
+    let valid = check_sip_logins(client, telnyx, vobiz).await?;
     println!("{valid} Secrets hold credentials the simulators accept");
-    if args.exit_when_ready {
-        controllers.abort();
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!(
-        "\nkubectl --kubeconfig {} get sipcred",
-        kubeconfig.display()
-    );
-    println!("running; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
-    controllers.abort();
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
 }
 
 async fn install_crds(client: &Client) -> Result<(), Box<dyn std::error::Error>> {

@@ -20,7 +20,7 @@ use crate::provider::{RateLimitConfig, RequestObserver, TelnyxClient, TelnyxConf
 pub struct Settings {
     /// How often Ready objects are re-observed at the provider (drift detection).
     pub resync: Duration,
-    /// Per-request timeout towards providers.
+    /// Per-request timeout towards providers whose account sets no `spec.timeout`.
     pub provider_timeout: Duration,
 }
 
@@ -215,6 +215,9 @@ impl Ctx {
             burst: spec.burst.unwrap_or(20),
             ..RateLimitConfig::default()
         };
+        let timeout = spec
+            .request_timeout(self.settings.provider_timeout)
+            .map_err(|e| Error::InvalidSpec(format!("{label}: {e}")))?;
         let secret = secrets.get_opt(&spec.secret_name).await?;
         if secret.is_none() {
             return Err(Error::Provider(format!(
@@ -231,13 +234,14 @@ impl Ctx {
                         cfg.base_url = u.clone();
                     }
                     cfg.rate = rate.clone();
-                    cfg.timeout = self.settings.provider_timeout;
+                    cfg.timeout = timeout;
                     cfg.observer = self.observer.clone();
                     let fp = format!(
-                        "telnyx|{}|{}|{:?}",
+                        "telnyx|{}|{}|{:?}|{:?}",
                         cfg.base_url,
                         crate::secrets::password_digest("k", &key),
-                        rate
+                        rate,
+                        timeout
                     );
                     (
                         fp,
@@ -257,13 +261,14 @@ impl Ctx {
                         cfg.base_url = u.clone();
                     }
                     cfg.rate = rate.clone();
-                    cfg.timeout = self.settings.provider_timeout;
+                    cfg.timeout = timeout;
                     cfg.observer = self.observer.clone();
                     let fp = format!(
-                        "vobiz|{}|{id}|{}|{:?}",
+                        "vobiz|{}|{id}|{}|{:?}|{:?}",
                         cfg.base_url,
                         crate::secrets::password_digest("t", &token),
-                        rate
+                        rate,
+                        timeout
                     );
                     (
                         fp,
@@ -303,9 +308,17 @@ struct ProviderSpecView {
     base_url: Option<String>,
     rps: Option<u32>,
     burst: Option<u32>,
+    timeout: Option<String>,
 }
 
 impl ProviderSpecView {
+    /// The account's `spec.timeout`, or `default` when it has none.
+    fn request_timeout(&self, default: Duration) -> Result<Duration, String> {
+        self.timeout
+            .as_deref()
+            .map_or(Ok(default), super::request_timeout::parse)
+    }
+
     fn rate(r: Option<&crate::crd::sip_provider::RateLimit>) -> (Option<u32>, Option<u32>) {
         let c = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
         (
@@ -330,6 +343,7 @@ impl ProviderSpecView {
                 base_url: t.base_url.clone(),
                 rps,
                 burst,
+                timeout: s.timeout.clone(),
             },
             (None, v) => {
                 let r = v.as_ref().map(|v| &v.credentials_secret_ref);
@@ -346,6 +360,7 @@ impl ProviderSpecView {
                     base_url: v.as_ref().and_then(|v| v.base_url.clone()),
                     rps,
                     burst,
+                    timeout: s.timeout.clone(),
                 }
             }
         }
@@ -367,6 +382,7 @@ impl ProviderSpecView {
                 base_url: t.base_url.clone(),
                 rps,
                 burst,
+                timeout: s.timeout.clone(),
             },
             (None, v) => {
                 let r = v.as_ref().map(|v| &v.credentials_secret_ref);
@@ -383,6 +399,7 @@ impl ProviderSpecView {
                     base_url: v.as_ref().and_then(|v| v.base_url.clone()),
                     rps,
                     burst,
+                    timeout: s.timeout.clone(),
                 }
             }
         }

@@ -7,6 +7,7 @@ pub mod external;
 pub mod kube_store;
 pub mod password;
 pub mod provider_account;
+pub mod request_timeout;
 pub mod runner;
 pub mod shell;
 pub mod sip_connection;

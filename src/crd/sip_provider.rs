@@ -42,6 +42,14 @@ pub struct SipProviderSpec {
     /// Client-side rate limit for every object using this account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// How long one request to the provider may take before the operator gives up on
+    /// it (and retries it when that is safe): a duration such as `30s`, `1m30s` or
+    /// `1500ms` (units h, m, s, ms), from 1s to 5m. Defaults to 30s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.timeout must be a duration such as 30s, 1m30s or 1500ms (units h, m, s, ms)"))]
+    #[x_kube(validation = kube::core::Rule::new("!self.matches('^([0-9]+(ms|h|m|s))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('5m'))").message("spec.timeout must be from 1s to 5m"))]
+    pub timeout: Option<String>,
 }
 
 /// Desired state of a cluster-wide provider account. Its Secret references name a namespace.
@@ -79,6 +87,14 @@ pub struct ClusterSipProviderSpec {
     /// Client-side rate limit for every object using this account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// How long one request to the provider may take before the operator gives up on
+    /// it (and retries it when that is safe): a duration such as `30s`, `1m30s` or
+    /// `1500ms` (units h, m, s, ms), from 1s to 5m. Defaults to 30s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.timeout must be a duration such as 30s, 1m30s or 1500ms (units h, m, s, ms)"))]
+    #[x_kube(validation = kube::core::Rule::new("!self.matches('^([0-9]+(ms|h|m|s))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('5m'))").message("spec.timeout must be from 1s to 5m"))]
+    pub timeout: Option<String>,
 }
 
 /// A Telnyx API v2 account.

@@ -10,6 +10,8 @@
 //! `w.ns` names it where a test needs the actual value.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod hygiene;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, LazyLock};

@@ -1,19 +1,158 @@
 //! Fault injection: cut watch streams, fail a share of requests, add latency.
+//!
+//! The settings have the shape every simulator shares (`GET|PUT /_sim/faults`,
+//! docs/simulators.md): `seed`, `latency` and `rules` with a `probability` and an
+//! optional `remaining` count. Rules here are scoped by `resource` and `verb`, the
+//! API server's words for what the provider simulators call route and method.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+pub use sipcred_sim_faults::{Draws, Latency};
 use tokio::sync::broadcast;
 
 use crate::errors::ApiError;
 
-/// One error rule.
+/// What a rule does to a matching request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answers with this status and the API server's Status body for it (429 with
+    /// `Retry-After`, 503 ServiceUnavailable, any other InternalError), without
+    /// touching state.
+    Error { status: u16 },
+}
+
+/// One fault rule, optionally scoped to a resource and a verb.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Resource (plural, e.g. `secrets`); `None` matches all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Verb (get, list, watch, create, update, patch, delete); `None` matches all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
+    /// Share of matching requests affected, 0..=1 (default 1).
+    #[serde(default = "one")]
+    pub probability: f64,
+    /// Fire only for the next N affected requests; `None` = unlimited.
+    /// Decremented each time the rule fires; a rule at 0 is inert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl FaultRule {
+    /// Answer `status` to every request, with probability 1 and no count limit.
+    pub fn error(status: u16) -> Self {
+        FaultRule {
+            kind: FaultKind::Error { status },
+            resource: None,
+            verb: None,
+            probability: 1.0,
+            remaining: None,
+        }
+    }
+    pub fn resource(mut self, r: &str) -> Self {
+        self.resource = Some(r.to_string());
+        self
+    }
+    pub fn verb(mut self, v: &str) -> Self {
+        self.verb = Some(v.to_string());
+        self
+    }
+    pub fn probability(mut self, p: f64) -> Self {
+        self.probability = p;
+        self
+    }
+    pub fn times(mut self, n: u64) -> Self {
+        self.remaining = Some(n);
+        self
+    }
+
+    fn matches(&self, resource: &str, verb: &str) -> bool {
+        self.resource.as_deref().is_none_or(|r| r == resource)
+            && self.verb.as_deref().is_none_or(|v| v == verb)
+            && self.remaining != Some(0)
+    }
+}
+
+/// The whole fault configuration (`GET|PUT /_sim/faults`). `Default` = no faults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultConfig {
+    /// Seed of the random source behind every probability and random latency: the same
+    /// seed and the same request sequence give the same faults. Setting a config
+    /// restarts the sequence; without a seed the simulator picks one and reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Latency added to every API request (admin routes are never delayed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// Rules, evaluated in order; the first that fires decides the request's fate.
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+}
+
+impl FaultConfig {
+    pub fn none() -> Self {
+        Self::default()
+    }
+    pub fn with_rule(mut self, r: FaultRule) -> Self {
+        self.rules.push(r);
+        self
+    }
+    pub fn with_latency(mut self, l: Latency) -> Self {
+        self.latency = Some(l);
+        self
+    }
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Rejects nonsense (probabilities outside 0..=1, statuses that are not errors).
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, r) in self.rules.iter().enumerate() {
+            if !(0.0..=1.0).contains(&r.probability) {
+                return Err(format!("rules[{i}].probability must be within 0..=1"));
+            }
+            let FaultKind::Error { status } = r.kind;
+            if !(400..=599).contains(&status) {
+                return Err(format!("rules[{i}].status must be within 400..=599"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for one request, if a rule fires; draws from `draws` and decrements
+    /// `remaining` of the rule that fires.
+    fn decide(&mut self, draws: &mut Draws, resource: &str, verb: &str) -> Option<u16> {
+        for r in self.rules.iter_mut() {
+            if !r.matches(resource, verb) || !draws.chance(r.probability) {
+                continue;
+            }
+            if let Some(n) = r.remaining.as_mut() {
+                *n -= 1;
+            }
+            let FaultKind::Error { status } = r.kind;
+            return Some(status);
+        }
+        None
+    }
+}
+
+/// One error rule (shorthand for [`FaultRule::error`] with a scope and a share).
 #[derive(Clone, Debug)]
 pub struct ErrorRule {
-    /// 500 or 429 (any code works).
+    /// 500 or 429 (any error status works).
     pub code: u16,
-    /// Share of matching requests that fail, 0.0..=1.0.
+    /// Probability that a matching request fails, 0.0..=1.0.
     pub share: f64,
     /// Only this resource (plural), if set.
     pub resource: Option<String>,
@@ -21,18 +160,23 @@ pub struct ErrorRule {
     pub verb: Option<String>,
 }
 
-#[derive(Debug)]
-struct Rule {
-    rule: ErrorRule,
-    seen: AtomicU64,
+impl From<ErrorRule> for FaultRule {
+    fn from(e: ErrorRule) -> Self {
+        FaultRule {
+            kind: FaultKind::Error { status: e.code },
+            resource: e.resource,
+            verb: e.verb,
+            probability: e.share,
+            remaining: None,
+        }
+    }
 }
 
 /// Shared fault state.
 #[derive(Debug)]
 pub struct FaultState {
     cut: broadcast::Sender<()>,
-    rules: Mutex<Vec<Arc<Rule>>>,
-    latency_ms: AtomicU64,
+    config: Mutex<(FaultConfig, Draws)>,
 }
 
 /// Handle to control faults.
@@ -44,13 +188,23 @@ impl Default for FaultHandle {
         let (cut, _) = broadcast::channel(16);
         Self(Arc::new(FaultState {
             cut,
-            rules: Mutex::new(Vec::new()),
-            latency_ms: AtomicU64::new(0),
+            config: Mutex::new(seeded(FaultConfig::default())),
         }))
     }
 }
 
+/// `f` with its seed filled in, and the random sequence of that seed.
+fn seeded(mut f: FaultConfig) -> (FaultConfig, Draws) {
+    let draws = Draws::new(f.seed);
+    f.seed = Some(draws.seed());
+    (f, draws)
+}
+
 impl FaultHandle {
+    fn lock(&self) -> MutexGuard<'_, (FaultConfig, Draws)> {
+        self.0.config.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// End every open watch stream now.
     pub fn cut_watches(&self) {
         let _ = self.0.cut.send(());
@@ -61,71 +215,59 @@ impl FaultHandle {
         self.0.cut.subscribe()
     }
 
-    /// Fail `share` of the matching requests with `code` (500, 429, ...).
-    pub fn fail(&self, rule: ErrorRule) {
-        self.0
-            .rules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::new(Rule {
-                rule,
-                seen: AtomicU64::new(0),
-            }));
+    /// Replaces the configuration and restarts the random sequence from its seed (a
+    /// fresh one when it has none); returns it with the seed in use.
+    pub fn set(&self, f: FaultConfig) -> Result<FaultConfig, String> {
+        f.validate()?;
+        let (f, draws) = seeded(f);
+        *self.lock() = (f.clone(), draws);
+        Ok(f)
+    }
+
+    /// The configuration in use (rule counters as they are now, the seed filled in).
+    pub fn get(&self) -> FaultConfig {
+        self.lock().0.clone()
+    }
+
+    /// Adds an error rule; the random sequence carries on.
+    pub fn fail(&self, rule: impl Into<FaultRule>) {
+        self.lock().0.rules.push(rule.into());
     }
 
     /// Shorthand: fail `share` of all requests with `code`.
     pub fn fail_share(&self, code: u16, share: f64) {
-        self.fail(ErrorRule {
-            code,
-            share,
-            resource: None,
-            verb: None,
+        self.fail(FaultRule::error(code).probability(share));
+    }
+
+    /// Add a fixed latency to every API request.
+    pub fn set_latency(&self, d: Duration) {
+        self.lock().0.latency = Some(Latency::Fixed {
+            ms: d.as_millis() as u64,
         });
     }
 
-    /// Add latency to every API request.
-    pub fn set_latency(&self, d: Duration) {
-        self.0
-            .latency_ms
-            .store(d.as_millis() as u64, Ordering::Relaxed);
-    }
-
-    /// Remove all error rules and latency.
+    /// Remove all error rules and latency (the seed and its sequence carry on).
     pub fn clear(&self) {
-        self.0
-            .rules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        self.0.latency_ms.store(0, Ordering::Relaxed);
+        let mut g = self.lock();
+        g.0.rules.clear();
+        g.0.latency = None;
     }
 
-    /// Current latency.
-    pub fn latency(&self) -> Duration {
-        Duration::from_millis(self.0.latency_ms.load(Ordering::Relaxed))
+    /// The delay of the next API request.
+    pub fn delay(&self) -> Duration {
+        let mut g = self.lock();
+        let (f, draws) = &mut *g;
+        f.latency
+            .as_ref()
+            .map(|l| draws.delay(l))
+            .unwrap_or_default()
     }
 
-    /// Should this request fail? Deterministic: exactly `share` of matches.
+    /// Should this request fail?
     pub fn check(&self, resource: &str, verb: &str) -> Option<ApiError> {
-        let rules = self
-            .0
-            .rules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for r in rules {
-            if r.rule.resource.as_deref().is_some_and(|x| x != resource)
-                || r.rule.verb.as_deref().is_some_and(|x| x != verb)
-            {
-                continue;
-            }
-            let n = r.seen.fetch_add(1, Ordering::Relaxed) as f64;
-            let share = r.rule.share.clamp(0.0, 1.0);
-            if ((n + 1.0) * share).floor() > (n * share).floor() {
-                return Some(error_for(r.rule.code));
-            }
-        }
-        None
+        let mut g = self.lock();
+        let (f, draws) = &mut *g;
+        f.decide(draws, resource, verb).map(error_for)
     }
 }
 
@@ -148,5 +290,82 @@ fn error_for(code: u16) -> ApiError {
             "Internal error occurred: injected fault",
         )
         .with_details(serde_json::json!({"causes": [{"message": "injected fault"}]})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fault run over a fixed request sequence: (delay, failing status) per request.
+    fn fault_run(seed: u64) -> Vec<(Duration, Option<u16>)> {
+        let h = FaultHandle::default();
+        let set = h.set(
+            FaultConfig::none()
+                .with_seed(seed)
+                .with_latency(Latency::Uniform {
+                    min_ms: 0,
+                    max_ms: 20,
+                })
+                .with_rule(FaultRule::error(500).verb("list").probability(0.3))
+                .with_rule(FaultRule::error(429).resource("secrets").probability(0.2)),
+        );
+        assert!(set.is_ok());
+        (0..300)
+            .map(|i| {
+                let resource = if i % 2 == 0 { "secrets" } else { "configmaps" };
+                let verb = if i % 3 == 0 { "list" } else { "get" };
+                (h.delay(), h.check(resource, verb).map(|e| e.code))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_same_seed_replays_the_same_faults() {
+        let run = fault_run(99);
+        assert_eq!(run, fault_run(99));
+        assert_ne!(run, fault_run(100), "another seed, other faults");
+        let errors = run.iter().filter(|(_, e)| e.is_some()).count();
+        assert!((40..=130).contains(&errors), "{errors}");
+    }
+
+    #[test]
+    fn remaining_counts_down_and_scope_holds() {
+        let h = FaultHandle::default();
+        let _ = h
+            .set(FaultConfig::none().with_rule(FaultRule::error(500).resource("secrets").times(2)));
+        assert!(h.check("configmaps", "list").is_none());
+        assert_eq!(h.check("secrets", "get").map(|e| e.code), Some(500));
+        assert_eq!(h.check("secrets", "list").map(|e| e.code), Some(500));
+        assert!(h.check("secrets", "list").is_none());
+        assert_eq!(h.get().rules[0].remaining, Some(0));
+    }
+
+    #[test]
+    fn the_json_shape_matches_the_provider_simulators() {
+        let f: FaultConfig = serde_json::from_value(serde_json::json!({
+            "seed": 7,
+            "latency": {"dist": "fixed", "ms": 100},
+            "rules": [{"kind": "error", "status": 503, "probability": 0.5, "verb": "list", "remaining": 3}]
+        }))
+        .unwrap_or_default();
+        assert_eq!(f.seed, Some(7));
+        assert_eq!(f.latency, Some(Latency::Fixed { ms: 100 }));
+        assert_eq!(
+            f.rules,
+            vec![FaultRule::error(503).verb("list").probability(0.5).times(3)]
+        );
+        assert!(
+            FaultConfig::none()
+                .with_rule(FaultRule::error(200))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            FaultConfig::none()
+                .with_rule(FaultRule::error(500).probability(1.5))
+                .validate()
+                .is_err()
+        );
     }
 }

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use faults::{ErrorRule, FaultHandle};
+pub use faults::{ErrorRule, FaultConfig, FaultHandle, FaultKind, FaultRule, Latency};
 
 /// Server configuration.
 #[derive(Clone, Debug)]

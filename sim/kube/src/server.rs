@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use crate::KubeSimConfig;
 use crate::discovery;
 use crate::errors::{ApiError, ApiResult};
-use crate::faults::{ErrorRule, FaultHandle};
+use crate::faults::{FaultConfig, FaultHandle};
 use crate::fields;
 use crate::ops::{self, DeleteOpts, WriteOpts, at_version};
 use crate::patch::{self, PatchKind};
@@ -324,7 +324,7 @@ async fn serve(
     body: Bytes,
 ) -> ApiResult<Response> {
     let user = authenticate(app, headers)?;
-    let lat = app.faults.latency();
+    let lat = app.faults.delay();
     if !lat.is_zero() {
         tokio::time::sleep(lat).await;
     }
@@ -927,23 +927,20 @@ async fn admin(app: &Arc<App>, method: &Method, rest: &str, body: &[u8]) -> Resp
             app.faults.cut_watches();
             json_resp(200, &json!({"ok": true}), &[])
         }
-        ("POST", "faults/errors") => {
-            app.faults.fail(ErrorRule {
-                code: v["code"].as_u64().unwrap_or(500) as u16,
-                share: v["share"].as_f64().unwrap_or(1.0),
-                resource: v["resource"].as_str().map(String::from),
-                verb: v["verb"].as_str().map(String::from),
-            });
-            json_resp(200, &json!({"ok": true}), &[])
-        }
-        ("POST", "faults/latency") => {
-            app.faults
-                .set_latency(Duration::from_millis(v["ms"].as_u64().unwrap_or(0)));
-            json_resp(200, &json!({"ok": true}), &[])
-        }
-        ("DELETE", "faults") => {
-            app.faults.clear();
-            json_resp(200, &json!({"ok": true}), &[])
+        ("GET", "faults") => json_resp(
+            200,
+            &serde_json::to_value(app.faults.get()).unwrap_or_default(),
+            &[],
+        ),
+        ("PUT", "faults") => {
+            let set = serde_json::from_slice::<FaultConfig>(body)
+                .map_err(|e| format!("invalid faults: {e}"))
+                .and_then(|f| app.faults.set(f));
+            match set {
+                Ok(f) => json_resp(200, &serde_json::to_value(f).unwrap_or_default(), &[]),
+                // A Status, like every other error of this server, so kube clients show it.
+                Err(e) => ApiError::bad_request(e).into_response(),
+            }
         }
         ("POST", "tokens") => {
             let ns = v["namespace"].as_str().unwrap_or("default");

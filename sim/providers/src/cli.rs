@@ -43,6 +43,10 @@ pub struct CommonArgs {
     /// dropped without a response.
     #[arg(long, default_value_t = 0.0)]
     pub commit_drop_rate: f64,
+    /// Seed of the fault flags' random choices: the same seed and the same requests
+    /// give the same faults. Default: a random seed, shown by `GET /_sim/faults`.
+    #[arg(long)]
+    pub fault_seed: Option<u64>,
     /// Full fault configuration as JSON (inline, or @path to a file); replaces the
     /// individual fault flags. Same format as `PUT /_sim/faults`.
     #[arg(long)]
@@ -83,6 +87,7 @@ impl CommonArgs {
             }),
         };
         let mut cfg = FaultConfig {
+            seed: self.fault_seed,
             latency,
             rules: Vec::new(),
         };

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::faults::{Action, FaultConfig};
+use crate::faults::{Action, Draws, FaultConfig};
 use crate::ratelimit::{Bucket, RateLimit, Snapshot};
 
 /// Locks a mutex, ignoring poisoning (a panicked handler must not wedge the simulator).
@@ -33,12 +33,19 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `f` with its seed filled in, and the random sequence of that seed.
+fn seeded(mut f: FaultConfig) -> (FaultConfig, Draws) {
+    let draws = Draws::new(f.seed);
+    f.seed = Some(draws.seed());
+    (f, draws)
+}
+
 /// Route label for requests no route matched.
 pub const UNMATCHED: &str = "<unmatched>";
 
 /// State every simulator has: faults, counters, the account's token bucket.
 pub(crate) struct Common {
-    faults: Mutex<FaultConfig>,
+    faults: Mutex<(FaultConfig, Draws)>,
     counts: Mutex<HashMap<(String, String, u16), u64>>,
     bucket: Mutex<Bucket>,
 }
@@ -46,7 +53,7 @@ pub(crate) struct Common {
 impl Common {
     pub fn new(faults: FaultConfig, rl: RateLimit) -> Self {
         Common {
-            faults: Mutex::new(faults),
+            faults: Mutex::new(seeded(faults)),
             counts: Mutex::new(HashMap::new()),
             bucket: Mutex::new(Bucket::new(rl)),
         }
@@ -106,12 +113,16 @@ impl Common {
         })
     }
 
-    pub fn set_faults(&self, f: FaultConfig) {
-        *lock(&self.faults) = f;
+    /// Replaces the faults and restarts the random sequence from their seed (a fresh
+    /// one when they have none); returns them with the seed in use.
+    pub fn set_faults(&self, f: FaultConfig) -> FaultConfig {
+        let (f, draws) = seeded(f);
+        *lock(&self.faults) = (f.clone(), draws);
+        f
     }
 
     pub fn faults(&self) -> FaultConfig {
-        lock(&self.faults).clone()
+        lock(&self.faults).0.clone()
     }
 
     pub fn set_rate_limit(&self, r: RateLimit) {
@@ -252,8 +263,9 @@ pub(crate) async fn pipeline<A: Flavor>(
     let ctl = req.extensions().get::<ConnCtl>().cloned();
     let common = app.common();
     let decision = {
-        let mut f = lock(&common.faults);
-        f.decide(&method, &route)
+        let mut guard = lock(&common.faults);
+        let (f, draws) = &mut *guard;
+        f.decide(draws, &method, &route)
     };
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
@@ -365,8 +377,7 @@ async fn put_faults<S: Sim>(State(s): State<Arc<S>>, body: Bytes) -> Response {
     if let Err(e) = f.validate() {
         return admin_err(StatusCode::BAD_REQUEST, e);
     }
-    s.common().set_faults(f.clone());
-    axum::Json(f).into_response()
+    axum::Json(s.common().set_faults(f)).into_response()
 }
 
 async fn get_ratelimit<S: Sim>(State(s): State<Arc<S>>) -> Response {

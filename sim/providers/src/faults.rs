@@ -2,49 +2,8 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-
-/// A latency distribution, in milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "snake_case")]
-pub enum Latency {
-    /// Always `ms` milliseconds.
-    Fixed { ms: u64 },
-    /// Uniform in `[min_ms, max_ms]`.
-    Uniform { min_ms: u64, max_ms: u64 },
-    /// Normal with the given mean and standard deviation, clamped at 0.
-    Normal { mean_ms: f64, stddev_ms: f64 },
-}
-
-impl Latency {
-    /// Draws one delay.
-    pub fn sample(&self) -> Duration {
-        let mut rng = rand::rng();
-        let ms = match *self {
-            Latency::Fixed { ms } => ms as f64,
-            Latency::Uniform { min_ms, max_ms } => {
-                if max_ms <= min_ms {
-                    min_ms as f64
-                } else {
-                    rng.random_range(min_ms..=max_ms) as f64
-                }
-            }
-            Latency::Normal { mean_ms, stddev_ms } => {
-                // Box-Muller.
-                let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-                let u2: f64 = rng.random::<f64>();
-                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                mean_ms + z * stddev_ms
-            }
-        };
-        if ms.is_finite() && ms > 0.0 {
-            Duration::from_micros((ms * 1000.0) as u64)
-        } else {
-            Duration::ZERO
-        }
-    }
-}
+pub use sipcred_sim_faults::{Draws, Latency};
 
 /// What a fault rule does to a matching request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +92,11 @@ impl FaultRule {
 /// The whole fault configuration. `Default` = no faults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultConfig {
+    /// Seed of the random source behind every probability and random latency: the same
+    /// seed and the same request sequence give the same faults. Setting a config
+    /// restarts the sequence; without a seed the simulator picks one and reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Latency added to every provider request (admin routes are never delayed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<Latency>,
@@ -154,6 +118,10 @@ impl FaultConfig {
         self.latency = Some(l);
         self
     }
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
 
     /// Rejects nonsense (probabilities outside 0..=1, statuses that are not 500/502/503).
     pub fn validate(&self) -> Result<(), String> {
@@ -170,32 +138,26 @@ impl FaultConfig {
         Ok(())
     }
 
-    /// Decides what happens to one request; decrements `remaining` of the rules that fire.
-    pub(crate) fn decide(&mut self, method: &str, route: &str) -> Decision {
+    /// Decides what happens to one request, drawing from `draws`; decrements
+    /// `remaining` of the rules that fire.
+    pub(crate) fn decide(&mut self, draws: &mut Draws, method: &str, route: &str) -> Decision {
         let mut d = Decision {
             delay: self
                 .latency
                 .as_ref()
-                .map(Latency::sample)
+                .map(|l| draws.delay(l))
                 .unwrap_or_default(),
             action: Action::Proceed,
         };
-        if self.rules.is_empty() {
-            return d;
-        }
-        let mut rng = rand::rng();
         for r in self.rules.iter_mut() {
-            if !r.matches(method, route) {
-                continue;
-            }
-            if r.probability < 1.0 && rng.random::<f64>() >= r.probability {
+            if !r.matches(method, route) || !draws.chance(r.probability) {
                 continue;
             }
             if let Some(n) = r.remaining.as_mut() {
                 *n -= 1;
             }
             match &r.kind {
-                FaultKind::Latency { latency } => d.delay += latency.sample(),
+                FaultKind::Latency { latency } => d.delay += draws.delay(latency),
                 FaultKind::Error { status } => {
                     d.action = Action::Error(*status);
                     break;
@@ -218,7 +180,7 @@ impl FaultConfig {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Decision {
     pub delay: Duration,
     pub action: Action,
@@ -259,20 +221,47 @@ mod tests {
     fn remaining_counts_down() {
         let mut f = FaultConfig::none()
             .with_rule(FaultRule::new(FaultKind::RateLimit).route("/a").times(2));
-        assert_eq!(f.decide("GET", "/b").action, Action::Proceed);
-        assert_eq!(f.decide("GET", "/a").action, Action::RateLimit);
-        assert_eq!(f.decide("GET", "/a").action, Action::RateLimit);
-        assert_eq!(f.decide("GET", "/a").action, Action::Proceed);
+        let d = &mut Draws::new(Some(1));
+        assert_eq!(f.decide(d, "GET", "/b").action, Action::Proceed);
+        assert_eq!(f.decide(d, "GET", "/a").action, Action::RateLimit);
+        assert_eq!(f.decide(d, "GET", "/a").action, Action::RateLimit);
+        assert_eq!(f.decide(d, "GET", "/a").action, Action::Proceed);
+    }
+
+    /// A fault run of mixed rules over a fixed request sequence, as (delay, action).
+    fn fault_run(seed: u64) -> Vec<(Duration, Action)> {
+        let mut f = FaultConfig::none()
+            .with_latency(Latency::Uniform {
+                min_ms: 0,
+                max_ms: 50,
+            })
+            .with_rule(FaultRule::new(FaultKind::Error { status: 503 }).probability(0.2))
+            .with_rule(
+                FaultRule::new(FaultKind::CommitThenDrop)
+                    .method("POST")
+                    .probability(0.3),
+            )
+            .with_rule(
+                FaultRule::new(FaultKind::RateLimit)
+                    .probability(0.1)
+                    .times(5),
+            );
+        let mut draws = Draws::new(Some(seed));
+        (0..300)
+            .map(|i| {
+                let method = if i % 3 == 0 { "POST" } else { "GET" };
+                let d = f.decide(&mut draws, method, "/v2/credential_connections");
+                (d.delay, d.action)
+            })
+            .collect()
     }
 
     #[test]
-    fn normal_latency_is_nonnegative() {
-        let l = Latency::Normal {
-            mean_ms: 1.0,
-            stddev_ms: 10.0,
-        };
-        for _ in 0..100 {
-            assert!(l.sample() <= Duration::from_secs(1));
-        }
+    fn the_same_seed_replays_the_same_faults() {
+        let run = fault_run(42);
+        assert_eq!(run, fault_run(42));
+        assert_ne!(run, fault_run(43), "another seed, other faults");
+        let errors = run.iter().filter(|(_, a)| *a == Action::Error(503)).count();
+        assert!((30..=100).contains(&errors), "about 20% of 300: {errors}");
     }
 }

@@ -209,7 +209,8 @@ impl RunningSim {
         self.sim.state_json()
     }
 
-    /// Replaces the fault configuration.
+    /// Replaces the fault configuration and restarts its random sequence from its
+    /// seed (a fresh one, reported by [`RunningSim::faults`], when it has none).
     pub fn set_faults(&self, f: FaultConfig) {
         self.sim.common().set_faults(f);
     }

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams, WatchParams};
 use serde_json::json;
-use sipcred_kube_sim::{ErrorRule, KubeSimConfig};
+use sipcred_kube_sim::{ErrorRule, FaultRule, KubeSim, KubeSimConfig};
 
 use crate::common::*;
 
@@ -14,12 +14,12 @@ async fn injected_errors_latency_and_cut_watches() {
     let sim = sim().await;
     let api: Api<Secret> = Api::namespaced(sim.client(), "default");
     let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
-    sim.faults().fail(ErrorRule {
-        code: 500,
-        share: 0.5,
-        resource: Some("secrets".into()),
-        verb: Some("list".into()),
-    });
+    sim.faults().fail(
+        FaultRule::error(500)
+            .resource("secrets")
+            .verb("list")
+            .times(5),
+    );
     let mut failures = 0;
     for _ in 0..10 {
         if let Err(e) = api.list(&ListParams::default()).await {
@@ -27,18 +27,15 @@ async fn injected_errors_latency_and_cut_watches() {
             failures += 1;
         }
     }
-    assert_eq!(failures, 5, "exactly half fail");
+    assert_eq!(failures, 5, "exactly the next 5 fail");
+    assert_eq!(sim.faults().get().rules[0].remaining, Some(0));
     cms.list(&ListParams::default())
         .await
         .expect("other resources unaffected");
     sim.faults().clear();
-    // kube-rs retries 429 by default; half the requests failing still succeeds
-    sim.faults().fail(ErrorRule {
-        code: 429,
-        share: 0.5,
-        resource: Some("configmaps".into()),
-        verb: None,
-    });
+    // kube-rs retries 429 by default: one 429 still succeeds.
+    sim.faults()
+        .fail(FaultRule::error(429).resource("configmaps").times(1));
     cms.list(&ListParams::default())
         .await
         .expect("retried through 429");
@@ -46,15 +43,19 @@ async fn injected_errors_latency_and_cut_watches() {
     cfg.default_retry = false;
     let no_retry: Api<ConfigMap> =
         Api::namespaced(kube::Client::try_from(cfg).expect("client"), "default");
-    let mut seen_429 = false;
-    for _ in 0..2 {
-        if let Err(e) = no_retry.list(&ListParams::default()).await {
-            let e = status(e);
-            assert_eq!((e.code, e.reason.as_str()), (429, "TooManyRequests"));
-            seen_429 = true;
-        }
-    }
-    assert!(seen_429);
+    sim.faults().fail(ErrorRule {
+        code: 429,
+        share: 1.0,
+        resource: Some("configmaps".into()),
+        verb: None,
+    });
+    let e = status(
+        no_retry
+            .list(&ListParams::default())
+            .await
+            .expect_err("429"),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (429, "TooManyRequests"));
     sim.faults().clear();
 
     sim.faults().set_latency(Duration::from_millis(150));
@@ -74,25 +75,90 @@ async fn injected_errors_latency_and_cut_watches() {
     })
     .await;
     assert!(ended.is_ok(), "watch stream cut");
+    sim.shutdown().await;
+}
 
-    // admin API
-    let req = axum::http::Request::post(format!("{}/_sim/faults/errors", sim.url()))
+/// `GET|PUT /_sim/faults`, the shape every simulator shares.
+async fn put_faults(sim: &KubeSim, body: serde_json::Value) -> serde_json::Value {
+    let req = axum::http::Request::put(format!("{}/_sim/faults", sim.url()))
         .header("content-type", "application/json")
-        .body(
-            serde_json::to_vec(&json!({"code": 500, "share": 1.0, "resource": "configmaps"}))
-                .expect("json"),
-        )
+        .body(serde_json::to_vec(&body).expect("json"))
         .expect("req");
-    sim.client().request_text(req).await.expect("admin");
+    let text = sim.client().request_text(req).await.expect("admin");
+    serde_json::from_str(&text).expect("the config in use")
+}
+
+/// The outcome (HTTP code, 0 for success) of `n` ConfigMap lists, in order.
+async fn list_codes(cms: &Api<ConfigMap>, n: usize) -> Vec<u16> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(match cms.list(&ListParams::default()).await {
+            Ok(_) => 0,
+            Err(e) => code(&e),
+        });
+    }
+    out
+}
+
+#[tokio::test]
+async fn admin_fault_api_replays_a_seeded_run() {
+    let sim = sim().await;
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let faults = json!({"seed": 2026, "rules": [
+        {"kind": "error", "status": 500, "probability": 0.4, "resource": "configmaps", "verb": "list"}
+    ]});
+    let set = put_faults(&sim, faults.clone()).await;
+    assert_eq!(set["seed"], 2026);
+    assert_eq!(set["rules"][0]["probability"], 0.4);
+    let first = list_codes(&cms, 40).await;
+    assert!(first.contains(&500) && first.contains(&0), "{first:?}");
+    // PUT again: the sequence restarts from the seed.
+    put_faults(&sim, faults.clone()).await;
     assert_eq!(
-        code(&cms.list(&ListParams::default()).await.expect_err("500")),
-        500
+        list_codes(&cms, 40).await,
+        first,
+        "same seed, same requests"
     );
-    let req = axum::http::Request::delete(format!("{}/_sim/faults", sim.url()))
+    let mut other = faults.clone();
+    other["seed"] = json!(2027);
+    put_faults(&sim, other).await;
+    assert_ne!(
+        list_codes(&cms, 40).await,
+        first,
+        "another seed, other faults"
+    );
+
+    // Without a seed the simulator picks one and reports it on GET.
+    let set = put_faults(&sim, json!({"rules": faults["rules"]})).await;
+    let seed = set["seed"].as_u64().expect("the seed in use is reported");
+    let req = axum::http::Request::get(format!("{}/_sim/faults", sim.url()))
         .body(Vec::new())
         .expect("req");
-    sim.client().request_text(req).await.expect("admin clear");
-    cms.list(&ListParams::default()).await.expect("cleared");
+    let got: serde_json::Value =
+        serde_json::from_str(&sim.client().request_text(req).await.expect("get")).expect("json");
+    assert_eq!(got["seed"], json!(seed));
+    let unseeded = list_codes(&cms, 40).await;
+    put_faults(&sim, json!({"seed": seed, "rules": faults["rules"]})).await;
+    assert_eq!(
+        list_codes(&cms, 40).await,
+        unseeded,
+        "replayed from the reported seed"
+    );
+
+    // Invalid settings are refused with the field named; `{}` clears everything.
+    let req = axum::http::Request::put(format!("{}/_sim/faults", sim.url()))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::to_vec(
+                &json!({"rules": [{"kind": "error", "status": 500, "probability": 2}]}),
+            )
+            .expect("json"),
+        )
+        .expect("req");
+    let err = sim.client().request_text(req).await.expect_err("400");
+    assert!(err.to_string().contains("probability"), "{err}");
+    put_faults(&sim, json!({})).await;
+    assert_eq!(list_codes(&cms, 5).await, vec![0; 5]);
     sim.shutdown().await;
 }
 

@@ -115,3 +115,31 @@ fn sim_vobiz_prints_url_and_stops_on_sigterm() {
         },
     );
 }
+
+#[test]
+fn sim_fault_flags_take_a_seed() {
+    run(
+        &[
+            "telnyx",
+            "--api-key",
+            "KEYcli",
+            "--error-rate",
+            "0.5",
+            "--fault-seed",
+            "77",
+        ],
+        |url| {
+            let admin = format!("{}/_sim/faults", url.trim_end_matches("/v2"));
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let faults: serde_json::Value = rt.block_on(async {
+                let r = crate::common::client().get(&admin).send().await.unwrap();
+                r.json().await.unwrap()
+            });
+            assert_eq!(faults["seed"], 77, "{faults}");
+            assert_eq!(faults["rules"][0]["probability"], 0.5, "{faults}");
+        },
+    );
+}
