@@ -241,11 +241,52 @@ impl World {
             .iter()
             .find(|c| c["type"] == "Ready")?
             .clone();
+        let message: String = c["message"].as_str()?.into();
+        assert_readable(&message);
         Some((
             c["status"].as_str()?.into(),
             c["reason"].as_str()?.into(),
-            c["message"].as_str()?.into(),
+            message,
         ))
+    }
+
+    /// Every Event in namespace `default` as (reason, note, count), each note checked
+    /// with [`assert_readable`].
+    pub async fn events(&self) -> Vec<(String, String, i32)> {
+        use k8s_openapi::api::events::v1::Event;
+        let list = Api::<Event>::namespaced(self.client.clone(), NS)
+            .list(&Default::default())
+            .await
+            .unwrap();
+        list.items
+            .into_iter()
+            .map(|e| {
+                let note = e.note.unwrap_or_default();
+                assert_readable(&note);
+                let count = e
+                    .series
+                    .map(|s| s.count)
+                    .or(e.deprecated_count)
+                    .unwrap_or(1);
+                (e.reason.unwrap_or_default(), note, count)
+            })
+            .collect()
+    }
+
+    /// Events recorded so far, repeats included.
+    pub async fn event_total(&self) -> i64 {
+        self.events().await.iter().map(|e| i64::from(e.2)).sum()
+    }
+
+    /// Provider requests that write (anything but GET) a simulator has served.
+    pub fn provider_writes(sim: &RunningSim) -> u64 {
+        sim.requests()["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
     }
 
     /// Waits for Ready=True and returns the object.
@@ -320,5 +361,12 @@ impl Drop for Killed {
 impl Drop for World {
     fn drop(&mut self) {
         self.stop_operator();
+    }
+}
+
+/// Messages are sentences for people: no Rust `Debug` dumps, no terminal escapes.
+pub fn assert_readable(text: &str) {
+    for bad in ["Some(", "Status {", "\u{1b}["] {
+        assert!(!text.contains(bad), "unreadable message ({bad:?}): {text}");
     }
 }

@@ -23,6 +23,8 @@ use super::retry::RetryConfig;
 
 /// Provider name used in errors, metrics and observer calls.
 pub const PROVIDER: &str = "telnyx";
+/// The SIP domain of every Telnyx credential connection and telephony credential.
+pub const SIP_DOMAIN: &str = "sip.telnyx.com";
 
 /// Settings for [`TelnyxClient`].
 #[derive(Clone)]
