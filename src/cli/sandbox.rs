@@ -280,7 +280,7 @@ struct Row {
     secret: String,
 }
 
-fn ready_of(
+fn ready_row(
     conds: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
 ) -> (String, String) {
     conds
@@ -296,7 +296,7 @@ async fn collect(client: &Client) -> Result<Vec<Row>, kube::Error> {
         .list(&Default::default())
         .await?
     {
-        let (ready, message) = ready_of(&p.status.clone().unwrap_or_default().conditions);
+        let (ready, message) = ready_row(&p.status.clone().unwrap_or_default().conditions);
         rows.push(Row {
             kind: "SipProvider".into(),
             name: format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()),
@@ -310,7 +310,7 @@ async fn collect(client: &Client) -> Result<Vec<Row>, kube::Error> {
         .list(&Default::default())
         .await?
     {
-        let (ready, message) = ready_of(&p.status.clone().unwrap_or_default().conditions);
+        let (ready, message) = ready_row(&p.status.clone().unwrap_or_default().conditions);
         rows.push(Row {
             kind: "ClusterSipProvider".into(),
             name: p.name_any(),
@@ -347,7 +347,7 @@ impl KindVisitor for ManagedRows<'_> {
             let mut rows = Vec::new();
             for o in api.list(&Default::default()).await? {
                 let s = o.status().cloned().unwrap_or_default();
-                let (ready, message) = ready_of(s.conditions());
+                let (ready, message) = ready_row(s.conditions());
                 rows.push(Row {
                     kind: kind.clone(),
                     name: format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any()),

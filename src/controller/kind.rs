@@ -17,7 +17,7 @@ use super::error::Error;
 use super::secret_target::SecretSlot;
 use crate::crd::condition::READY;
 use crate::crd::{DeletionPolicy, ProviderRef, SecretTarget};
-use crate::managed::{ExternalClient, Outcome};
+use crate::managed::ExternalClient;
 
 /// The status fields every managed kind shares.
 pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
@@ -169,8 +169,13 @@ pub trait ManagedKind:
     /// Called only when a step talks to the provider.
     fn connect(cx: Connect<'_, Self>) -> impl Future<Output = Result<Self::Client, Error>> + Send;
 
-    /// Maps what the engine observed or did into the kind's own status fields.
-    fn report(out: &Outcome<<Self::Client as ExternalClient>::Resource>, status: &mut Self::Status);
+    /// Maps the observed provider object into the kind's own status fields (after a
+    /// synced step, and after an observe-only step that found drift).
+    fn report(
+        external_name: &str,
+        resource: &<Self::Client as ExternalClient>::Resource,
+        status: &mut Self::Status,
+    );
 
     /// Adds watches of objects this kind waits for (see
     /// [`super::runner::wake_on_ready`]); the default waits for nothing else.

@@ -152,7 +152,19 @@ async fn lifecycle<K: ManagedKind>(
             *at = Some(now_rfc3339());
         }
     }
-    K::report(&out, status);
+    if let Outcome::Synced {
+        external_name,
+        resource,
+        ..
+    }
+    | Outcome::Drifted {
+        external_name,
+        resource,
+        ..
+    } = &out
+    {
+        K::report(external_name, resource, status);
+    }
     Ok(announce(obj, ctx, &out, K::WHAT, status).await)
 }
 

@@ -11,7 +11,7 @@ use super::password_source::{self, Limits};
 use super::provider_calls::{by_id_or_identity, deleted, drift, from_provider, no_desired_state};
 use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, EncryptedMedia};
 use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
-use crate::managed::{ExternalClient, ExternalError, Observation, Outcome};
+use crate::managed::{ExternalClient, ExternalError, Observation};
 use crate::provider::Nullable;
 use crate::provider::telnyx::{
     self as tx, CredentialConnection, CredentialConnectionRequest, SIP_DOMAIN, TelnyxClient,
@@ -257,22 +257,10 @@ impl ManagedKind for SipConnection {
         })
     }
 
-    fn report(out: &Outcome<CredentialConnection>, status: &mut SipConnectionStatus) {
-        match out {
-            Outcome::Synced {
-                external_name,
-                resource,
-                ..
-            } => {
-                status.connection_id = Some(external_name.clone());
-                status.connection_name = resource.connection_name.clone();
-                status.created_at = resource.created_at.clone();
-            }
-            Outcome::Drifted { external_name, .. } => {
-                status.connection_id = Some(external_name.clone())
-            }
-            _ => {}
-        }
+    fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {
+        status.connection_id = Some(id.to_string());
+        status.connection_name = c.connection_name.clone();
+        status.created_at = c.created_at.clone();
     }
 }
 

@@ -13,10 +13,10 @@ use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
 use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
 use super::runner::wake_on_ready;
 use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
-use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, Observation, Outcome};
+use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
 use crate::provider::telnyx::{
-    SIP_DOMAIN, TelephonyCredential as Cred, TelephonyCredentialFilter, TelephonyCredentialRequest,
-    TelnyxClient,
+    SIP_DOMAIN, TelephonyCredentialFilter, TelephonyCredentialObject as Cred,
+    TelephonyCredentialRequest, TelnyxClient,
 };
 use crate::secrets::ConnectionDetails;
 
@@ -253,27 +253,15 @@ impl ManagedKind for TelephonyCredential {
         })
     }
 
-    fn report(out: &Outcome<Cred>, status: &mut TelephonyCredentialStatus) {
-        match out {
-            Outcome::Synced {
-                external_name,
-                resource,
-                ..
-            } => {
-                status.credential_id = Some(external_name.clone());
-                if let Some(id) = resource.connection_id() {
-                    status.connection_id = Some(id.to_string());
-                }
-                status.sip_username = resource.sip_username.clone();
-                status.expired = resource.expired;
-                status.expires_at = resource.expires_at.clone();
-                status.created_at = resource.created_at.clone();
-            }
-            Outcome::Drifted { external_name, .. } => {
-                status.credential_id = Some(external_name.clone())
-            }
-            _ => {}
+    fn report(id: &str, c: &Cred, status: &mut TelephonyCredentialStatus) {
+        status.credential_id = Some(id.to_string());
+        if let Some(conn) = c.connection_id() {
+            status.connection_id = Some(conn.to_string());
         }
+        status.sip_username = c.sip_username.clone();
+        status.expired = c.expired;
+        status.expires_at = c.expires_at.clone();
+        status.created_at = c.created_at.clone();
     }
 
     fn watch_dependencies(

@@ -11,7 +11,7 @@ use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
 use super::password_source::{self, Limits};
 use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
-use crate::managed::{ExternalClient, ExternalError, Observation, Outcome};
+use crate::managed::{ExternalClient, ExternalError, Observation};
 use crate::provider::Nullable;
 use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
 use crate::secrets::{self, ConnectionDetails, PASSWORD_SYNCED};
@@ -261,27 +261,10 @@ impl ManagedKind for TrunkCredential {
         })
     }
 
-    fn report(out: &Outcome<TrunkLogin>, status: &mut TrunkCredentialStatus) {
-        match out {
-            Outcome::Synced {
-                external_name,
-                resource,
-                ..
-            } => {
-                status.credential_id = Some(external_name.clone());
-                status.realm = Some(resource.credential.realm.clone());
-                status.created_at = Some(resource.credential.created_at.clone());
-                status.attached_trunk_id = resource.attached_trunk.clone();
-            }
-            Outcome::Drifted {
-                external_name,
-                resource,
-                ..
-            } => {
-                status.credential_id = Some(external_name.clone());
-                status.attached_trunk_id = resource.attached_trunk.clone();
-            }
-            _ => {}
-        }
+    fn report(id: &str, login: &TrunkLogin, status: &mut TrunkCredentialStatus) {
+        status.credential_id = Some(id.to_string());
+        status.realm = Some(login.credential.realm.clone());
+        status.created_at = Some(login.credential.created_at.clone());
+        status.attached_trunk_id = login.attached_trunk.clone();
     }
 }

@@ -164,25 +164,16 @@ impl World {
                     .await
                     .unwrap(),
             ),
-            "SipConnection" => drop(
-                self.api::<crd::SipConnection>()
-                    .create(&pp, &serde_json::from_value(obj).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            "TelephonyCredential" => drop(
-                self.api::<crd::TelephonyCredential>()
-                    .create(&pp, &serde_json::from_value(obj).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            "TrunkCredential" => drop(
-                self.api::<crd::TrunkCredential>()
-                    .create(&pp, &serde_json::from_value(obj).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            k => panic!("unsupported kind {k}"),
+            kind => {
+                let ar = sipcred_operator::controller::kind::api_resource(kind)
+                    .unwrap_or_else(|| panic!("unsupported kind {kind}"));
+                drop(
+                    Api::<kube::api::DynamicObject>::namespaced_with(self.client.clone(), &ns, &ar)
+                        .create(&pp, &serde_json::from_value(obj).unwrap())
+                        .await
+                        .unwrap(),
+                )
+            }
         }
     }
 
