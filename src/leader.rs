@@ -64,8 +64,9 @@ use tokio::time::Instant;
 
 use crate::metrics::Metrics;
 
-/// Default name of the leader Lease.
-pub const DEFAULT_LEASE_NAME: &str = "sipcred-operator-leader";
+/// Default name of the leader Lease: the one the binary uses and the RBAC (chart and
+/// deploy/) grants by `resourceNames`.
+pub const DEFAULT_LEASE_NAME: &str = "sipcred-operator";
 /// Default lease duration.
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(15);
 /// Default time before expiry at which the leader renews.

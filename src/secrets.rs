@@ -83,9 +83,9 @@ pub fn secret_name(target: Option<&SecretTarget>, owner_name: &str) -> String {
         .unwrap_or_else(|| owner_name.to_string())
 }
 
-/// The credentials to publish.
+/// The connection details to publish: the login and the provider's ID.
 #[derive(Debug, Clone)]
-pub struct Credentials {
+pub struct ConnectionDetails {
     /// SIP username.
     pub username: String,
     /// SIP password.
@@ -109,7 +109,7 @@ pub fn password_digest(owner_uid: &str, password: &SecretString) -> String {
 }
 
 /// Builds the desired Secret (pure).
-pub fn desired(owner: &Owner, target: Option<&SecretTarget>, creds: &Credentials) -> Secret {
+pub fn desired(owner: &Owner, target: Option<&SecretTarget>, creds: &ConnectionDetails) -> Secret {
     let keys = Keys::from_target(target);
     let mut data = BTreeMap::new();
     data.insert(
@@ -249,8 +249,8 @@ mod tests {
         }
     }
 
-    fn creds() -> Credentials {
-        Credentials {
+    fn creds() -> ConnectionDetails {
+        ConnectionDetails {
             username: "user1".into(),
             password: SecretString::from("s3cret-pass"),
             domain: "sip.telnyx.com".into(),

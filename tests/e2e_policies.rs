@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
-use sipcred_operator::crd::SipConnection;
+use sipcred_operator::crd::{SipConnection, TelephonyCredential, TrunkCredential};
 use support::{NS, World};
 
 const CONNS: &str = "/v2/credential_connections";
@@ -136,5 +136,124 @@ async fn an_existing_connection_is_imported_by_id_and_observe_only_never_writes(
         w.telnyx.request_count("POST", CONNS, None),
         0,
         "imported, never created"
+    );
+}
+
+fn managed(
+    kind: &str,
+    name: &str,
+    annotations: serde_json::Value,
+    spec: serde_json::Value,
+) -> serde_json::Value {
+    json!({"apiVersion": "sipcred.io/v1alpha1", "kind": kind,
+           "metadata": {"name": name, "namespace": NS, "annotations": annotations}, "spec": spec})
+}
+
+#[tokio::test]
+async fn paused_objects_of_every_kind_touch_neither_provider_nor_secret() {
+    let mut w = World::start().await;
+    w.start_operator();
+    let paused = json!({"sipcred.io/paused": "true"});
+    w.apply(managed(
+        "TelephonyCredential",
+        "tc",
+        paused.clone(),
+        json!({"providerRef": {"name": "telnyx"}, "connectionID": "1234"}),
+    ))
+    .await;
+    w.apply(managed(
+        "TrunkCredential",
+        "tr",
+        paused,
+        json!({"providerRef": {"name": "vobiz"}, "username": "paused02", "trunkID": "t1"}),
+    ))
+    .await;
+    let tc = w
+        .until("tc paused", 20, || async {
+            w.ready::<TelephonyCredential>("tc").await
+        })
+        .await;
+    let tr = w
+        .until("tr paused", 20, || async {
+            w.ready::<TrunkCredential>("tr").await
+        })
+        .await;
+    assert!(
+        tc.2.contains("paused") && tr.2.contains("paused"),
+        "{tc:?} {tr:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(World::provider_writes(&w.telnyx), 0);
+    assert_eq!(World::provider_writes(&w.vobiz), 0);
+    assert!(w.secret("tc").await.is_none() && w.secret("tr").await.is_none());
+}
+
+#[tokio::test]
+async fn observe_only_never_writes_for_every_kind_including_the_trunk_attachment() {
+    let mut w = World::start().await;
+    w.start_operator();
+    w.apply(conn("conn", "observe01", json!({}), json!({})))
+        .await;
+    let c = w.wait_ready::<SipConnection>("conn").await;
+    let conn_id = c.status.unwrap().connection_id.unwrap();
+    let cred = w
+        .telnyx
+        .oob_create(
+            "telephony_credentials",
+            json!({"connection_id": conn_id, "name": "portal-cred"}),
+        )
+        .unwrap();
+    let vcred = w
+        .vobiz
+        .oob_create(
+            "credentials",
+            json!({"username": "portal02", "password": "portal-Passw0rd"}),
+        )
+        .unwrap();
+    let trunk = w
+        .vobiz
+        .oob_create("trunks", json!({"name": "main"}))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let telnyx_writes = World::provider_writes(&w.telnyx);
+    let observe = |id: &serde_json::Value| json!({"sipcred.io/external-name": id, "sipcred.io/management-policy": "ObserveOnly"});
+    // Specs that differ from the provider objects: a tag, a description, a trunk.
+    w.apply(managed("TelephonyCredential", "tc", observe(&cred["id"]), json!({"providerRef": {"name": "telnyx"}, "connectionID": conn_id, "name": "portal-cred", "tag": "agents"}))).await;
+    w.apply(managed("TrunkCredential", "tr", observe(&vcred["id"]), json!({"providerRef": {"name": "vobiz"}, "username": "portal02", "description": "changed", "trunkID": trunk["trunk_id"]}))).await;
+    let (_, _, tc) = w
+        .until("tc observed", 20, || async {
+            w.ready::<TelephonyCredential>("tc")
+                .await
+                .filter(|r| r.0 == "True")
+        })
+        .await;
+    let (_, _, tr) = w
+        .until("tr observed", 20, || async {
+            w.ready::<TrunkCredential>("tr")
+                .await
+                .filter(|r| r.0 == "True")
+        })
+        .await;
+    assert!(tc.contains("observe-only") && tc.contains("tag"), "{tc}");
+    assert!(
+        tr.contains("observe-only") && tr.contains("description") && tr.contains("trunk"),
+        "{tr}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        World::provider_writes(&w.telnyx),
+        telnyx_writes,
+        "{}",
+        w.telnyx.requests()
+    );
+    assert_eq!(
+        World::provider_writes(&w.vobiz),
+        0,
+        "{}",
+        w.vobiz.requests()
+    );
+    assert!(
+        World::provider_objects(&w.vobiz, "trunks")[0]["credential_uuid"].is_null(),
+        "the trunk was not attached"
     );
 }

@@ -296,11 +296,12 @@ async fn a_bad_api_key_makes_the_provider_and_its_objects_not_ready_without_hot_
         .await;
     assert_eq!(reason, "AuthenticationFailed", "{message}");
     assert!(!message.contains("KEYWRONG"), "no key in messages");
+    // "not checked yet" may come first: the provider is waited for, then reported.
     let (_, reason, message) = w
         .until("object Ready=False", 20, || async {
             w.ready::<SipConnection>("hank")
                 .await
-                .filter(|r| r.0 == "False")
+                .filter(|r| r.0 == "False" && r.2.contains("is not Ready"))
         })
         .await;
     assert_eq!(reason, "ProviderNotReady");

@@ -76,7 +76,7 @@ pub async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     tracing::info!(namespaces = ?scope.namespaces, leader_elect = args.leader_elect, "starting controllers");
     let cfg = if args.leader_elect {
-        LeaderConfig::new("sipcred-operator", leader::default_namespace())
+        LeaderConfig::new(leader::DEFAULT_LEASE_NAME, leader::default_namespace())
     } else {
         LeaderConfig::disabled()
     };

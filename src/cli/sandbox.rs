@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
+use sipcred_operator::controller::kind::ManagedStatus;
 use sipcred_operator::controller::{Ctx, Settings, runner};
-use sipcred_operator::crd::{
-    self, ClusterSipProvider, SipConnection, SipProvider, TelephonyCredential, TrunkCredential,
-};
+use sipcred_operator::controller::{KindVisitor, ManagedKind};
+use sipcred_operator::crd::{self, ClusterSipProvider, SipProvider};
 use sipcred_operator::metrics::Metrics;
 use sipcred_operator::server::Health;
 
@@ -317,21 +317,13 @@ async fn install_examples(
                     .create(&pp, &serde_json::from_value(obj)?)
                     .await
                     .map(|_| ()),
-                "SipConnection" => Api::<SipConnection>::namespaced(client.clone(), &ns)
-                    .create(&pp, &serde_json::from_value(obj)?)
-                    .await
-                    .map(|_| ()),
-                "TelephonyCredential" => {
-                    Api::<TelephonyCredential>::namespaced(client.clone(), &ns)
+                kind => match sipcred_operator::controller::kind::api_resource(kind) {
+                    Some(ar) => Api::<DynamicObject>::namespaced_with(client.clone(), &ns, &ar)
                         .create(&pp, &serde_json::from_value(obj)?)
                         .await
-                        .map(|_| ())
-                }
-                "TrunkCredential" => Api::<TrunkCredential>::namespaced(client.clone(), &ns)
-                    .create(&pp, &serde_json::from_value(obj)?)
-                    .await
-                    .map(|_| ()),
-                other => return Err(format!("{file}: unsupported kind {other}").into()),
+                        .map(|_| ()),
+                    None => return Err(format!("{file}: unsupported kind {kind}").into()),
+                },
             };
             res.map_err(|e| format!("{file}: {e}"))?;
             count += 1;
@@ -341,7 +333,7 @@ async fn install_examples(
 }
 
 struct Row {
-    kind: &'static str,
+    kind: String,
     name: String,
     ready: String,
     message: String,
@@ -349,7 +341,7 @@ struct Row {
     secret: String,
 }
 
-fn ready_of(
+fn ready_row(
     conds: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
 ) -> (String, String) {
     conds
@@ -365,9 +357,9 @@ async fn collect(client: &Client) -> Result<Vec<Row>, kube::Error> {
         .list(&Default::default())
         .await?
     {
-        let (ready, message) = ready_of(&p.status.clone().unwrap_or_default().conditions);
+        let (ready, message) = ready_row(&p.status.clone().unwrap_or_default().conditions);
         rows.push(Row {
-            kind: "SipProvider",
+            kind: "SipProvider".into(),
             name: format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()),
             ready,
             message,
@@ -379,9 +371,9 @@ async fn collect(client: &Client) -> Result<Vec<Row>, kube::Error> {
         .list(&Default::default())
         .await?
     {
-        let (ready, message) = ready_of(&p.status.clone().unwrap_or_default().conditions);
+        let (ready, message) = ready_row(&p.status.clone().unwrap_or_default().conditions);
         rows.push(Row {
-            kind: "ClusterSipProvider",
+            kind: "ClusterSipProvider".into(),
             name: p.name_any(),
             ready,
             message,
@@ -389,52 +381,50 @@ async fn collect(client: &Client) -> Result<Vec<Row>, kube::Error> {
             secret: "-".into(),
         });
     }
-    for o in Api::<SipConnection>::all(client.clone())
-        .list(&Default::default())
-        .await?
-    {
-        let s = o.status.clone().unwrap_or_default();
-        let (ready, message) = ready_of(&s.conditions);
-        rows.push(Row {
-            kind: "SipConnection",
-            name: format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any()),
-            ready,
-            message,
-            id: s.connection_id.unwrap_or_default(),
-            secret: s.secret_name.unwrap_or_default(),
-        });
-    }
-    for o in Api::<TelephonyCredential>::all(client.clone())
-        .list(&Default::default())
-        .await?
-    {
-        let s = o.status.clone().unwrap_or_default();
-        let (ready, message) = ready_of(&s.conditions);
-        rows.push(Row {
-            kind: "TelephonyCredential",
-            name: format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any()),
-            ready,
-            message,
-            id: s.credential_id.unwrap_or_default(),
-            secret: s.secret_name.unwrap_or_default(),
-        });
-    }
-    for o in Api::<TrunkCredential>::all(client.clone())
-        .list(&Default::default())
-        .await?
-    {
-        let s = o.status.clone().unwrap_or_default();
-        let (ready, message) = ready_of(&s.conditions);
-        rows.push(Row {
-            kind: "TrunkCredential",
-            name: format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any()),
-            ready,
-            message,
-            id: s.credential_id.unwrap_or_default(),
-            secret: s.secret_name.unwrap_or_default(),
-        });
+    let mut managed = ManagedRows {
+        client,
+        lists: Vec::new(),
+    };
+    sipcred_operator::controller::for_each_kind(&mut managed);
+    for list in managed.lists {
+        rows.extend(list.await?);
     }
     Ok(rows)
+}
+
+type RowList = futures::future::BoxFuture<'static, Result<Vec<Row>, kube::Error>>;
+
+/// Lists the objects of every managed kind as rows.
+struct ManagedRows<'a> {
+    client: &'a Client,
+    lists: Vec<RowList>,
+}
+
+impl KindVisitor for ManagedRows<'_> {
+    fn visit<K: ManagedKind>(&mut self) {
+        let api = Api::<K>::all(self.client.clone());
+        self.lists.push(Box::pin(async move {
+            let kind = K::kind(&()).into_owned();
+            let mut rows = Vec::new();
+            for o in api.list(&Default::default()).await? {
+                let s = o.status().cloned().unwrap_or_default();
+                let (ready, message) = ready_row(s.conditions());
+                rows.push(Row {
+                    kind: kind.clone(),
+                    name: format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any()),
+                    ready,
+                    message,
+                    id: o
+                        .annotations()
+                        .get(sipcred_operator::managed::EXTERNAL_NAME)
+                        .cloned()
+                        .unwrap_or_default(),
+                    secret: s.secret_name().unwrap_or_default().to_string(),
+                });
+            }
+            Ok(rows)
+        }));
+    }
 }
 
 fn print_table(rows: &[Row]) {

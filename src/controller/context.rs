@@ -43,6 +43,30 @@ pub enum Account {
     Vobiz(VobizClient),
 }
 
+impl Account {
+    /// The Telnyx client, or an [`Error::InvalidProviderRef`] naming the mismatch.
+    pub fn telnyx(self, kind: &str) -> Result<TelnyxClient, Error> {
+        match self {
+            Account::Telnyx(c) => Ok(c),
+            Account::Vobiz(_) => Err(mismatch(kind, "Telnyx", "Vobiz")),
+        }
+    }
+
+    /// The Vobiz client, or an [`Error::InvalidProviderRef`] naming the mismatch.
+    pub fn vobiz(self, kind: &str) -> Result<VobizClient, Error> {
+        match self {
+            Account::Vobiz(c) => Ok(c),
+            Account::Telnyx(_) => Err(mismatch(kind, "Vobiz", "Telnyx")),
+        }
+    }
+}
+
+fn mismatch(kind: &str, needs: &str, has: &str) -> Error {
+    Error::InvalidProviderRef(format!(
+        "spec.providerRef: a {kind} needs a {needs} provider, but it references a {has} account"
+    ))
+}
+
 /// Everything a reconcile needs.
 pub struct Ctx {
     /// The Kubernetes client.
@@ -156,7 +180,10 @@ impl Ctx {
                     .get_opt(&r.name)
                     .await?
                     .ok_or_else(|| {
-                        Error::Provider(format!("SipProvider {namespace}/{} not found", r.name))
+                        Error::ProviderNotReady(format!(
+                            "SipProvider {namespace}/{} not found",
+                            r.name
+                        ))
                     })?;
                 let spec = ProviderSpecView::from_local(&p.spec);
                 (
@@ -171,7 +198,7 @@ impl Ctx {
                     .get_opt(&r.name)
                     .await?
                     .ok_or_else(|| {
-                        Error::Provider(format!("ClusterSipProvider {} not found", r.name))
+                        Error::ProviderNotReady(format!("ClusterSipProvider {} not found", r.name))
                     })?;
                 let spec = ProviderSpecView::from_cluster(&p.spec);
                 let ns = spec.secret_namespace.clone().unwrap_or_default();
@@ -185,12 +212,16 @@ impl Ctx {
             match ready {
                 Some(c) if c.status == "True" => {}
                 Some(c) => {
-                    return Err(Error::Provider(format!(
+                    return Err(Error::ProviderNotReady(format!(
                         "{label} is not Ready: {}",
                         c.message
                     )));
                 }
-                None => return Err(Error::Provider(format!("{label} has not been checked yet"))),
+                None => {
+                    return Err(Error::ProviderNotReady(format!(
+                        "{label} has not been checked yet"
+                    )));
+                }
             }
         }
         self.build_account(&label, &secret_ns, &spec).await
@@ -205,7 +236,7 @@ impl Ctx {
         let secrets = Api::<Secret>::namespaced(self.client.clone(), secret_ns);
         let read = |secret: Option<Secret>, name: &str, key: &str| -> Result<SecretString, Error> {
             crate::secrets::read_key(secret.as_ref(), key).ok_or_else(|| {
-                Error::Provider(format!(
+                Error::AccountUnusable(format!(
                     "{label}: Secret {secret_ns}/{name} has no non-empty key {key:?}"
                 ))
             })
@@ -220,7 +251,7 @@ impl Ctx {
             .map_err(|e| Error::InvalidSpec(format!("{label}: {e}")))?;
         let secret = secrets.get_opt(&spec.secret_name).await?;
         if secret.is_none() {
-            return Err(Error::Provider(format!(
+            return Err(Error::AccountUnusable(format!(
                 "{label}: Secret {secret_ns}/{} not found",
                 spec.secret_name
             )));
@@ -248,7 +279,7 @@ impl Ctx {
                         Box::new(move || {
                             TelnyxClient::new(cfg)
                                 .map(Account::Telnyx)
-                                .map_err(|e| Error::Provider(e.to_string()))
+                                .map_err(|e| Error::AccountUnusable(e.to_string()))
                         }),
                     )
                 }
@@ -275,7 +306,7 @@ impl Ctx {
                         Box::new(move || {
                             VobizClient::new(cfg)
                                 .map(Account::Vobiz)
-                                .map_err(|e| Error::Provider(e.to_string()))
+                                .map_err(|e| Error::AccountUnusable(e.to_string()))
                         }),
                     )
                 }
@@ -286,7 +317,7 @@ impl Ctx {
         {
             return Ok(acc.clone());
         }
-        let acc = build()?;
+        let acc = build().map_err(|e| Error::AccountUnusable(format!("{label}: {e}")))?;
         accounts.insert(label.to_string(), (fingerprint, acc.clone()));
         Ok(acc)
     }

@@ -1,5 +1,6 @@
-//! One error enum for every reconcile step, with a category that doubles as Event
-//! reason, condition reason and metric label. Messages never carry secrets.
+//! One error enum for every reconcile step, typed by what the user must do, with a
+//! category that doubles as Event reason, condition reason and metric label. Messages
+//! are sentences for people and never carry secrets.
 
 use std::time::Duration;
 
@@ -9,11 +10,20 @@ use crate::managed::{DriveError, ExternalError, ExternalErrorKind};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The Kubernetes API failed.
-    #[error("Kubernetes API error: {0}")]
+    #[error("{}", kube_message(.0))]
     Kube(#[from] kube::Error),
-    /// The referenced provider object is missing, not Ready, or of the wrong type.
+    /// `spec.providerRef` can never work as it stands (e.g. a Vobiz account for a
+    /// Telnyx kind): terminal until the object or the referenced provider changes.
     #[error("{0}")]
-    Provider(String),
+    InvalidProviderRef(String),
+    /// The referenced provider account is missing, not checked yet, or not Ready:
+    /// wait for it (its watch wakes this object).
+    #[error("{0}")]
+    ProviderNotReady(String),
+    /// The provider account cannot be used as configured (its key Secret is missing
+    /// or incomplete, its URL invalid): the provider object reports it too.
+    #[error("{0}")]
+    AccountUnusable(String),
     /// The spec breaks a rule the schema cannot express.
     #[error("{0}")]
     InvalidSpec(String),
@@ -23,9 +33,15 @@ pub enum Error {
     /// The referenced password Secret or key is missing or invalid.
     #[error("{0}")]
     PasswordSource(String),
-    /// A dependency (the SipConnection of a TelephonyCredential) is not Ready yet.
-    #[error("{0}")]
-    Waiting(String),
+    /// A dependency (the SipConnection of a TelephonyCredential) is not Ready yet:
+    /// wait for it (its watch wakes this object).
+    #[error("{message}")]
+    Waiting {
+        /// The condition reason, e.g. `WaitingForSipConnection`.
+        reason: &'static str,
+        /// What is awaited.
+        message: String,
+    },
     /// The provider call failed.
     #[error("{0}")]
     External(ExternalError),
@@ -34,25 +50,79 @@ pub enum Error {
     Missing,
 }
 
+/// `Kubernetes API: 500 InternalError: <message>` for an API status, the error's own
+/// words otherwise; never the `Debug` form of the status.
+pub fn kube_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => {
+            let reason = if s.reason.is_empty() {
+                "Error"
+            } else {
+                &s.reason
+            };
+            format!("Kubernetes API: {} {reason}: {}", s.code, s.message)
+        }
+        other => format!("Kubernetes API: {other}"),
+    }
+}
+
+/// How a failed reconcile is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Our own write lost an optimistic-concurrency race: retry promptly against
+    /// fresh state, with no backoff growth and nothing reported.
+    Soon,
+    /// Waiting for something a watch reports (a dependency, the provider account):
+    /// no backoff growth; the resync is only a safety net.
+    OnChange,
+    /// The object as it stands can never succeed: no timer; a change of the object
+    /// (or of the provider it references) wakes it.
+    Never,
+    /// A failure: capped exponential backoff (`transient` chooses the faster curve).
+    Backoff {
+        /// Retrying without a change can succeed soon.
+        transient: bool,
+    },
+}
+
 impl Error {
     /// CamelCase category: the condition reason, Event reason and metric label.
     pub fn reason(&self) -> &str {
         match self {
+            Error::Kube(e) if is_conflict(e) => "KubernetesConflict",
             Error::Kube(_) => "KubernetesAPIError",
-            Error::Provider(_) => "ProviderNotReady",
+            Error::InvalidProviderRef(_) => "InvalidProviderRef",
+            Error::ProviderNotReady(_) => "ProviderNotReady",
+            Error::AccountUnusable(_) => "AccountUnusable",
             Error::InvalidSpec(_) => "InvalidSpec",
             Error::SecretConflict(_) => "SecretOwnedByAnother",
             Error::PasswordSource(_) => "PasswordSourceInvalid",
-            Error::Waiting(_) => "WaitingForSipConnection",
+            Error::Waiting { reason, .. } => reason,
             Error::External(e) => &e.reason,
             Error::Missing => "ExternalObjectMissing",
         }
     }
 
-    /// Whether retrying without a change can succeed soon.
+    /// How to retry.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Error::Kube(e) if is_conflict(e) => Retry::Soon,
+            Error::Waiting { .. } | Error::ProviderNotReady(_) => Retry::OnChange,
+            Error::InvalidSpec(_) | Error::InvalidProviderRef(_) => Retry::Never,
+            other => Retry::Backoff {
+                transient: other.is_transient(),
+            },
+        }
+    }
+
+    /// Whether retrying without a change can succeed soon (the provider object and
+    /// the Secret stay valid meanwhile).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Kube(_) | Error::Waiting(_) | Error::Provider(_) => true,
+            Error::Kube(_)
+            | Error::Waiting { .. }
+            | Error::ProviderNotReady(_)
+            | Error::AccountUnusable(_) => true,
             Error::External(e) => matches!(
                 e.kind,
                 ExternalErrorKind::Retryable | ExternalErrorKind::OutcomeUnknown
@@ -60,15 +130,22 @@ impl Error {
             _ => false,
         }
     }
+
+    /// Whether the user must act (a Warning Event); waiting and races are normal.
+    pub fn is_warning(&self) -> bool {
+        matches!(self.retry(), Retry::Backoff { .. } | Retry::Never)
+    }
 }
 
-impl<S: std::error::Error + 'static> From<DriveError<S>> for Error
-where
-    kube::Error: From<S>,
-{
-    fn from(e: DriveError<S>) -> Self {
+/// A 409 Conflict: the object changed since it was read.
+pub fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
+
+impl From<DriveError<Error>> for Error {
+    fn from(e: DriveError<Error>) -> Self {
         match e {
-            DriveError::Store(s) => Error::Kube(s.into()),
+            DriveError::Local(e) => e,
             DriveError::External(e) => Error::External(e),
             DriveError::Missing => Error::Missing,
         }
@@ -84,8 +161,17 @@ pub fn backoff(failures: u32, transient: bool) -> Duration {
         (5.0, 300.0)
     };
     let exp = base * 2f64.powi(failures.saturating_sub(1).min(16) as i32);
-    let jitter = 0.8 + rand::random::<f64>() * 0.4;
-    Duration::from_secs_f64((exp.min(cap)) * jitter)
+    jitter(Duration::from_secs_f64(exp.min(cap)))
+}
+
+/// `d` spread by ±20%, so objects created together do not poll together.
+pub fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.8 + rand::random::<f64>() * 0.4)
+}
+
+/// The delay before retrying after a lost optimistic-concurrency race: 100-500 ms.
+pub fn conflict_delay() -> Duration {
+    Duration::from_millis(100 + rand::random::<u64>() % 400)
 }
 
 #[cfg(test)]
@@ -102,5 +188,71 @@ mod tests {
         assert!(d30 <= 72.0, "{d30}");
         assert!(backoff(30, false).as_secs_f64() <= 360.0);
         assert!(backoff(1, false) > backoff(1, true) / 2);
+    }
+
+    fn api_error(code: u16, reason: &str) -> Error {
+        Error::Kube(kube::Error::Api(Box::new(kube::core::Status {
+            status: Some(kube::core::response::StatusSummary::Failure),
+            code,
+            message: "etcd is unavailable".into(),
+            reason: reason.into(),
+            metadata: None,
+            details: None,
+        })))
+    }
+
+    #[test]
+    fn errors_are_typed_by_what_the_user_must_do() {
+        let cases = [
+            (
+                "a lost race is retried promptly and silently",
+                api_error(409, "Conflict"),
+                Retry::Soon,
+                false,
+            ),
+            (
+                "an API failure backs off",
+                api_error(500, "InternalError"),
+                Retry::Backoff { transient: true },
+                true,
+            ),
+            (
+                "a provider of the wrong type needs a spec change",
+                Error::InvalidProviderRef("x".into()),
+                Retry::Never,
+                true,
+            ),
+            (
+                "a provider not checked yet is waited for",
+                Error::ProviderNotReady("x".into()),
+                Retry::OnChange,
+                false,
+            ),
+            (
+                "a dependency is waited for",
+                Error::Waiting {
+                    reason: "WaitingForSipConnection",
+                    message: "x".into(),
+                },
+                Retry::OnChange,
+                false,
+            ),
+            (
+                "a spec mistake is terminal",
+                Error::InvalidSpec("x".into()),
+                Retry::Never,
+                true,
+            ),
+        ];
+        for (name, e, retry, warning) in cases {
+            assert_eq!((e.retry(), e.is_warning()), (retry, warning), "{name}");
+        }
+    }
+
+    #[test]
+    fn api_errors_read_as_sentences() {
+        let m = api_error(500, "InternalError").to_string();
+        assert_eq!(m, "Kubernetes API: 500 InternalError: etcd is unavailable");
+        assert!(!m.contains("Some(") && !m.contains("Status {"), "{m}");
     }
 }

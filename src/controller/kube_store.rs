@@ -8,10 +8,14 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::error::Error;
 use crate::managed::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, ObjectStore};
 
 /// Writes finalizer and annotations with merge patches guarded by the object's
-/// resourceVersion, so a stale view can never overwrite a newer one.
+/// resourceVersion, so a stale view can never overwrite a newer one. A lost race is a
+/// 409 Conflict ([`Error::retry`] says: retry promptly, the whole step re-decided
+/// against fresh state, since blindly repeating a write such as the create-pending
+/// marker on a newer object could duplicate a provider object).
 pub struct KubeStore<K: Resource> {
     api: Api<K>,
     name: String,
@@ -60,35 +64,37 @@ impl<K> ObjectStore for KubeStore<K>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync,
 {
-    type Error = kube::Error;
+    type Error = Error;
 
-    async fn add_finalizer(&self) -> kube::Result<()> {
+    async fn add_finalizer(&self) -> Result<(), Error> {
         let (_, mut f) = self.snapshot();
         if !f.iter().any(|x| x == FINALIZER) {
             f.push(FINALIZER.to_string());
         }
-        self.patch(json!({ "finalizers": f })).await
+        Ok(self.patch(json!({ "finalizers": f })).await?)
     }
 
-    async fn remove_finalizer(&self) -> kube::Result<()> {
+    async fn remove_finalizer(&self) -> Result<(), Error> {
         let (_, f) = self.snapshot();
         let f: Vec<String> = f.into_iter().filter(|x| x != FINALIZER).collect();
         match self.patch(json!({ "finalizers": f })).await {
             // Already gone: the finalizer went with it.
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            r => r,
+            r => Ok(r?),
         }
     }
 
-    async fn mark_create_pending(&self) -> kube::Result<()> {
-        self.patch(
-            json!({ "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() } }),
-        )
-        .await
+    async fn mark_create_pending(&self) -> Result<(), Error> {
+        Ok(self
+            .patch(
+                json!({ "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() } }),
+            )
+            .await?)
     }
 
-    async fn record_external_name(&self, name: Option<&str>) -> kube::Result<()> {
-        self.patch(json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } }))
-            .await
+    async fn record_external_name(&self, name: Option<&str>) -> Result<(), Error> {
+        Ok(self
+            .patch(json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } }))
+            .await?)
     }
 }

@@ -14,8 +14,9 @@ use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider, Sip
 
 /// Probes the account with the cheapest authenticated read.
 async fn probe(acc: &Account) -> Result<ProviderType, Error> {
-    let to_ext =
-        |e: crate::provider::ProviderError| Error::External(super::external::from_provider(&e));
+    let to_ext = |e: crate::provider::ProviderError| {
+        Error::External(super::provider_calls::from_provider(&e))
+    };
     match acc {
         Account::Telnyx(c) => {
             let f = crate::provider::telnyx::ConnectionFilter {
@@ -106,7 +107,7 @@ fn finish<K: Resource<DynamicType = ()>>(
     match r {
         Ok(()) => {
             ctx.succeeded(&key_of(obj));
-            Ok(Action::requeue(ctx.settings.resync))
+            Ok(Action::requeue(super::error::jitter(ctx.settings.resync)))
         }
         Err(e) => Err(e),
     }

@@ -16,18 +16,17 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
 use super::context::{Ctx, key_of};
-use super::error::Error;
+use super::error::{Error, Retry, conflict_delay, jitter};
+use super::kind::{KindVisitor, ManagedKind, ManagedStatus};
 use super::status::set_condition;
-use super::{provider_account, sip_connection, telephony_credential, trunk_credential};
+use super::{provider_account, shell};
 use crate::crd::condition::{READY, SYNCED};
-use crate::crd::{
-    ClusterSipProvider, ProviderKind, ProviderRef, SipConnection, SipProvider, TelephonyCredential,
-    TrunkCredential,
-};
+use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider};
 
 /// What to watch.
 #[derive(Clone, Debug, Default)]
@@ -38,28 +37,6 @@ pub struct Scope {
     pub selector: Option<String>,
     /// Reconciles in flight per controller.
     pub concurrency: u16,
-}
-
-/// A kind whose objects use a provider account.
-pub trait UsesProvider {
-    /// The provider reference of the spec.
-    fn provider_ref(&self) -> &ProviderRef;
-}
-
-impl UsesProvider for SipConnection {
-    fn provider_ref(&self) -> &ProviderRef {
-        &self.spec.provider_ref
-    }
-}
-impl UsesProvider for TelephonyCredential {
-    fn provider_ref(&self) -> &ProviderRef {
-        &self.spec.provider_ref
-    }
-}
-impl UsesProvider for TrunkCredential {
-    fn provider_ref(&self) -> &ProviderRef {
-        &self.spec.provider_ref
-    }
 }
 
 fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
@@ -81,13 +58,32 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     ctx: Arc<Ctx>,
 ) -> Action {
     let key = key_of(obj.as_ref());
-    let delay = ctx.failed(&key, err.is_transient());
-    if err.is_transient() {
-        tracing::info!(object = %key, reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile waiting");
-    } else {
-        tracing::warn!(object = %key, reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile failed");
+    let reason = err.reason();
+    match err.retry() {
+        Retry::Soon => {
+            let delay = conflict_delay();
+            tracing::debug!(object = %key, reason, error = %err, requeue_ms = delay.as_millis() as u64, "lost a write race; retrying against fresh state");
+            Action::requeue(delay)
+        }
+        Retry::OnChange => {
+            // The watch of what is awaited wakes the object; the resync is a safety net.
+            tracing::info!(object = %key, reason, error = %err, "waiting");
+            Action::requeue(jitter(ctx.settings.resync))
+        }
+        Retry::Never => {
+            tracing::warn!(object = %key, reason, error = %err, "reconcile failed; waiting for a change of the object");
+            Action::await_change()
+        }
+        Retry::Backoff { transient } => {
+            let delay = ctx.failed(&key, transient);
+            if transient {
+                tracing::info!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "reconcile failed; retrying");
+            } else {
+                tracing::warn!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "reconcile failed");
+            }
+            Action::requeue(delay)
+        }
     }
-    Action::requeue(delay)
 }
 
 /// Hash of what a user (not this operator) changes: the generation (spec), deletion,
@@ -135,31 +131,30 @@ where
     Controller::for_stream(stream, reader)
 }
 
-/// Hash of the generation and the Ready status: what dependants care about. Status
-/// refreshes that change nothing else (a provider's lastCheckedAt) trigger nothing.
-fn readiness<K: Resource + Serialize>(obj: &K) -> Option<u64> {
+/// Hash of the generation and the Ready condition (status and message, which names
+/// the provider ID): what dependants care about. Status refreshes that change nothing
+/// else (a provider's lastCheckedAt) trigger nothing.
+fn readiness<K: Resource>(obj: &K, conditions: &[Condition]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     obj.meta().generation.hash(&mut h);
-    let v = serde_json::to_value(obj).unwrap_or_default();
-    let ready = v["status"]["conditions"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
-        .map(|c| c["status"].to_string());
-    ready.hash(&mut h);
-    v["status"]["connectionID"].to_string().hash(&mut h);
-    Some(h.finish())
+    conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| (&c.status, &c.message))
+        .hash(&mut h);
+    h.finish()
 }
 
 /// A watch of `K` that passes only changes of generation or readiness.
 fn readiness_stream<K>(
     api: Api<K>,
+    conditions: fn(&K) -> &[Condition],
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = ()>
         + Clone
         + DeserializeOwned
-        + Serialize
         + std::fmt::Debug
         + Send
         + Sync
@@ -168,31 +163,66 @@ where
     watcher(api, watcher::Config::default())
         .default_backoff()
         .applied_objects()
-        .predicate_filter(readiness::<K>, Default::default())
+        .predicate_filter(
+            move |k: &K| Some(readiness(k, conditions(k))),
+            Default::default(),
+        )
+}
+
+fn conditions_of<K: ManagedKind>(k: &K) -> &[Condition] {
+    k.status().map(|s| s.conditions()).unwrap_or_default()
+}
+
+fn sip_provider_conditions(p: &SipProvider) -> &[Condition] {
+    p.status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+}
+
+fn cluster_provider_conditions(p: &ClusterSipProvider) -> &[Condition] {
+    p.status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+}
+
+/// Wakes objects of `K` when an object `D` they wait for changes readiness
+/// (`waits_for` says which): a kind's [`ManagedKind::watch_dependencies`] hook.
+pub fn wake_on_ready<K, D>(
+    ctrl: Controller<DeserializeGuard<K>>,
+    client: &Client,
+    ns: Option<&str>,
+    waits_for: fn(&K, &D) -> bool,
+) -> Controller<DeserializeGuard<K>>
+where
+    K: ManagedKind,
+    D: ManagedKind,
+{
+    let store = ctrl.store();
+    ctrl.watches_stream(
+        readiness_stream(api::<D>(client, ns), conditions_of::<D>),
+        move |d: D| {
+            store
+                .state()
+                .into_iter()
+                .filter(|k| k.0.as_ref().is_ok_and(|k| waits_for(k, &d)))
+                .map(|k| ObjectRef::from_obj(k.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 /// Keeps `sipcred_managed_resources{kind,ready}` current from a controller's cache
 /// (no API calls), until the process ends.
-fn spawn_gauge<K>(store: Store<DeserializeGuard<K>>, ctx: Arc<Ctx>)
-where
-    K: Resource<DynamicType = ()> + Serialize + Clone + Send + Sync + 'static,
-{
+fn spawn_gauge<K: ManagedKind>(store: Store<DeserializeGuard<K>>, ctx: Arc<Ctx>) {
     tokio::spawn(async move {
         let kind = K::kind(&()).into_owned();
         loop {
             let mut counts =
                 std::collections::BTreeMap::from([("True", 0i64), ("False", 0), ("Unknown", 0)]);
             for o in store.state() {
-                let ready = o.0.as_ref().ok().and_then(|k| {
-                    let v = serde_json::to_value(k).ok()?;
-                    let c = v["status"]["conditions"]
-                        .as_array()?
-                        .iter()
-                        .find(|c| c["type"] == "Ready")?
-                        .clone();
-                    c["status"].as_str().map(String::from)
-                });
-                let key = match ready.as_deref() {
+                let key = match o.0.as_ref().ok().and_then(|k| k.ready()) {
                     Some("True") => "True",
                     Some("False") => "False",
                     _ => "Unknown",
@@ -284,15 +314,12 @@ fn refers_to(
 }
 
 /// Dependants of a provider object in a controller's cache.
-fn dependants<K>(
+fn dependants<K: ManagedKind>(
     store: &Store<DeserializeGuard<K>>,
     kind: ProviderKind,
     p_ns: Option<&str>,
     p_name: &str,
-) -> Vec<ObjectRef<DeserializeGuard<K>>>
-where
-    K: Resource<DynamicType = ()> + UsesProvider + Clone + 'static,
-{
+) -> Vec<ObjectRef<DeserializeGuard<K>>> {
     store
         .state()
         .into_iter()
@@ -311,19 +338,13 @@ where
         .collect()
 }
 
-/// A controller of a managed kind: owns its Secrets, follows its provider's readiness.
-fn managed<K>(client: &Client, ns: Option<&str>, scope: &Scope) -> Controller<DeserializeGuard<K>>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + UsesProvider
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+/// A controller of a managed kind: owns its Secrets, follows its provider's readiness
+/// and whatever else the kind waits for.
+fn managed_controller<K: ManagedKind>(
+    client: &Client,
+    ns: Option<&str>,
+    scope: &Scope,
+) -> Controller<DeserializeGuard<K>> {
     let mut wc = watcher::Config::default();
     if let Some(s) = &scope.selector {
         wc = wc.labels(s);
@@ -331,28 +352,33 @@ where
     let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc)
         .owns(api::<Secret>(client, ns), watcher::Config::default());
     let (s1, s2) = (ctrl.store(), ctrl.store());
-    ctrl.watches_stream(
-        readiness_stream(api::<SipProvider>(client, ns)),
-        move |p: SipProvider| {
-            dependants(
-                &s1,
-                ProviderKind::SipProvider,
-                p.namespace().as_deref(),
-                &p.name_any(),
-            )
-        },
-    )
-    .watches_stream(
-        readiness_stream(Api::<ClusterSipProvider>::all(client.clone())),
-        move |p: ClusterSipProvider| {
-            dependants(&s2, ProviderKind::ClusterSipProvider, None, &p.name_any())
-        },
-    )
-    .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+    let ctrl = ctrl
+        .watches_stream(
+            readiness_stream(api::<SipProvider>(client, ns), sip_provider_conditions),
+            move |p: SipProvider| {
+                dependants(
+                    &s1,
+                    ProviderKind::SipProvider,
+                    p.namespace().as_deref(),
+                    &p.name_any(),
+                )
+            },
+        )
+        .watches_stream(
+            readiness_stream(
+                Api::<ClusterSipProvider>::all(client.clone()),
+                cluster_provider_conditions,
+            ),
+            move |p: ClusterSipProvider| {
+                dependants(&s2, ProviderKind::ClusterSipProvider, None, &p.name_any())
+            },
+        );
+    K::watch_dependencies(ctrl, client, ns)
+        .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
 }
 
-/// Drives a controller to completion, keeping its gauge.
-fn drive<K, F, Fut>(
+/// Drives a controller to completion.
+fn run_controller<K, F, Fut>(
     ctrl: Controller<DeserializeGuard<K>>,
     reconcile: F,
     ctx: &Arc<Ctx>,
@@ -361,7 +387,6 @@ where
     K: Resource<DynamicType = ()>
         + Clone
         + DeserializeOwned
-        + Serialize
         + std::fmt::Debug
         + Send
         + Sync
@@ -369,7 +394,6 @@ where
     F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = Result<Action, Error>> + Send + 'static,
 {
-    spawn_gauge(ctrl.store(), ctx.clone());
     Box::pin(
         ctrl.shutdown_on_signal()
             .run(guarded(reconcile), error_policy, ctx.clone())
@@ -379,6 +403,24 @@ where
                 }
             }),
     )
+}
+
+/// Starts the controller of every registered kind in one namespace (or all).
+struct StartKinds<'a> {
+    client: &'a Client,
+    ns: Option<&'a str>,
+    scope: &'a Scope,
+    ctx: &'a Arc<Ctx>,
+    tasks: &'a mut Vec<BoxFuture<'static, ()>>,
+}
+
+impl KindVisitor for StartKinds<'_> {
+    fn visit<K: ManagedKind>(&mut self) {
+        let ctrl = managed_controller::<K>(self.client, self.ns, self.scope);
+        spawn_gauge(ctrl.store(), self.ctx.clone());
+        self.tasks
+            .push(run_controller(ctrl, shell::reconcile::<K>, self.ctx));
+    }
 }
 
 /// Runs every controller until SIGTERM/SIGINT.
@@ -392,41 +434,14 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
     for ns in &namespaces {
         let n = ns.as_deref();
-        tasks.push(drive(
-            managed::<SipConnection>(&client, n, &scope),
-            sip_connection::reconcile,
-            &ctx,
-        ));
-        tasks.push(drive(
-            managed::<TrunkCredential>(&client, n, &scope),
-            trunk_credential::reconcile,
-            &ctx,
-        ));
-        // TelephonyCredentials also follow their SipConnection's readiness.
-        let tc = managed::<TelephonyCredential>(&client, n, &scope);
-        let store = tc.store();
-        let tc = tc.watches_stream(
-            readiness_stream(api::<SipConnection>(&client, n)),
-            move |c: SipConnection| {
-                let (cns, cname) = (c.namespace(), c.name_any());
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|t| {
-                        t.0.as_ref().is_ok_and(|t| {
-                            t.namespace() == cns
-                                && t.spec
-                                    .sip_connection_ref
-                                    .as_ref()
-                                    .is_some_and(|r| r.name == cname)
-                        })
-                    })
-                    .map(|t| ObjectRef::from_obj(t.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        );
-        tasks.push(drive(tc, telephony_credential::reconcile, &ctx));
-        tasks.push(drive(
+        super::for_each_kind(&mut StartKinds {
+            client: &client,
+            ns: n,
+            scope: &scope,
+            ctx: &ctx,
+            tasks: &mut tasks,
+        });
+        tasks.push(run_controller(
             controller_for(
                 api::<DeserializeGuard<SipProvider>>(&client, n),
                 watcher::Config::default(),
@@ -435,7 +450,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             &ctx,
         ));
     }
-    tasks.push(drive(
+    tasks.push(run_controller(
         controller_for(
             Api::<DeserializeGuard<ClusterSipProvider>>::all(client.clone()),
             watcher::Config::default(),

@@ -1,105 +1,43 @@
-//! The shell every managed kind shares around its pipeline: stamp conditions and
-//! observedGeneration, write status only when it changed, record metrics and Events,
-//! and choose the requeue. Kinds supply only their pipeline and their status fields.
+//! The shell every managed kind shares: the whole lifecycle around the engine. It
+//! reads the object's Secret, hands the engine a connector (the kind's `connect` hook
+//! behind the account lookup), the object store and the Secret publisher, maps the
+//! outcome into status through the kind's `report` hook, stamps conditions and
+//! observedGeneration, writes status only when it changed, records metrics and
+//! Events, and chooses the requeue.
 
 use std::sync::Arc;
 
-use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::{Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::context::{Ctx, key_of};
-use super::error::Error;
+use super::error::{Error, Retry, jitter};
+use super::kind::{Connect, ManagedKind, ManagedStatus};
+use super::kube_store::KubeStore;
+use super::secret_target::SecretSlot;
 use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
-use crate::crd::{
-    SipConnection, SipConnectionStatus, TelephonyCredential, TelephonyCredentialStatus,
-    TrunkCredential, TrunkCredentialStatus,
-};
-use crate::managed::Outcome;
-use crate::managed::driver::Change;
-
-/// The status fields the shell manages.
-pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
-    /// The conditions.
-    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
-    /// `observedGeneration`.
-    fn observed_generation_mut(&mut self) -> &mut Option<i64>;
-    /// `lastSyncedAt`.
-    fn last_synced_at_mut(&mut self) -> &mut Option<String>;
-}
-
-/// A managed kind and its status.
-pub trait ManagedKind:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + Clone
-    + DeserializeOwned
-    + std::fmt::Debug
-    + Send
-    + Sync
-    + 'static
-{
-    /// The status type.
-    type Status: ManagedStatus;
-    /// The current status.
-    fn status(&self) -> Option<&Self::Status>;
-}
-
-macro_rules! managed_kind {
-    ($kind:ty, $status:ty) => {
-        impl ManagedStatus for $status {
-            fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-                &mut self.conditions
-            }
-            fn observed_generation_mut(&mut self) -> &mut Option<i64> {
-                &mut self.observed_generation
-            }
-            fn last_synced_at_mut(&mut self) -> &mut Option<String> {
-                &mut self.last_synced_at
-            }
-        }
-        impl ManagedKind for $kind {
-            type Status = $status;
-            fn status(&self) -> Option<&$status> {
-                self.status.as_ref()
-            }
-        }
-    };
-}
-managed_kind!(SipConnection, SipConnectionStatus);
-managed_kind!(TelephonyCredential, TelephonyCredentialStatus);
-managed_kind!(TrunkCredential, TrunkCredentialStatus);
+use crate::managed::{Change, Connector, ManagedState, Outcome, PreObserve, drive, pre_observe};
 
 /// The lifecycle state of an object for the managed engine.
-pub fn state_of<K: Resource>(
-    obj: &K,
-    deletion_policy: Option<crate::crd::DeletionPolicy>,
-) -> crate::managed::ManagedState {
+pub fn state_of<K: ManagedKind>(obj: &K) -> ManagedState {
     let m = obj.meta();
-    crate::managed::ManagedState::from_meta(
+    ManagedState::from_meta(
         m.annotations.as_ref(),
         m.finalizers.as_deref(),
         m.deletion_timestamp.is_some(),
-        deletion_policy,
+        obj.deletion_policy(),
     )
 }
 
-/// Runs a kind's pipeline inside the shared shell. The pipeline returns the Ready
-/// message, or `None` once the object is released (nothing left to report).
-pub async fn reconcile<K, F>(obj: Arc<K>, ctx: Arc<Ctx>, pipeline: F) -> Result<Action, Error>
-where
-    K: ManagedKind,
-    F: AsyncFnOnce(&K, &Ctx, &Api<K>, &mut K::Status) -> Result<Option<String>, Error>,
-{
+/// Reconciles one object of a managed kind.
+pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let generation = obj.meta().generation;
     let mut status = obj.status().cloned().unwrap_or_default();
     let started = std::time::Instant::now();
-    let result = pipeline(&obj, &ctx, &api, &mut status).await;
+    let result = lifecycle(obj.as_ref(), &ctx, &api, &mut status).await;
     let kind = K::kind(&());
     ctx.observe_reconcile(
         &kind,
@@ -114,6 +52,9 @@ where
             ctx.succeeded(&key_of(obj.as_ref()));
             return Ok(Action::await_change());
         }
+        // A lost optimistic-concurrency race on our own write is not a failure of the
+        // object: nothing is reported and the runner retries promptly.
+        Err(e) if e.retry() == Retry::Soon => return result.map(|_| Action::await_change()),
         Err(e) => {
             mark_failed(
                 status.conditions_mut(),
@@ -122,8 +63,9 @@ where
                 generation,
                 e.is_transient(),
             );
-            // Waiting on a dependency is progress, not a failure worth a Warning.
-            if !matches!(e, Error::Waiting(_)) {
+            // Waiting (for a dependency or the provider account) is progress, not a
+            // failure worth a Warning.
+            if e.is_warning() {
                 ctx.event(obj.as_ref(), true, e.reason(), "Reconcile", e.to_string())
                     .await;
             }
@@ -134,13 +76,101 @@ where
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
-        Action::requeue(ctx.settings.resync)
+        Action::requeue(jitter(ctx.settings.resync))
     })
+}
+
+/// The engine's connector for one object: resolves the provider account, then the
+/// kind's `connect` hook.
+struct KindConnector<'a, K: ManagedKind> {
+    ctx: &'a Ctx,
+    obj: &'a K,
+    namespace: &'a str,
+    deleting: bool,
+    status: &'a K::Status,
+    secret: Option<&'a SecretSlot>,
+}
+
+impl<K: ManagedKind> Connector for KindConnector<'_, K> {
+    type Client = K::Client;
+    type Error = Error;
+
+    async fn connect(&self) -> Result<K::Client, Error> {
+        let account = self
+            .ctx
+            .account(self.namespace, self.obj.provider_ref(), !self.deleting)
+            .await?;
+        K::connect(Connect {
+            ctx: self.ctx,
+            obj: self.obj,
+            namespace: self.namespace,
+            account,
+            status: self.status,
+            secret: self.secret,
+        })
+        .await
+    }
+}
+
+/// One lifecycle step. Returns the Ready message, or `None` once the object is
+/// released (nothing left to report).
+async fn lifecycle<K: ManagedKind>(
+    obj: &K,
+    ctx: &Ctx,
+    api: &Api<K>,
+    status: &mut K::Status,
+) -> Result<Option<String>, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let state = state_of(obj);
+    let store = KubeStore::new(api.clone(), obj);
+    // The Secret is read only for a step that may publish into it.
+    let slot = match pre_observe(&state) {
+        PreObserve::Observe { .. } => {
+            obj.validate()?;
+            Some(SecretSlot::load(&ctx.client, obj, obj.secret_target()).await?)
+        }
+        _ => None,
+    };
+    let before = status.clone();
+    let connector = KindConnector {
+        ctx,
+        obj,
+        namespace: &ns,
+        deleting: state.deleting,
+        status: &before,
+        secret: slot.as_ref(),
+    };
+    let out = drive(&state, &connector, &store, &slot).await?;
+    if let (Outcome::Synced { change, .. }, Some(slot)) = (&out, &slot) {
+        *status.secret_name_mut() = Some(slot.name.clone());
+        let pushed = match change {
+            Change::Created { .. } => true,
+            Change::Updated(fields) => fields.iter().any(|f| f == "password"),
+            _ => false,
+        };
+        if let (true, Some(at)) = (pushed, status.password_updated_at_mut()) {
+            *at = Some(now_rfc3339());
+        }
+    }
+    if let Outcome::Synced {
+        external_name,
+        resource,
+        ..
+    }
+    | Outcome::Drifted {
+        external_name,
+        resource,
+        ..
+    } = &out
+    {
+        K::report(external_name, resource, status);
+    }
+    Ok(announce(obj, ctx, &out, K::WHAT, status).await)
 }
 
 /// Reports what a drive step did (Events, lastSyncedAt) and returns the Ready message.
 /// `what` names the provider object, e.g. "the credential connection at Telnyx".
-pub async fn announce<K, R>(
+async fn announce<K, R>(
     obj: &K,
     ctx: &Ctx,
     out: &Outcome<R>,
@@ -173,50 +203,42 @@ where
             change,
             ..
         } => {
-            match change {
-                Change::None => {}
-                Change::Created { recreate: false } => {
-                    ctx.event(
-                        obj,
-                        false,
-                        "Created",
-                        "Create",
-                        format!("created {what} (id {external_name})"),
-                    )
-                    .await;
-                }
-                Change::Created { recreate: true } => {
-                    let note = format!(
+            let bare = what.trim_start_matches("the ");
+            let note = match change {
+                Change::None => None,
+                Change::Created { recreate: false } => Some((
+                    "Created",
+                    "Create",
+                    format!("created {what} (id {external_name})"),
+                )),
+                Change::Created { recreate: true } => Some((
+                    "Created",
+                    "Create",
+                    format!(
                         "recreated {what} (id {external_name}); it had been deleted outside Kubernetes"
-                    );
-                    ctx.event(obj, false, "Created", "Create", note).await;
-                }
-                Change::Adopted => {
-                    let note = format!(
-                        "found the existing {} {external_name} by its identity and adopted it",
-                        what.trim_start_matches("the ")
-                    );
-                    ctx.event(obj, false, "Adopted", "Observe", note).await;
-                }
-                Change::Updated(fields) => {
-                    ctx.event(
-                        obj,
-                        false,
-                        "Updated",
-                        "Update",
-                        format!("updated {what}: {}", fields.join(", ")),
-                    )
-                    .await;
-                }
+                    ),
+                )),
+                Change::Adopted => Some((
+                    "Adopted",
+                    "Observe",
+                    format!(
+                        "found the existing {bare} {external_name} by its identity and adopted it"
+                    ),
+                )),
+                Change::Updated(fields) => Some((
+                    "Updated",
+                    "Update",
+                    format!("updated {what}: {}", fields.join(", ")),
+                )),
+            };
+            if let Some((reason, action, note)) = note {
+                ctx.event(obj, false, reason, action, note).await;
             }
             let synced = status.last_synced_at_mut();
             if *change != Change::None || synced.is_none() {
                 *synced = Some(now_rfc3339());
             }
-            Some(format!(
-                "{} {external_name} matches the spec",
-                what.trim_start_matches("the ")
-            ))
+            Some(format!("{bare} {external_name} matches the spec"))
         }
         Outcome::Drifted {
             external_name,

@@ -1,38 +1,26 @@
-//! SipConnection: dereference the provider, validate, put the password in the Secret
-//! first, drive the Telnyx credential connection, publish the ID, report status.
+//! SipConnection: a Telnyx credential connection whose password this operator
+//! chooses (referenced, kept from the Secret, or generated). Only its hooks live here.
 
-use std::sync::Arc;
-
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
-use kube::runtime::controller::Action;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::context::{Account, Ctx};
 use super::error::Error;
-use super::external::{by_id_or_identity, deleted, drift, from_provider};
-use super::kube_store::KubeStore;
-use super::password::{self, Limits};
-use super::shell;
-use super::status::now_rfc3339;
-use super::unreachable::Unreachable;
+use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
+use super::password_source::{self, Limits};
+use super::provider_calls::{by_id_or_identity, deleted, drift, from_provider, no_desired_state};
 use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, EncryptedMedia};
 use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
-use crate::managed::driver::Change;
-use crate::managed::{
-    ExternalClient, ExternalError, Observation, Outcome, PreObserve, drive, pre_observe,
-};
+use crate::managed::{ExternalClient, ExternalError, Observation};
 use crate::provider::Nullable;
 use crate::provider::telnyx::{
-    self as tx, CredentialConnection, CredentialConnectionRequest, TelnyxClient,
+    self as tx, CredentialConnection, CredentialConnectionRequest, SIP_DOMAIN, TelnyxClient,
 };
-use crate::secrets::{self, Credentials, Keys, Owner, Ownership};
+use crate::secrets::ConnectionDetails;
 
-/// The SIP domain of every Telnyx credential connection.
-pub const TELNYX_SIP_DOMAIN: &str = "sip.telnyx.com";
 const LIMITS: Limits = Limits { min: 8, max: 128 };
+
+managed_status!(SipConnectionStatus, password_updated_at);
 
 /// The connection name at Telnyx: the object's deterministic identity there.
 pub fn connection_name(obj: &SipConnection) -> String {
@@ -133,25 +121,35 @@ fn outbound(o: &CredentialOutbound) -> tx::CredentialOutbound {
     }
 }
 
-/// The Telnyx credential connection as the engine sees it.
-pub struct TelnyxConnection {
-    client: TelnyxClient,
-    name: String,
+/// The desired connection and the password it must carry; absent while deleting
+/// (deletion needs only the identity).
+struct Desired {
     request: CredentialConnectionRequest,
     password: SecretString,
 }
 
+/// The Telnyx credential connection as the engine sees it.
+pub struct TelnyxConnection {
+    client: TelnyxClient,
+    name: String,
+    user_name: String,
+    desired: Option<Desired>,
+}
+
 impl TelnyxConnection {
     fn observation(&self, c: CredentialConnection) -> Observation<CredentialConnection> {
-        let desired = serde_json::to_value(&self.request).unwrap_or_default();
-        let observed = serde_json::to_value(&c).unwrap_or_default();
-        let mut d = drift(&desired, &observed);
-        let same_pw = c
-            .password
-            .as_ref()
-            .is_some_and(|p| p.expose_secret() == self.password.expose_secret());
-        if !same_pw {
-            d.push("password".into());
+        let mut d = Vec::new();
+        if let Some(want) = &self.desired {
+            let desired = serde_json::to_value(&want.request).unwrap_or_default();
+            let observed = serde_json::to_value(&c).unwrap_or_default();
+            d = drift(&desired, &observed);
+            let same_pw = c
+                .password
+                .as_ref()
+                .is_some_and(|p| p.expose_secret() == want.password.expose_secret());
+            if !same_pw {
+                d.push("password".into());
+            }
         }
         Observation {
             external_name: c.id.clone(),
@@ -161,15 +159,34 @@ impl TelnyxConnection {
         }
     }
 
-    fn with_password(&self) -> CredentialConnectionRequest {
-        let mut r = self.request.clone();
-        r.password = Some(self.password.clone());
-        r
+    fn with_password(&self) -> Result<CredentialConnectionRequest, ExternalError> {
+        let want = self.desired.as_ref().ok_or_else(no_desired_state)?;
+        let mut r = want.request.clone();
+        r.password = Some(want.password.clone());
+        Ok(r)
+    }
+
+    fn login(&self, id: Option<&str>) -> Option<ConnectionDetails> {
+        self.desired.as_ref().map(|d| ConnectionDetails {
+            username: self.user_name.clone(),
+            password: d.password.clone(),
+            domain: SIP_DOMAIN.into(),
+            id: id.map(String::from),
+            synced_digest: None,
+        })
     }
 }
 
 impl ExternalClient for TelnyxConnection {
     type Resource = CredentialConnection;
+
+    fn details_before(&self, id: Option<&str>) -> Option<ConnectionDetails> {
+        self.login(id)
+    }
+
+    fn details(&self, id: &str, _: &CredentialConnection) -> Option<ConnectionDetails> {
+        self.login(Some(id))
+    }
 
     async fn observe(
         &self,
@@ -188,7 +205,7 @@ impl ExternalClient for TelnyxConnection {
     async fn create(&self) -> Result<(String, CredentialConnection), ExternalError> {
         let c = self
             .client
-            .create_credential_connection(&self.with_password())
+            .create_credential_connection(&self.with_password()?)
             .await
             .map_err(|e| from_provider(&e))?;
         Ok((c.id.clone(), c))
@@ -199,7 +216,7 @@ impl ExternalClient for TelnyxConnection {
         o: &Observation<CredentialConnection>,
     ) -> Result<CredentialConnection, ExternalError> {
         self.client
-            .update_credential_connection(&o.external_name, &self.with_password())
+            .update_credential_connection(&o.external_name, &self.with_password()?)
             .await
             .map_err(|e| from_provider(&e))
     }
@@ -209,169 +226,42 @@ impl ExternalClient for TelnyxConnection {
     }
 }
 
-/// The Telnyx client of an account, or an error naming the mismatch.
-pub fn telnyx(acc: Account, kind: &str) -> Result<TelnyxClient, Error> {
-    match acc {
-        Account::Telnyx(c) => Ok(c),
-        Account::Vobiz(_) => Err(Error::Provider(format!(
-            "spec.providerRef: a {kind} needs a Telnyx provider, but it references a Vobiz account"
-        ))),
-    }
-}
+impl ManagedKind for SipConnection {
+    type Status = SipConnectionStatus;
+    type Client = TelnyxConnection;
+    const WHAT: &'static str = "the credential connection at Telnyx";
 
-/// The owner of this object's Secret.
-pub fn owner_of<K: Resource<DynamicType = ()>>(obj: &K) -> Owner {
-    Owner {
-        api_version: K::api_version(&()).into_owned(),
-        kind: K::kind(&()).into_owned(),
-        name: obj.meta().name.clone().unwrap_or_default(),
-        namespace: obj.meta().namespace.clone().unwrap_or_default(),
-        uid: obj.meta().uid.clone().unwrap_or_default(),
-    }
-}
+    managed_fields!();
 
-/// The owner, key names and name of an object's Secret; key names must be distinct.
-pub fn secret_plan<K: Resource<DynamicType = ()>>(
-    obj: &K,
-    target: Option<&crate::crd::SecretTarget>,
-) -> Result<(Owner, Keys, String), Error> {
-    let keys = Keys::from_target(target);
-    if let Some(k) = keys.duplicate() {
-        return Err(Error::InvalidSpec(format!(
-            "spec.secret.keys: the key name {k:?} is used twice; every key must be different"
-        )));
-    }
-    let name = secrets::secret_name(target, &obj.meta().name.clone().unwrap_or_default());
-    Ok((owner_of(obj), keys, name))
-}
-
-/// Looks up the target Secret and refuses one this object does not own.
-pub async fn target_secret(
-    api: &Api<Secret>,
-    name: &str,
-    owner_uid: &str,
-) -> Result<Option<Secret>, Error> {
-    let existing = api.get_opt(name).await?;
-    match secrets::ownership(existing.as_ref(), owner_uid) {
-        Ownership::Foreign(by) => Err(Error::SecretConflict(format!(
-            "Secret {name:?} already exists and is not owned by this object ({}); choose another spec.secret.name or delete that Secret",
-            by.map(|b| format!("controlled by {b}"))
-                .unwrap_or_else(|| "no controller".into())
-        ))),
-        _ => Ok(existing),
-    }
-}
-
-/// Reconciles one SipConnection.
-pub async fn reconcile(obj: Arc<SipConnection>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    shell::reconcile(obj, ctx, run).await
-}
-
-/// Returns the Ready message, or None when the object is gone.
-async fn run(
-    obj: &SipConnection,
-    ctx: &Ctx,
-    api: &Api<SipConnection>,
-    status: &mut SipConnectionStatus,
-) -> Result<Option<String>, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let state = shell::state_of(obj, obj.spec.deletion_policy);
-    let store = KubeStore::new(api.clone(), obj);
-    let name = connection_name(obj);
-    if !matches!(
-        pre_observe(&state),
-        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
-    ) {
-        let out = drive(
-            &state,
-            &Unreachable::<CredentialConnection>::default(),
-            &store,
-        )
-        .await?;
-        return Ok(report_outcome(obj, ctx, &out, status).await);
-    }
-    let client = telnyx(
-        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
-            .await?,
-        "SipConnection",
-    )?;
-    let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let (owner, keys, secret_name) = secret_plan(obj, obj.spec.secret.as_ref())?;
-    if state.deleting {
-        let conn = TelnyxConnection {
+    async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
+        let client = cx.account.telnyx("SipConnection")?;
+        let (obj, name) = (cx.obj, connection_name(cx.obj));
+        let desired = match cx.secret {
+            None => None,
+            Some(slot) => Some(Desired {
+                request: build_request(&obj.spec, &name),
+                password: password_source::choose(
+                    slot,
+                    obj.spec.password_secret_ref.as_ref(),
+                    obj.spec.password_policy.as_ref(),
+                    LIMITS,
+                )
+                .await?,
+            }),
+        };
+        Ok(TelnyxConnection {
             client,
             name,
-            request: build_request(&obj.spec, ""),
-            password: SecretString::from(""),
-        };
-        let out = drive(&state, &conn, &store).await?;
-        return Ok(report_outcome(obj, ctx, &out, status).await);
+            user_name: obj.spec.user_name.clone(),
+            desired,
+        })
     }
-    let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
-    let pw = match &obj.spec.password_secret_ref {
-        Some(r) => password::from_ref(&secret_api, r, LIMITS).await?,
-        None => match secrets::read_key(existing.as_ref(), &keys.password) {
-            Some(p) => p,
-            None => password::generate(obj.spec.password_policy.as_ref())?,
-        },
-    };
-    // The password reaches the Secret BEFORE the provider: a crash can never lose a
-    // password that Telnyx holds.
-    let mut creds = Credentials {
-        username: obj.spec.user_name.clone(),
-        password: pw.clone(),
-        domain: TELNYX_SIP_DOMAIN.into(),
-        id: state.external_name.clone(),
-        synced_digest: None,
-    };
-    let desired = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
-    secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
-    let conn = TelnyxConnection {
-        client,
-        request: build_request(&obj.spec, &name),
-        name,
-        password: pw,
-    };
-    let out = drive(&state, &conn, &store).await?;
-    if let Outcome::Synced { external_name, .. } = &out {
-        creds.id = Some(external_name.clone());
-        let after = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
-        secrets::apply(&secret_api, Some(&desired), &after).await?;
-        status.secret_name = Some(secret_name);
-    }
-    Ok(report_outcome(obj, ctx, &out, status).await)
-}
 
-async fn report_outcome(
-    obj: &SipConnection,
-    ctx: &Ctx,
-    out: &Outcome<CredentialConnection>,
-    status: &mut SipConnectionStatus,
-) -> Option<String> {
-    match out {
-        Outcome::Synced {
-            external_name,
-            resource,
-            change,
-        } => {
-            status.connection_id = Some(external_name.clone());
-            status.connection_name = resource.connection_name.clone();
-            status.created_at = resource.created_at.clone();
-            let pushed = match change {
-                Change::Created { .. } => true,
-                Change::Updated(fields) => fields.iter().any(|f| f == "password"),
-                _ => false,
-            };
-            if pushed {
-                status.password_updated_at = Some(now_rfc3339());
-            }
-        }
-        Outcome::Drifted { external_name, .. } => {
-            status.connection_id = Some(external_name.clone())
-        }
-        _ => {}
+    fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {
+        status.connection_id = Some(id.to_string());
+        status.connection_name = c.connection_name.clone();
+        status.created_at = c.created_at.clone();
     }
-    shell::announce(obj, ctx, out, "the credential connection at Telnyx", status).await
 }
 
 #[cfg(test)]

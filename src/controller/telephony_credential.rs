@@ -1,32 +1,26 @@
 //! TelephonyCredential: Telnyx generates the SIP username and password; a lost create
 //! response is recovered by looking the credential up by its deterministic name
-//! (Telnyx returns the password on GET too).
+//! (Telnyx returns the password on GET too). Only its hooks live here.
 
-use std::sync::Arc;
-
-use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::Api;
-use kube::runtime::controller::Action;
+use kube::core::DeserializeGuard;
+use kube::runtime::Controller;
 use secrecy::SecretString;
 
-use super::context::Ctx;
 use super::error::Error;
-use super::external::{by_id_or_identity, deleted, from_provider};
-use super::kube_store::KubeStore;
-use super::shell;
-use super::sip_connection::{TELNYX_SIP_DOMAIN, secret_plan, target_secret, telnyx};
-use super::unreachable::Unreachable;
-use crate::crd::condition::READY;
+use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
+use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
+use super::runner::wake_on_ready;
 use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
-use crate::managed::{
-    ExternalClient, ExternalError, ExternalErrorKind, Observation, Outcome, PreObserve, drive,
-    pre_observe,
-};
+use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
 use crate::provider::telnyx::{
-    TelephonyCredential as Cred, TelephonyCredentialRequest, TelnyxClient,
+    SIP_DOMAIN, TelephonyCredentialFilter, TelephonyCredentialObject as Cred,
+    TelephonyCredentialRequest, TelnyxClient,
 };
-use crate::secrets::{self, Credentials};
+use crate::secrets::ConnectionDetails;
+
+managed_status!(TelephonyCredentialStatus);
 
 /// The credential's name at Telnyx: its deterministic identity.
 pub fn credential_name(obj: &TelephonyCredential) -> String {
@@ -52,58 +46,109 @@ fn same_instant(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-/// The Telnyx telephony credential as the engine sees it.
+/// The Telnyx telephony credential as the engine sees it. `desired` is absent while
+/// deleting (deletion needs only the identity).
 pub struct TelnyxCredential {
     client: TelnyxClient,
-    request: TelephonyCredentialRequest,
+    name: String,
+    connection_id: String,
+    desired: Option<TelephonyCredentialRequest>,
+    /// The password the Secret holds, for a response that omits it.
+    known_password: Option<SecretString>,
 }
 
 impl TelnyxCredential {
-    fn observation(&self, c: Cred) -> Observation<Cred> {
+    /// Fields that differ. Telnyx does not echo `tag` in a credential (seed 003), so a
+    /// tag absent from the response is no drift by itself: [`Self::tag_applied`]
+    /// verifies it through the list filter instead.
+    fn drift(&self, c: &Cred, tag_applied: bool) -> Vec<String> {
+        let Some(want) = &self.desired else {
+            return Vec::new();
+        };
         let mut drift = Vec::new();
-        if self.request.tag.is_some() && self.request.tag != c.tag {
+        if !tag_applied {
             drift.push("tag".to_string());
         }
-        if !same_instant(self.request.expires_at.as_deref(), c.expires_at.as_deref()) {
+        if !same_instant(want.expires_at.as_deref(), c.expires_at.as_deref()) {
             drift.push("expires_at".to_string());
         }
-        let want = self
-            .request
-            .connection_id
-            .as_ref()
-            .map(|id| format!("connection:{id}"));
-        if want.is_some() && want != c.resource_id {
+        let conn = format!("connection:{}", self.connection_id);
+        if c.resource_id.as_deref().is_some_and(|r| r != conn) {
             drift.push("connection_id".to_string());
         }
-        Observation {
-            external_name: c.id.clone(),
-            up_to_date: drift.is_empty(),
-            drift,
-            resource: c,
+        drift
+    }
+
+    /// Whether the credential carries the desired tag: compared when Telnyx echoes
+    /// it, else verified with `filter[tag]` (one read, only for tagged objects).
+    async fn tag_applied(&self, c: &Cred) -> Result<bool, ExternalError> {
+        let Some(tag) = self.desired.as_ref().and_then(|d| d.tag.clone()) else {
+            return Ok(true);
+        };
+        if let Some(seen) = &c.tag {
+            return Ok(*seen == tag);
         }
+        let filter = TelephonyCredentialFilter {
+            tag: Some(tag),
+            name: c.name.clone(),
+            ..TelephonyCredentialFilter::for_connection(&self.connection_id)
+        };
+        let tagged = self
+            .client
+            .list_all_telephony_credentials(&filter)
+            .await
+            .map_err(|e| from_provider(&e))?;
+        Ok(tagged.iter().any(|t| t.id == c.id))
+    }
+
+    fn request(&self) -> Result<&TelephonyCredentialRequest, ExternalError> {
+        self.desired.as_ref().ok_or_else(no_desired_state)
     }
 }
 
 impl ExternalClient for TelnyxCredential {
     type Resource = Cred;
 
+    fn details(&self, id: &str, c: &Cred) -> Option<ConnectionDetails> {
+        self.desired.as_ref()?;
+        Some(ConnectionDetails {
+            username: c.sip_username.clone().unwrap_or_default(),
+            password: c
+                .sip_password
+                .clone()
+                .or_else(|| self.known_password.clone())
+                .unwrap_or_else(|| SecretString::from("")),
+            domain: SIP_DOMAIN.into(),
+            id: Some(id.into()),
+            synced_digest: None,
+        })
+    }
+
     async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<Cred>>, ExternalError> {
         let c = &self.client;
-        let name = self.request.name.clone().unwrap_or_default();
-        let conn = self.request.connection_id.clone().unwrap_or_default();
         let found = by_id_or_identity(
             id,
             async |id| c.get_telephony_credential(id).await,
-            async || c.find_credential_by_name(&name, &conn).await,
+            async || {
+                c.find_credential_by_name(&self.name, &self.connection_id)
+                    .await
+            },
         )
         .await?;
-        Ok(found.map(|c| self.observation(c)))
+        let Some(cred) = found else { return Ok(None) };
+        let drift = self.drift(&cred, self.tag_applied(&cred).await?);
+        Ok(Some(Observation {
+            external_name: cred.id.clone(),
+            up_to_date: drift.is_empty(),
+            drift,
+            resource: cred,
+        }))
     }
 
     async fn create(&self) -> Result<(String, Cred), ExternalError> {
         let c = self
             .client
-            .create_telephony_credential(&self.request)
+            .create_telephony_credential(self.request()?)
             .await
             .map_err(|e| from_provider(&e))?;
         Ok((c.id.clone(), c))
@@ -121,7 +166,7 @@ impl ExternalClient for TelnyxCredential {
             ));
         }
         self.client
-            .update_telephony_credential(&o.external_name, &self.request)
+            .update_telephony_credential(&o.external_name, self.request()?)
             .await
             .map_err(|e| from_provider(&e))
     }
@@ -131,137 +176,105 @@ impl ExternalClient for TelnyxCredential {
     }
 }
 
-/// Reconciles one TelephonyCredential.
-pub async fn reconcile(obj: Arc<TelephonyCredential>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    shell::reconcile(obj, ctx, run).await
-}
-
-async fn connection_id(obj: &TelephonyCredential, ctx: &Ctx, ns: &str) -> Result<String, Error> {
-    if let Some(id) = &obj.spec.connection_id {
+/// The Telnyx connection ID: given, or that of the referenced SipConnection once it
+/// is Ready (waiting, woken by its watch, until then).
+async fn connection_id(cx: &Connect<'_, TelephonyCredential>) -> Result<String, Error> {
+    let spec = &cx.obj.spec;
+    if let Some(id) = &spec.connection_id {
         return Ok(id.clone());
     }
-    let r = obj.spec.sip_connection_ref.as_ref().ok_or_else(|| {
+    let r = spec.sip_connection_ref.as_ref().ok_or_else(|| {
         Error::InvalidSpec("spec: set exactly one of sipConnectionRef and connectionID".into())
     })?;
-    let conn = Api::<SipConnection>::namespaced(ctx.client.clone(), ns)
+    let waiting = |message: String| Error::Waiting {
+        reason: "WaitingForSipConnection",
+        message,
+    };
+    let conn = Api::<SipConnection>::namespaced(cx.ctx.client.clone(), cx.namespace)
         .get_opt(&r.name)
         .await?
-        .ok_or_else(|| Error::Waiting(format!("SipConnection {:?} does not exist yet", r.name)))?;
-    let st = conn.status.as_ref();
-    let ready = st
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY))
-        .is_some_and(|c| c.status == "True");
-    match st.and_then(|s| s.connection_id.clone()) {
-        Some(id) if ready => Ok(id),
-        _ => Err(Error::Waiting(format!(
+        .ok_or_else(|| waiting(format!("SipConnection {:?} does not exist yet", r.name)))?;
+    match conn.status.as_ref().and_then(|s| s.connection_id.clone()) {
+        Some(id) if conn.ready() == Some("True") => Ok(id),
+        _ => Err(waiting(format!(
             "SipConnection {:?} is not Ready yet",
             r.name
         ))),
     }
 }
 
-async fn run(
-    obj: &TelephonyCredential,
-    ctx: &Ctx,
-    api: &Api<TelephonyCredential>,
-    status: &mut TelephonyCredentialStatus,
-) -> Result<Option<String>, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let state = shell::state_of(obj, obj.spec.deletion_policy);
-    let store = KubeStore::new(api.clone(), obj);
-    if !matches!(
-        pre_observe(&state),
-        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
-    ) {
-        let out = drive(&state, &Unreachable::<Cred>::default(), &store).await?;
-        return Ok(report(obj, ctx, &out, status).await);
-    }
-    let client = telnyx(
-        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
-            .await?,
-        "TelephonyCredential",
-    )?;
-    if let Some(at) = &obj.spec.expires_at
-        && at.parse::<jiff::Timestamp>().is_err()
-    {
-        return Err(Error::InvalidSpec(format!(
-            "spec.expiresAt: {at:?} is not an RFC 3339 timestamp such as 2027-01-01T00:00:00Z"
-        )));
-    }
-    let conn_id = if state.deleting {
-        status
-            .connection_id
-            .clone()
-            .or_else(|| obj.spec.connection_id.clone())
-            .unwrap_or_default()
-    } else {
-        connection_id(obj, ctx, &ns).await?
-    };
-    let cred = TelnyxCredential {
-        client,
-        request: TelephonyCredentialRequest {
-            connection_id: Some(conn_id.clone()),
-            name: Some(credential_name(obj)),
-            tag: obj.spec.tag.clone(),
-            expires_at: obj.spec.expires_at.clone(),
-        },
-    };
-    if state.deleting {
-        let out = drive(&state, &cred, &store).await?;
-        return Ok(report(obj, ctx, &out, status).await);
-    }
-    let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let (owner, keys, secret_name) = secret_plan(obj, obj.spec.secret.as_ref())?;
-    let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
-    let out = drive(&state, &cred, &store).await?;
-    if let Outcome::Synced {
-        external_name,
-        resource,
-        ..
-    } = &out
-    {
-        let password = resource
-            .sip_password
-            .clone()
-            .or_else(|| secrets::read_key(existing.as_ref(), &keys.password))
-            .unwrap_or_else(|| SecretString::from(""));
-        let creds = Credentials {
-            username: resource.sip_username.clone().unwrap_or_default(),
-            password,
-            domain: TELNYX_SIP_DOMAIN.into(),
-            id: Some(external_name.clone()),
-            synced_digest: None,
-        };
-        let desired = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
-        secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
-        status.secret_name = Some(secret_name);
-        status.connection_id = Some(conn_id);
-    }
-    Ok(report(obj, ctx, &out, status).await)
-}
+impl ManagedKind for TelephonyCredential {
+    type Status = TelephonyCredentialStatus;
+    type Client = TelnyxCredential;
+    const WHAT: &'static str = "the telephony credential at Telnyx";
 
-async fn report(
-    obj: &TelephonyCredential,
-    ctx: &Ctx,
-    out: &Outcome<Cred>,
-    status: &mut TelephonyCredentialStatus,
-) -> Option<String> {
-    match out {
-        Outcome::Synced {
-            external_name,
-            resource,
-            ..
-        } => {
-            status.credential_id = Some(external_name.clone());
-            status.sip_username = resource.sip_username.clone();
-            status.expired = resource.expired;
-            status.expires_at = resource.expires_at.clone();
-            status.created_at = resource.created_at.clone();
+    managed_fields!();
+
+    fn validate(&self) -> Result<(), Error> {
+        match &self.spec.expires_at {
+            Some(at) if at.parse::<jiff::Timestamp>().is_err() => Err(Error::InvalidSpec(format!(
+                "spec.expiresAt: {at:?} is not an RFC 3339 timestamp such as 2027-01-01T00:00:00Z"
+            ))),
+            _ => Ok(()),
         }
-        Outcome::Drifted { external_name, .. } => {
-            status.credential_id = Some(external_name.clone())
-        }
-        _ => {}
     }
-    shell::announce(obj, ctx, out, "the telephony credential at Telnyx", status).await
+
+    async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxCredential, Error> {
+        let client = cx.account.clone().telnyx("TelephonyCredential")?;
+        let name = credential_name(cx.obj);
+        let Some(slot) = cx.secret else {
+            // Deleting: the identity as recorded when it was created.
+            let connection_id = cx
+                .status
+                .connection_id
+                .clone()
+                .or_else(|| cx.obj.spec.connection_id.clone())
+                .unwrap_or_default();
+            return Ok(TelnyxCredential {
+                client,
+                name,
+                connection_id,
+                desired: None,
+                known_password: None,
+            });
+        };
+        let connection_id = connection_id(&cx).await?;
+        Ok(TelnyxCredential {
+            client,
+            desired: Some(TelephonyCredentialRequest {
+                connection_id: Some(connection_id.clone()),
+                name: Some(name.clone()),
+                tag: cx.obj.spec.tag.clone(),
+                expires_at: cx.obj.spec.expires_at.clone(),
+            }),
+            name,
+            connection_id,
+            known_password: slot.password(),
+        })
+    }
+
+    fn report(id: &str, c: &Cred, status: &mut TelephonyCredentialStatus) {
+        status.credential_id = Some(id.to_string());
+        if let Some(conn) = c.connection_id() {
+            status.connection_id = Some(conn.to_string());
+        }
+        status.sip_username = c.sip_username.clone();
+        status.expired = c.expired;
+        status.expires_at = c.expires_at.clone();
+        status.created_at = c.created_at.clone();
+    }
+
+    fn watch_dependencies(
+        ctrl: Controller<DeserializeGuard<Self>>,
+        client: &kube::Client,
+        namespace: Option<&str>,
+    ) -> Controller<DeserializeGuard<Self>> {
+        wake_on_ready::<Self, SipConnection>(ctrl, client, namespace, |t, c| {
+            t.namespace() == c.namespace()
+                && t.spec
+                    .sip_connection_ref
+                    .as_ref()
+                    .is_some_and(|r| r.name == c.name_any())
+        })
+    }
 }

@@ -1,73 +1,139 @@
-//! TrunkCredential: a Vobiz trunk credential. Vobiz never returns passwords, so the
-//! Secret carries a digest of the password Vobiz is known to hold; a differing
-//! password is pushed.
+//! TrunkCredential: a Vobiz trunk credential, optionally attached to a trunk. Vobiz
+//! never returns passwords, so the Secret carries a digest of the password Vobiz is
+//! known to hold; a differing password is pushed. The trunk attachment is part of
+//! the desired provider state, so it obeys the management policies like any field.
+//! Only its hooks live here.
 
-use std::sync::Arc;
-
-use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
-use kube::api::Api;
-use kube::runtime::controller::Action;
 use secrecy::SecretString;
 
-use super::context::{Account, Ctx};
 use super::error::Error;
-use super::external::{by_id_or_identity, deleted, from_provider};
-use super::kube_store::KubeStore;
-use super::password::{self, Limits};
-use super::shell;
-use super::sip_connection::{secret_plan, target_secret};
-use super::status::now_rfc3339;
-use super::unreachable::Unreachable;
+use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
+use super::password_source::{self, Limits};
+use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
-use crate::managed::driver::Change;
-use crate::managed::{
-    ExternalClient, ExternalError, Observation, Outcome, PreObserve, drive, pre_observe,
-};
+use crate::managed::{ExternalClient, ExternalError, Observation};
 use crate::provider::Nullable;
 use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
-use crate::secrets::{self, Credentials, PASSWORD_SYNCED};
+use crate::secrets::{self, ConnectionDetails, PASSWORD_SYNCED};
 
 const LIMITS: Limits = Limits { min: 8, max: 128 };
+
+managed_status!(TrunkCredentialStatus, password_updated_at);
+
+/// The credential at Vobiz and the trunk it is attached to, if any.
+#[derive(Debug, Clone)]
+pub struct TrunkLogin {
+    /// The credential.
+    pub credential: Credential,
+    /// `spec.trunkID` when that trunk's credential is this one.
+    pub attached_trunk: Option<String>,
+}
+
+/// What the spec asks of Vobiz; absent while deleting (deletion needs only the
+/// identity).
+struct Desired {
+    password: SecretString,
+    /// The Secret's digest names this password: Vobiz holds it.
+    password_synced: bool,
+    digest: String,
+    domain: String,
+    enabled: Option<bool>,
+    description: Option<String>,
+    trunk_id: Option<String>,
+}
 
 /// The Vobiz credential as the engine sees it.
 pub struct VobizCredential {
     client: VobizClient,
     username: String,
-    password: SecretString,
-    password_synced: bool,
-    enabled: Option<bool>,
-    description: Option<String>,
+    desired: Option<Desired>,
 }
 
 impl VobizCredential {
-    fn observation(&self, c: Credential) -> Observation<Credential> {
+    fn drift(&self, c: &TrunkLogin) -> Vec<String> {
+        let Some(want) = &self.desired else {
+            return Vec::new();
+        };
         let mut drift = Vec::new();
-        if self.enabled.is_some_and(|e| e != c.enabled) {
+        if want.enabled.is_some_and(|e| e != c.credential.enabled) {
             drift.push("enabled".to_string());
         }
-        if self.description.is_some() && self.description != c.description {
+        if want.description.is_some() && want.description != c.credential.description {
             drift.push("description".to_string());
         }
-        if !self.password_synced {
+        if !want.password_synced {
             drift.push("password".to_string());
         }
-        Observation {
-            external_name: c.id.clone(),
-            up_to_date: drift.is_empty(),
-            drift,
-            resource: c,
+        if want.trunk_id.is_some() && want.trunk_id != c.attached_trunk {
+            drift.push("trunk".to_string());
         }
+        drift
+    }
+
+    /// The trunk of `spec.trunkID` if this credential is attached to it.
+    async fn attached(&self, credential_id: &str) -> Result<Option<String>, ExternalError> {
+        let Some(trunk) = self.desired.as_ref().and_then(|d| d.trunk_id.as_ref()) else {
+            return Ok(None);
+        };
+        let t = self
+            .client
+            .get_trunk(trunk)
+            .await
+            .map_err(|e| from_provider(&e))?;
+        Ok((t.credential_uuid.as_deref() == Some(credential_id)).then(|| trunk.clone()))
+    }
+
+    async fn attach(&self, credential: Credential) -> Result<TrunkLogin, ExternalError> {
+        let Some(trunk) = self.desired.as_ref().and_then(|d| d.trunk_id.clone()) else {
+            return Ok(TrunkLogin {
+                credential,
+                attached_trunk: None,
+            });
+        };
+        self.client
+            .set_trunk_credential(&trunk, Nullable::Value(credential.id.clone()))
+            .await
+            .map_err(|e| from_provider(&e))?;
+        Ok(TrunkLogin {
+            credential,
+            attached_trunk: Some(trunk),
+        })
+    }
+
+    fn login(
+        &self,
+        id: Option<&str>,
+        synced: bool,
+        realm: Option<&str>,
+    ) -> Option<ConnectionDetails> {
+        let want = self.desired.as_ref()?;
+        Some(ConnectionDetails {
+            username: self.username.clone(),
+            password: want.password.clone(),
+            domain: realm.unwrap_or(&want.domain).to_string(),
+            id: id.map(String::from),
+            synced_digest: synced.then(|| want.digest.clone()),
+        })
     }
 }
 
 impl ExternalClient for VobizCredential {
-    type Resource = Credential;
+    type Resource = TrunkLogin;
+
+    fn details_before(&self, id: Option<&str>) -> Option<ConnectionDetails> {
+        let synced = self.desired.as_ref()?.password_synced;
+        self.login(id, synced, None)
+    }
+
+    fn details(&self, id: &str, c: &TrunkLogin) -> Option<ConnectionDetails> {
+        // Synced: Vobiz holds this password now.
+        self.login(Some(id), true, Some(&c.credential.realm))
+    }
 
     async fn observe(
         &self,
         id: Option<&str>,
-    ) -> Result<Option<Observation<Credential>>, ExternalError> {
+    ) -> Result<Option<Observation<TrunkLogin>>, ExternalError> {
         let c = &self.client;
         let found = by_id_or_identity(
             id,
@@ -75,13 +141,27 @@ impl ExternalClient for VobizCredential {
             async || c.find_credential_by_username(&self.username).await,
         )
         .await?;
-        Ok(found.map(|c| self.observation(c)))
+        let Some(credential) = found else {
+            return Ok(None);
+        };
+        let login = TrunkLogin {
+            attached_trunk: self.attached(&credential.id).await?,
+            credential,
+        };
+        let drift = self.drift(&login);
+        Ok(Some(Observation {
+            external_name: login.credential.id.clone(),
+            up_to_date: drift.is_empty(),
+            drift,
+            resource: login,
+        }))
     }
 
-    async fn create(&self) -> Result<(String, Credential), ExternalError> {
+    async fn create(&self) -> Result<(String, TrunkLogin), ExternalError> {
+        let want = self.desired.as_ref().ok_or_else(no_desired_state)?;
         let req = CredentialCreate {
             username: self.username.clone(),
-            password: self.password.clone(),
+            password: want.password.clone(),
         };
         let mut c = self
             .client
@@ -89,13 +169,13 @@ impl ExternalClient for VobizCredential {
             .await
             .map_err(|e| from_provider(&e))?;
         // Vobiz accepts only username and password at creation; the rest follows.
-        if self.enabled.is_some_and(|e| e != c.enabled)
-            || (self.description.is_some() && self.description != c.description)
+        if want.enabled.is_some_and(|e| e != c.enabled)
+            || (want.description.is_some() && want.description != c.description)
         {
             let up = CredentialUpdate {
                 password: None,
-                enabled: self.enabled,
-                description: self.description.clone(),
+                enabled: want.enabled,
+                description: want.description.clone(),
             };
             c = self
                 .client
@@ -103,23 +183,33 @@ impl ExternalClient for VobizCredential {
                 .await
                 .map_err(|e| from_provider(&e))?;
         }
-        Ok((c.id.clone(), c))
+        let login = self.attach(c).await?;
+        Ok((login.credential.id.clone(), login))
     }
 
-    async fn update(&self, o: &Observation<Credential>) -> Result<Credential, ExternalError> {
-        let up = CredentialUpdate {
-            password: o
-                .drift
-                .iter()
-                .any(|d| d == "password")
-                .then(|| self.password.clone()),
-            enabled: self.enabled,
-            description: self.description.clone(),
-        };
-        self.client
-            .update_credential(&o.external_name, &up)
-            .await
-            .map_err(|e| from_provider(&e))
+    async fn update(&self, o: &Observation<TrunkLogin>) -> Result<TrunkLogin, ExternalError> {
+        let want = self.desired.as_ref().ok_or_else(no_desired_state)?;
+        let has = |f: &str| o.drift.iter().any(|d| d == f);
+        let mut credential = o.resource.credential.clone();
+        if has("password") || has("enabled") || has("description") {
+            let up = CredentialUpdate {
+                password: has("password").then(|| want.password.clone()),
+                enabled: want.enabled,
+                description: want.description.clone(),
+            };
+            credential = self
+                .client
+                .update_credential(&o.external_name, &up)
+                .await
+                .map_err(|e| from_provider(&e))?;
+        }
+        if has("trunk") {
+            return self.attach(credential).await;
+        }
+        Ok(TrunkLogin {
+            credential,
+            attached_trunk: o.resource.attached_trunk.clone(),
+        })
     }
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
@@ -127,146 +217,54 @@ impl ExternalClient for VobizCredential {
     }
 }
 
-fn vobiz(acc: Account) -> Result<VobizClient, Error> {
-    match acc {
-        Account::Vobiz(c) => Ok(c),
-        Account::Telnyx(_) => Err(Error::Provider("spec.providerRef: a TrunkCredential needs a Vobiz provider, but it references a Telnyx account".into())),
-    }
-}
+impl ManagedKind for TrunkCredential {
+    type Status = TrunkCredentialStatus;
+    type Client = VobizCredential;
+    const WHAT: &'static str = "the trunk credential at Vobiz";
 
-/// Reconciles one TrunkCredential.
-pub async fn reconcile(obj: Arc<TrunkCredential>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    shell::reconcile(obj, ctx, run).await
-}
+    managed_fields!();
 
-async fn run(
-    obj: &TrunkCredential,
-    ctx: &Ctx,
-    api: &Api<TrunkCredential>,
-    status: &mut TrunkCredentialStatus,
-) -> Result<Option<String>, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let state = shell::state_of(obj, obj.spec.deletion_policy);
-    let store = KubeStore::new(api.clone(), obj);
-    if !matches!(
-        pre_observe(&state),
-        PreObserve::Observe { .. } | PreObserve::ObserveAndDelete
-    ) {
-        let out = drive(&state, &Unreachable::<Credential>::default(), &store).await?;
-        return Ok(report(obj, ctx, &out, status).await);
-    }
-    let client = vobiz(
-        ctx.account(&ns, &obj.spec.provider_ref, !state.deleting)
-            .await?,
-    )?;
-    let base = |pw: SecretString, synced: bool| VobizCredential {
-        client: client.clone(),
-        username: obj.spec.username.clone(),
-        password: pw,
-        password_synced: synced,
-        enabled: obj.spec.enabled,
-        description: obj.spec.description.clone(),
-    };
-    if state.deleting {
-        let out = drive(&state, &base(SecretString::from(""), true), &store).await?;
-        return Ok(report(obj, ctx, &out, status).await);
-    }
-    let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let (owner, keys, secret_name) = secret_plan(obj, obj.spec.secret.as_ref())?;
-    let existing = target_secret(&secret_api, &secret_name, &owner.uid).await?;
-    let pw = match &obj.spec.password_secret_ref {
-        Some(r) => password::from_ref(&secret_api, r, LIMITS).await?,
-        None => match secrets::read_key(existing.as_ref(), &keys.password) {
-            Some(p) => p,
-            None => password::generate(obj.spec.password_policy.as_ref())?,
-        },
-    };
-    let digest = secrets::password_digest(&owner.uid, &pw);
-    let synced_before = existing
-        .as_ref()
-        .and_then(|s| s.metadata.annotations.as_ref())
-        .and_then(|a| a.get(PASSWORD_SYNCED))
-        .cloned();
-    let realm = format!("{}.sip.vobiz.ai", client.auth_id());
-    // Password first into the Secret (the digest still names what Vobiz holds).
-    let mut creds = Credentials {
-        username: obj.spec.username.clone(),
-        password: pw.clone(),
-        domain: status.realm.clone().unwrap_or(realm),
-        id: state.external_name.clone(),
-        synced_digest: synced_before.clone(),
-    };
-    let desired = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
-    secrets::apply(&secret_api, existing.as_ref(), &desired).await?;
-    let cred = base(pw, synced_before.as_deref() == Some(digest.as_str()));
-    let out = drive(&state, &cred, &store).await?;
-    if let Outcome::Synced {
-        external_name,
-        resource,
-        ..
-    } = &out
-    {
-        creds.id = Some(external_name.clone());
-        creds.domain = resource.realm.clone();
-        creds.synced_digest = Some(digest);
-        let after = secrets::desired(&owner, obj.spec.secret.as_ref(), &creds);
-        secrets::apply(&secret_api, Some(&desired), &after).await?;
-        status.secret_name = Some(secret_name);
-        if let Some(trunk) = &obj.spec.trunk_id {
-            let t = client
-                .get_trunk(trunk)
-                .await
-                .map_err(|e| Error::External(from_provider(&e)))?;
-            if t.credential_uuid.as_deref() != Some(external_name) {
-                client
-                    .set_trunk_credential(trunk, Nullable::Value(external_name.clone()))
-                    .await
-                    .map_err(|e| Error::External(from_provider(&e)))?;
-                ctx.event(
-                    obj,
-                    false,
-                    "Attached",
-                    "Update",
-                    format!("attached the credential to trunk {trunk}"),
+    async fn connect(cx: Connect<'_, Self>) -> Result<VobizCredential, Error> {
+        let client = cx.account.vobiz("TrunkCredential")?;
+        let spec = &cx.obj.spec;
+        let desired = match cx.secret {
+            None => None,
+            Some(slot) => {
+                let password = password_source::choose(
+                    slot,
+                    spec.password_secret_ref.as_ref(),
+                    spec.password_policy.as_ref(),
+                    LIMITS,
                 )
-                .await;
+                .await?;
+                let digest = secrets::password_digest(&slot.owner.uid, &password);
+                Some(Desired {
+                    password_synced: slot.annotation(PASSWORD_SYNCED).as_deref()
+                        == Some(digest.as_str()),
+                    password,
+                    digest,
+                    domain: cx
+                        .status
+                        .realm
+                        .clone()
+                        .unwrap_or_else(|| format!("{}.sip.vobiz.ai", client.auth_id())),
+                    enabled: spec.enabled,
+                    description: spec.description.clone(),
+                    trunk_id: spec.trunk_id.clone(),
+                })
             }
-            status.attached_trunk_id = Some(trunk.clone());
-        } else {
-            status.attached_trunk_id = None;
-        }
+        };
+        Ok(VobizCredential {
+            client,
+            username: spec.username.clone(),
+            desired,
+        })
     }
-    Ok(report(obj, ctx, &out, status).await)
-}
 
-async fn report(
-    obj: &TrunkCredential,
-    ctx: &Ctx,
-    out: &Outcome<Credential>,
-    status: &mut TrunkCredentialStatus,
-) -> Option<String> {
-    match out {
-        Outcome::Synced {
-            external_name,
-            resource,
-            change,
-        } => {
-            status.credential_id = Some(external_name.clone());
-            status.realm = Some(resource.realm.clone());
-            status.created_at = Some(resource.created_at.clone());
-            let pushed = match change {
-                Change::Created { .. } => true,
-                Change::Updated(fields) => fields.iter().any(|f| f == "password"),
-                _ => false,
-            };
-            if pushed {
-                status.password_updated_at = Some(now_rfc3339());
-            }
-        }
-        Outcome::Drifted { external_name, .. } => {
-            status.credential_id = Some(external_name.clone())
-        }
-        _ => {}
+    fn report(id: &str, login: &TrunkLogin, status: &mut TrunkCredentialStatus) {
+        status.credential_id = Some(id.to_string());
+        status.realm = Some(login.credential.realm.clone());
+        status.created_at = Some(login.credential.created_at.clone());
+        status.attached_trunk_id = login.attached_trunk.clone();
     }
-    shell::announce(obj, ctx, out, "the trunk credential at Vobiz", status).await
 }

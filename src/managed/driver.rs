@@ -2,8 +2,8 @@
 //! the Kubernetes object's bookkeeping.
 
 use super::decide::{Action, PreObserve, Seen, plan, pre_observe};
-use super::external::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
-use super::policy::{ManagedState, ObjectStore};
+use super::external::{Connector, ExternalClient, ExternalError, ExternalErrorKind, Observation};
+use super::policy::{DetailsPublisher, ManagedState, ObjectStore};
 
 /// What one drive step achieved.
 #[derive(Debug)]
@@ -55,10 +55,11 @@ pub enum Change {
 
 /// A drive step failed.
 #[derive(Debug, thiserror::Error)]
-pub enum DriveError<S: std::error::Error + 'static> {
-    /// Persisting bookkeeping on the Kubernetes object failed.
-    #[error("recording state on the object failed: {0}")]
-    Store(#[source] S),
+pub enum DriveError<E: std::error::Error + 'static> {
+    /// The Kubernetes side failed: persisting bookkeeping, connecting (account or a
+    /// dependency), or publishing connection details.
+    #[error("{0}")]
+    Local(#[source] E),
     /// The provider call failed.
     #[error("{0}")]
     External(ExternalError),
@@ -67,17 +68,24 @@ pub enum DriveError<S: std::error::Error + 'static> {
     Missing,
 }
 
-/// Runs one lifecycle step for an object.
-pub async fn drive<C, S>(
+type Resource<C> = <<C as Connector>::Client as ExternalClient>::Resource;
+
+/// Runs one lifecycle step for an object. The connector is called only when the step
+/// talks to the provider; connection details are published around the provider call
+/// (see the module docs of [`crate::managed`]).
+pub async fn drive<C, S, P>(
     state: &ManagedState,
-    client: &C,
+    connector: &C,
     store: &S,
-) -> Result<Outcome<C::Resource>, DriveError<S::Error>>
+    publisher: &P,
+) -> Result<Outcome<Resource<C>>, DriveError<S::Error>>
 where
-    C: ExternalClient,
+    C: Connector<Error = S::Error>,
     S: ObjectStore,
+    P: DetailsPublisher<Error = S::Error>,
 {
     let ext = DriveError::External;
+    let local = DriveError::Local;
     match pre_observe(state) {
         PreObserve::Paused => Ok(Outcome::Paused),
         PreObserve::Gone => Ok(Outcome::Released {
@@ -85,13 +93,14 @@ where
             deleted: false,
         }),
         PreObserve::Orphan => {
-            store.remove_finalizer().await.map_err(DriveError::Store)?;
+            store.remove_finalizer().await.map_err(local)?;
             Ok(Outcome::Released {
                 orphaned: true,
                 deleted: false,
             })
         }
         PreObserve::ObserveAndDelete => {
+            let client = connector.connect().await.map_err(local)?;
             let observed = client
                 .observe(state.external_name.as_deref())
                 .await
@@ -104,7 +113,7 @@ where
                 },
                 None => false,
             };
-            store.remove_finalizer().await.map_err(DriveError::Store)?;
+            store.remove_finalizer().await.map_err(local)?;
             Ok(Outcome::Released {
                 orphaned: false,
                 deleted,
@@ -112,98 +121,118 @@ where
         }
         PreObserve::Observe { add_finalizer } => {
             if add_finalizer {
-                store.add_finalizer().await.map_err(DriveError::Store)?;
+                store.add_finalizer().await.map_err(local)?;
             }
-            let observed = client
-                .observe(state.external_name.as_deref())
-                .await
-                .map_err(ext)?;
-            let seen = observed.as_ref().map(|o| Seen {
-                external_name: &o.external_name,
-                up_to_date: o.up_to_date,
-            });
-            let p = plan(state, seen);
-            if let Some(name) = &p.record {
-                store
-                    .record_external_name(Some(name))
-                    .await
-                    .map_err(DriveError::Store)?;
+            let client = connector.connect().await.map_err(local)?;
+            // A password this operator chose is stored before the provider can hold
+            // it: a crash can never lose a password the provider accepted.
+            if let Some(d) = client.details_before(state.external_name.as_deref()) {
+                publisher.publish(&d).await.map_err(local)?;
             }
-            let adopted = p.record.is_some();
-            match (p.action, observed) {
-                (Action::Create { recreate }, _) => {
-                    if recreate {
-                        store
-                            .record_external_name(None)
-                            .await
-                            .map_err(DriveError::Store)?;
-                    }
+            let out = observe_and_act(state, &client, store).await?;
+            if let Outcome::Synced {
+                external_name,
+                resource,
+                ..
+            } = &out
+                && let Some(d) = client.details(external_name, resource)
+            {
+                // The provider's IDs join the login once it holds the object.
+                publisher.publish(&d).await.map_err(local)?;
+            }
+            Ok(out)
+        }
+    }
+}
+
+async fn observe_and_act<C, S>(
+    state: &ManagedState,
+    client: &C,
+    store: &S,
+) -> Result<Outcome<C::Resource>, DriveError<S::Error>>
+where
+    C: ExternalClient,
+    S: ObjectStore,
+{
+    let ext = DriveError::External;
+    let local = DriveError::Local;
+    let observed = client
+        .observe(state.external_name.as_deref())
+        .await
+        .map_err(ext)?;
+    let seen = observed.as_ref().map(|o| Seen {
+        external_name: &o.external_name,
+        up_to_date: o.up_to_date,
+    });
+    let p = plan(state, seen);
+    if let Some(name) = &p.record {
+        store
+            .record_external_name(Some(name))
+            .await
+            .map_err(local)?;
+    }
+    let adopted = p.record.is_some();
+    match (p.action, observed) {
+        (Action::Create { recreate }, _) => {
+            if recreate {
+                store.record_external_name(None).await.map_err(local)?;
+            }
+            store.mark_create_pending().await.map_err(local)?;
+            match client.create().await {
+                Ok((external_name, resource)) => {
                     store
-                        .mark_create_pending()
+                        .record_external_name(Some(&external_name))
                         .await
-                        .map_err(DriveError::Store)?;
-                    match client.create().await {
-                        Ok((external_name, resource)) => {
-                            store
-                                .record_external_name(Some(&external_name))
-                                .await
-                                .map_err(DriveError::Store)?;
-                            Ok(Outcome::Synced {
-                                external_name,
-                                resource,
-                                change: Change::Created { recreate },
-                            })
-                        }
-                        Err(e) => {
-                            // Clear the marker only when the provider definitely created
-                            // nothing; an unknown outcome is resolved by the next lookup.
-                            if matches!(e.kind, ExternalErrorKind::Terminal) {
-                                store
-                                    .record_external_name(None)
-                                    .await
-                                    .map_err(DriveError::Store)?;
-                            }
-                            Err(ext(e))
-                        }
-                    }
-                }
-                (Action::None, Some(o)) => Ok(Outcome::Synced {
-                    external_name: o.external_name,
-                    resource: o.resource,
-                    change: if adopted {
-                        Change::Adopted
-                    } else {
-                        Change::None
-                    },
-                }),
-                (Action::Update, Some(o)) => {
-                    let resource = client.update(&o).await.map_err(ext)?;
+                        .map_err(local)?;
                     Ok(Outcome::Synced {
-                        external_name: o.external_name,
-                        resource,
-                        change: Change::Updated(o.drift),
-                    })
-                }
-                (
-                    Action::ReportDrift,
-                    Some(Observation {
                         external_name,
                         resource,
-                        drift,
-                        ..
-                    }),
-                ) => Ok(Outcome::Drifted {
-                    external_name,
-                    resource,
-                    drift,
-                }),
-                (Action::ReportMissing, _) => Err(DriveError::Missing),
-                // plan() only chooses None/Update/ReportDrift when something was observed.
-                (Action::None | Action::Update | Action::ReportDrift, None) => {
-                    Err(DriveError::Missing)
+                        change: Change::Created { recreate },
+                    })
+                }
+                Err(e) => {
+                    // Clear the marker only when the provider definitely created
+                    // nothing; an unknown outcome is resolved by the next lookup.
+                    if matches!(e.kind, ExternalErrorKind::Terminal) {
+                        store.record_external_name(None).await.map_err(local)?;
+                    }
+                    Err(ext(e))
                 }
             }
         }
+        (Action::None, Some(o)) => Ok(Outcome::Synced {
+            external_name: o.external_name,
+            resource: o.resource,
+            change: if adopted {
+                Change::Adopted
+            } else {
+                Change::None
+            },
+        }),
+        (Action::Update, Some(o)) => {
+            let resource = client.update(&o).await.map_err(ext)?;
+            Ok(Outcome::Synced {
+                external_name: o.external_name,
+                resource,
+                change: Change::Updated(o.drift),
+            })
+        }
+        (
+            Action::ReportDrift,
+            Some(Observation {
+                external_name,
+                resource,
+                drift,
+                ..
+            }),
+        ) => Ok(Outcome::Drifted {
+            external_name,
+            resource,
+            drift,
+        }),
+        (Action::ReportMissing, _) => Err(DriveError::Missing),
+        // plan() only chooses None/Update/ReportDrift when something was observed.
+        (Action::None | Action::Update | Action::ReportDrift, None) => Err(DriveError::Missing),
     }
 }
 
@@ -212,6 +241,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::crd::DeletionPolicy;
+    use crate::secrets::ConnectionDetails;
     use std::sync::Mutex;
 
     /// A provider holding at most one object, recording every call.
@@ -226,6 +256,12 @@ mod tests {
 
     impl ExternalClient for FakeProvider {
         type Resource = ();
+        fn details_before(&self, id: Option<&str>) -> Option<ConnectionDetails> {
+            Some(details(id))
+        }
+        fn details(&self, id: &str, _: &()) -> Option<ConnectionDetails> {
+            Some(details(Some(id)))
+        }
         async fn observe(
             &self,
             name: Option<&str>,
@@ -275,6 +311,39 @@ mod tests {
         }
     }
 
+    fn details(id: Option<&str>) -> ConnectionDetails {
+        ConnectionDetails {
+            username: "u".into(),
+            password: "chosen-password".to_string().into(),
+            domain: "d".into(),
+            id: id.map(String::from),
+            synced_digest: None,
+        }
+    }
+
+    /// Lends the provider, counting how often the engine needed it.
+    struct FakeConnector<'a>(&'a FakeProvider, Mutex<u32>);
+
+    impl<'a> Connector for FakeConnector<'a> {
+        type Client = &'a FakeProvider;
+        type Error = std::io::Error;
+        async fn connect(&self) -> Result<&'a FakeProvider, std::io::Error> {
+            *self.1.lock().unwrap() += 1;
+            Ok(self.0)
+        }
+    }
+
+    impl DetailsPublisher for FakeStore {
+        type Error = std::io::Error;
+        async fn publish(&self, d: &ConnectionDetails) -> Result<(), Self::Error> {
+            self.1
+                .lock()
+                .unwrap()
+                .push(format!("publish:{}", d.id.as_deref().unwrap_or("-")));
+            Ok(())
+        }
+    }
+
     /// The Kubernetes side, applying each write to a ManagedState.
     struct FakeStore(Mutex<ManagedState>, Mutex<Vec<String>>);
 
@@ -316,7 +385,15 @@ mod tests {
         s: &FakeStore,
     ) -> Result<Outcome<()>, DriveError<std::io::Error>> {
         let state = s.0.lock().unwrap().clone();
-        drive(&state, p, s).await
+        let c = FakeConnector(p, Mutex::new(0));
+        let out = drive(&state, &c, s, s).await;
+        if matches!(
+            out,
+            Ok(Outcome::Paused | Outcome::Released { orphaned: true, .. })
+        ) {
+            assert_eq!(*c.1.lock().unwrap(), 0, "no provider step, no connection");
+        }
+        out
     }
 
     #[tokio::test]
@@ -333,7 +410,14 @@ mod tests {
         ));
         assert_eq!(
             *s.1.lock().unwrap(),
-            ["add_finalizer", "pending", "record:id-1"]
+            [
+                "add_finalizer",
+                "publish:-",
+                "pending",
+                "record:id-1",
+                "publish:id-1"
+            ],
+            "the chosen password is stored before the create, the ID after"
         );
         assert_eq!(*p.calls.lock().unwrap(), ["observe:-", "create"]);
         let st = s.0.lock().unwrap().clone();

@@ -1,10 +1,14 @@
 //! The provider-agnostic lifecycle engine (the Crossplane managed-reconciler pattern).
 //!
-//! A kind plugs in two things: an [`ExternalClient`] that can observe, create, update
-//! and delete its provider object, and an [`ObjectStore`] that persists the engine's
+//! A kind plugs in a [`Connector`] that builds its [`ExternalClient`] (observe,
+//! create, update, delete, and the connection details of the provider object) only
+//! when a step needs the provider; an [`ObjectStore`] persists the engine's
 //! bookkeeping (finalizer, external name, create-pending marker) on the Kubernetes
-//! object. [`drive`] then decides and executes ONE step of the lifecycle; [`decide`]
-//! holds the decisions as pure functions. Nothing here names a vendor or a kind.
+//! object, and a [`DetailsPublisher`] stores the connection details. [`drive`] decides
+//! and executes ONE step of the lifecycle, including the publishing: details known
+//! before the provider call (a chosen password) are stored first, the provider's IDs
+//! after. [`decide`] holds the decisions as pure functions. Nothing here names a
+//! vendor or a kind.
 //!
 //! Crash safety rests on two rules. The create-pending marker is persisted before any
 //! provider create, and every provider object has a deterministic identity (a name the
@@ -17,9 +21,9 @@ pub mod external;
 pub mod policy;
 
 pub use decide::{Action, Plan, PreObserve, Seen, plan, pre_observe};
-pub use driver::{DriveError, Outcome, drive};
-pub use external::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
-pub use policy::{ManagedState, ManagementPolicy, ObjectStore};
+pub use driver::{Change, DriveError, Outcome, drive};
+pub use external::{Connector, ExternalClient, ExternalError, ExternalErrorKind, Observation};
+pub use policy::{DetailsPublisher, ManagedState, ManagementPolicy, ObjectStore};
 
 /// Finalizer that keeps the Kubernetes object until its provider object is handled.
 pub const FINALIZER: &str = "sipcred.io/finalizer";

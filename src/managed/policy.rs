@@ -5,6 +5,7 @@ use std::future::Future;
 
 use super::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, MANAGEMENT_POLICY, PAUSED};
 use crate::crd::DeletionPolicy;
+use crate::secrets::ConnectionDetails;
 
 /// How much the operator may do to the provider object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,5 +76,17 @@ pub trait ObjectStore: Send + Sync {
     fn record_external_name(
         &self,
         name: Option<&str>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Publishes connection details where the workload reads them (an owned Secret),
+/// skipping the write when nothing changed. Durable before it returns.
+pub trait DetailsPublisher: Send + Sync {
+    /// The error type of the publisher.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Stores the details.
+    fn publish(
+        &self,
+        details: &ConnectionDetails,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }

@@ -369,25 +369,16 @@ impl World {
                     .await
                     .unwrap(),
             ),
-            "SipConnection" => drop(
-                self.api::<crd::SipConnection>()
-                    .create(&pp, &serde_json::from_value(obj).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            "TelephonyCredential" => drop(
-                self.api::<crd::TelephonyCredential>()
-                    .create(&pp, &serde_json::from_value(obj).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            "TrunkCredential" => drop(
-                self.api::<crd::TrunkCredential>()
-                    .create(&pp, &serde_json::from_value(obj).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            k => panic!("unsupported kind {k}"),
+            kind => {
+                let ar = sipcred_operator::controller::kind::api_resource(kind)
+                    .unwrap_or_else(|| panic!("unsupported kind {kind}"));
+                drop(
+                    Api::<kube::api::DynamicObject>::namespaced_with(self.client.clone(), &ns, &ar)
+                        .create(&pp, &serde_json::from_value(obj).unwrap())
+                        .await
+                        .unwrap(),
+                )
+            }
         }
     }
 
@@ -446,11 +437,52 @@ impl World {
             .iter()
             .find(|c| c["type"] == "Ready")?
             .clone();
+        let message: String = c["message"].as_str()?.into();
+        assert_readable(&message);
         Some((
             c["status"].as_str()?.into(),
             c["reason"].as_str()?.into(),
-            c["message"].as_str()?.into(),
+            message,
         ))
+    }
+
+    /// Every Event in the world's namespace as (reason, note, count), each note checked
+    /// with [`assert_readable`].
+    pub async fn events(&self) -> Vec<(String, String, i32)> {
+        use k8s_openapi::api::events::v1::Event;
+        let list = Api::<Event>::namespaced(self.client.clone(), &self.ns)
+            .list(&Default::default())
+            .await
+            .unwrap();
+        list.items
+            .into_iter()
+            .map(|e| {
+                let note = e.note.unwrap_or_default();
+                assert_readable(&note);
+                let count = e
+                    .series
+                    .map(|s| s.count)
+                    .or(e.deprecated_count)
+                    .unwrap_or(1);
+                (e.reason.unwrap_or_default(), note, count)
+            })
+            .collect()
+    }
+
+    /// Events recorded so far, repeats included.
+    pub async fn event_total(&self) -> i64 {
+        self.events().await.iter().map(|e| i64::from(e.2)).sum()
+    }
+
+    /// Provider requests that write (anything but GET) a simulator has served.
+    pub fn provider_writes(sim: &RunningSim) -> u64 {
+        sim.requests()["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
     }
 
     /// Waits for Ready=True and returns the object.
@@ -574,4 +606,9 @@ async fn release_namespace(kubeconfig: &std::path::Path, ns: &str) {
     let _ = Api::<Namespace>::all(client)
         .delete(ns, &DeleteParams::background())
         .await;
+}
+
+/// Messages are sentences for people: no Rust `Debug` dumps, no terminal escapes.
+pub fn assert_readable(text: &str) {
+    hygiene::assert_readable("message", text);
 }

@@ -23,6 +23,8 @@ use super::retry::RetryConfig;
 
 /// Provider name used in errors, metrics and observer calls.
 pub const PROVIDER: &str = "telnyx";
+/// The SIP domain of every Telnyx credential connection and telephony credential.
+pub const SIP_DOMAIN: &str = "sip.telnyx.com";
 
 /// Settings for [`TelnyxClient`].
 #[derive(Clone)]
@@ -300,7 +302,7 @@ impl TelnyxClient {
     pub async fn list_telephony_credentials(
         &self,
         filter: &TelephonyCredentialFilter,
-    ) -> Result<Page<TelephonyCredential>, ProviderError> {
+    ) -> Result<Page<TelephonyCredentialObject>, ProviderError> {
         let mut call = Call::new(
             "list_telephony_credentials",
             OpKind::Read,
@@ -316,7 +318,7 @@ impl TelnyxClient {
     pub async fn list_all_telephony_credentials(
         &self,
         filter: &TelephonyCredentialFilter,
-    ) -> Result<Vec<TelephonyCredential>, ProviderError> {
+    ) -> Result<Vec<TelephonyCredentialObject>, ProviderError> {
         page::list_all(|n| {
             let f = TelephonyCredentialFilter {
                 page_number: Some(n),
@@ -335,13 +337,13 @@ impl TelnyxClient {
         &self,
         name: &str,
         connection_id: &str,
-    ) -> Result<Option<TelephonyCredential>, ProviderError> {
+    ) -> Result<Option<TelephonyCredentialObject>, ProviderError> {
         const OP: &str = "find_credential_by_name";
         let filter = TelephonyCredentialFilter {
             name: Some(name.to_string()),
             ..TelephonyCredentialFilter::for_connection(connection_id)
         };
-        let mut found: Vec<TelephonyCredential> = self
+        let mut found: Vec<TelephonyCredentialObject> = self
             .list_all_telephony_credentials(&filter)
             .await
             .map_err(|e| e.with_operation(OP))?
@@ -362,7 +364,7 @@ impl TelnyxClient {
     pub async fn get_telephony_credential(
         &self,
         id: &str,
-    ) -> Result<TelephonyCredential, ProviderError> {
+    ) -> Result<TelephonyCredentialObject, ProviderError> {
         let call = Call::new(
             "get_telephony_credential",
             OpKind::Read,
@@ -378,7 +380,7 @@ impl TelnyxClient {
     pub async fn create_telephony_credential(
         &self,
         req: &TelephonyCredentialRequest,
-    ) -> Result<TelephonyCredential, ProviderError> {
+    ) -> Result<TelephonyCredentialObject, ProviderError> {
         const OP: &str = "create_telephony_credential";
         if req.connection_id.as_deref().is_none_or(str::is_empty) {
             return Err(ProviderError::client(
@@ -404,7 +406,7 @@ impl TelnyxClient {
         &self,
         id: &str,
         req: &TelephonyCredentialRequest,
-    ) -> Result<TelephonyCredential, ProviderError> {
+    ) -> Result<TelephonyCredentialObject, ProviderError> {
         const OP: &str = "update_telephony_credential";
         let mut call = Call::new(
             OP,

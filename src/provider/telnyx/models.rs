@@ -388,7 +388,7 @@ pub struct RegistrationStatus {
 
 /// An on-demand telephony credential as Telnyx returns it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct TelephonyCredential {
+pub struct TelephonyCredentialObject {
     /// UUID.
     #[serde(deserialize_with = "string_or_number")]
     pub id: String,
@@ -427,7 +427,7 @@ pub struct TelephonyCredential {
     pub expires_at: Option<String>,
 }
 
-impl TelephonyCredential {
+impl TelephonyCredentialObject {
     /// The connection id from `resource_id` (`connection:<id>`).
     pub fn connection_id(&self) -> Option<&str> {
         self.resource_id
@@ -739,7 +739,7 @@ mod tests {
     #[test]
     fn seed_003_round_trip() {
         let v = seed_003_credential();
-        let c: TelephonyCredential = serde_json::from_value(v.clone()).unwrap();
+        let c: TelephonyCredentialObject = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(c.connection_id(), Some("804252963366242252"));
         assert_eq!(
             c.sip_password.as_ref().unwrap().expose_secret(),

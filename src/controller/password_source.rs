@@ -6,6 +6,7 @@ use kube::Api;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::Error;
+use super::secret_target::SecretSlot;
 use crate::crd::{PasswordPolicy, SecretKeySelector};
 use crate::provider::password::{self, PasswordPolicy as GenPolicy};
 
@@ -61,4 +62,21 @@ pub fn generate(policy: Option<&PasswordPolicy>) -> Result<SecretString, Error> 
         ..GenPolicy::telnyx(length)
     };
     password::generate(&gp).map_err(|e| Error::InvalidSpec(format!("spec.passwordPolicy: {e}")))
+}
+
+/// The password of an object whose password this operator chooses: the referenced
+/// one, else the one its Secret already holds, else a new one under the policy.
+pub async fn choose(
+    slot: &SecretSlot,
+    reference: Option<&SecretKeySelector>,
+    policy: Option<&PasswordPolicy>,
+    limits: Limits,
+) -> Result<SecretString, Error> {
+    match reference {
+        Some(r) => from_ref(slot.api(), r, limits).await,
+        None => match slot.password() {
+            Some(p) => Ok(p),
+            None => generate(policy),
+        },
+    }
 }

@@ -26,6 +26,16 @@ pub fn from_provider(e: &ProviderError) -> ExternalError {
     ExternalError::new(kind, e.category().as_str(), message)
 }
 
+/// The error of a write asked of a client built only to observe and delete: the
+/// engine never asks one, since a deletion step only observes and deletes.
+pub fn no_desired_state() -> ExternalError {
+    ExternalError::new(
+        ExternalErrorKind::Terminal,
+        "InternalError",
+        "the desired state is unknown while deleting",
+    )
+}
+
 /// Paths where `desired` (a provider request as JSON) differs from `observed` (the
 /// provider object as JSON). Only fields present in `desired` count: unset fields are
 /// left to the provider. A desired `null` matches an absent or null observed value.

@@ -1,0 +1,223 @@
+//! The one trait every managed kind implements: what the shell, the runner, the
+//! metrics and the sandbox know about a kind, and the hooks the engine calls. See the
+//! module docs of [`crate::controller`] for how to add a kind.
+
+use std::future::Future;
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::Resource;
+use kube::core::DeserializeGuard;
+use kube::runtime::Controller;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::context::{Account, Ctx};
+use super::error::Error;
+use super::secret_target::SecretSlot;
+use crate::crd::condition::READY;
+use crate::crd::{DeletionPolicy, ProviderRef, SecretTarget};
+use crate::managed::ExternalClient;
+
+/// The status fields every managed kind shares.
+pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
+    /// The conditions.
+    fn conditions(&self) -> &[Condition];
+    /// The conditions, to change.
+    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
+    /// `observedGeneration`.
+    fn observed_generation_mut(&mut self) -> &mut Option<i64>;
+    /// `lastSyncedAt`.
+    fn last_synced_at_mut(&mut self) -> &mut Option<String>;
+    /// `secretName`.
+    fn secret_name(&self) -> Option<&str>;
+    /// `secretName`, to change.
+    fn secret_name_mut(&mut self) -> &mut Option<String>;
+    /// `passwordUpdatedAt`, for kinds whose password this operator chooses.
+    fn password_updated_at_mut(&mut self) -> Option<&mut Option<String>>;
+}
+
+/// Implements [`ManagedStatus`] for a status struct with the usual field names; add
+/// `password_updated_at` when the kind records password pushes.
+macro_rules! managed_status {
+    ($status:ty) => {
+        $crate::controller::kind::managed_status!(@base $status);
+        impl $crate::controller::kind::PasswordField for $status {}
+    };
+    ($status:ty, password_updated_at) => {
+        $crate::controller::kind::managed_status!(@base $status);
+        impl $crate::controller::kind::PasswordField for $status {
+            fn field(&mut self) -> Option<&mut Option<String>> {
+                Some(&mut self.password_updated_at)
+            }
+        }
+    };
+    (@base $status:ty) => {
+        impl $crate::controller::kind::ManagedStatus for $status {
+            fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+                &self.conditions
+            }
+            fn conditions_mut(
+                &mut self,
+            ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+                &mut self.conditions
+            }
+            fn observed_generation_mut(&mut self) -> &mut Option<i64> {
+                &mut self.observed_generation
+            }
+            fn last_synced_at_mut(&mut self) -> &mut Option<String> {
+                &mut self.last_synced_at
+            }
+            fn secret_name(&self) -> Option<&str> {
+                self.secret_name.as_deref()
+            }
+            fn secret_name_mut(&mut self) -> &mut Option<String> {
+                &mut self.secret_name
+            }
+            fn password_updated_at_mut(&mut self) -> Option<&mut Option<String>> {
+                $crate::controller::kind::PasswordField::field(self)
+            }
+        }
+    };
+}
+pub(crate) use managed_status;
+
+/// The field access of [`ManagedKind`] for a kind whose spec and status use the usual
+/// names (`spec.providerRef`, `spec.deletionPolicy`, `spec.secret`, `status`); expands
+/// inside the `impl ManagedKind` block.
+macro_rules! managed_fields {
+    () => {
+        fn status(&self) -> Option<&Self::Status> {
+            self.status.as_ref()
+        }
+        fn provider_ref(&self) -> &$crate::crd::ProviderRef {
+            &self.spec.provider_ref
+        }
+        fn deletion_policy(&self) -> Option<$crate::crd::DeletionPolicy> {
+            self.spec.deletion_policy
+        }
+        fn secret_target(&self) -> Option<&$crate::crd::SecretTarget> {
+            self.spec.secret.as_ref()
+        }
+    };
+}
+pub(crate) use managed_fields;
+
+/// Whether a status records password pushes (see [`managed_status!`]).
+#[doc(hidden)]
+pub trait PasswordField {
+    /// `passwordUpdatedAt`, if the status has it.
+    fn field(&mut self) -> Option<&mut Option<String>> {
+        None
+    }
+}
+
+/// What a kind's connect hook gets: the resolved account and, unless the object is
+/// being deleted, its Secret (existing password, annotations, owner).
+pub struct Connect<'a, K: ManagedKind> {
+    /// Shared controller state (Kubernetes client, settings).
+    pub ctx: &'a Ctx,
+    /// The object.
+    pub obj: &'a K,
+    /// Its namespace.
+    pub namespace: &'a str,
+    /// The provider account `spec.providerRef` resolves to.
+    pub account: Account,
+    /// The object's status as last written (IDs recorded earlier).
+    pub status: &'a K::Status,
+    /// The object's Secret; `None` while deleting (only identity is needed then).
+    pub secret: Option<&'a SecretSlot>,
+}
+
+/// A managed kind: a namespaced custom resource whose objects each own one provider
+/// object and one Secret. The engine calls the hooks; everything else (finalizer,
+/// external name, create-pending marker, Secret publishing, conditions, Events,
+/// requeues) is shared.
+pub trait ManagedKind:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The status type.
+    type Status: ManagedStatus;
+    /// The external client of one object.
+    type Client: ExternalClient + 'static;
+    /// How Events and Ready messages name the provider object, e.g. "the credential
+    /// connection at Telnyx".
+    const WHAT: &'static str;
+
+    /// The current status.
+    fn status(&self) -> Option<&Self::Status>;
+    /// `spec.providerRef`.
+    fn provider_ref(&self) -> &ProviderRef;
+    /// `spec.deletionPolicy`.
+    fn deletion_policy(&self) -> Option<DeletionPolicy>;
+    /// `spec.secret`.
+    fn secret_target(&self) -> Option<&SecretTarget>;
+
+    /// Rules of the spec the schema cannot express (pure); not checked on deletion.
+    fn validate(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Builds the external client: the desired provider object and its identity.
+    /// Called only when a step talks to the provider.
+    fn connect(cx: Connect<'_, Self>) -> impl Future<Output = Result<Self::Client, Error>> + Send;
+
+    /// Maps the observed provider object into the kind's own status fields (after a
+    /// synced step, and after an observe-only step that found drift).
+    fn report(
+        external_name: &str,
+        resource: &<Self::Client as ExternalClient>::Resource,
+        status: &mut Self::Status,
+    );
+
+    /// Adds watches of objects this kind waits for (see
+    /// [`super::runner::wake_on_ready`]); the default waits for nothing else.
+    fn watch_dependencies(
+        ctrl: Controller<DeserializeGuard<Self>>,
+        _client: &kube::Client,
+        _namespace: Option<&str>,
+    ) -> Controller<DeserializeGuard<Self>> {
+        ctrl
+    }
+
+    /// The Ready condition's status (`True`, `False`), if set.
+    fn ready(&self) -> Option<&str> {
+        ready_of(self.status().map(|s| s.conditions()).unwrap_or_default())
+    }
+}
+
+/// The status of the Ready condition among `conditions`.
+pub fn ready_of(conditions: &[Condition]) -> Option<&str> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| c.status.as_str())
+}
+
+/// Visits every registered kind (see [`super::for_each_kind`]).
+pub trait KindVisitor {
+    /// Called once per kind.
+    fn visit<K: ManagedKind>(&mut self);
+}
+
+/// The API resource of the registered kind named `kind` (e.g. `TrunkCredential`).
+pub fn api_resource(kind: &str) -> Option<kube::api::ApiResource> {
+    struct Find<'a>(&'a str, Option<kube::api::ApiResource>);
+    impl KindVisitor for Find<'_> {
+        fn visit<K: ManagedKind>(&mut self) {
+            if K::kind(&()) == self.0 {
+                self.1 = Some(kube::api::ApiResource::erase::<K>(&()));
+            }
+        }
+    }
+    let mut f = Find(kind, None);
+    super::for_each_kind(&mut f);
+    f.1
+}

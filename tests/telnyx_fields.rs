@@ -1,0 +1,165 @@
+//! One source of truth for the Telnyx connection fields: every writable field of the
+//! CredentialConnection schema in seed 001 (tests/fixtures, copied verbatim from the
+//! seed's OpenAPI block) is a field of the SipConnection CRD, and the one mapping
+//! (`sip_connection::build_request`) carries each of them to the request. A new
+//! Telnyx field fails here until the CRD and the mapping have it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use kube::CustomResourceExt;
+use serde_json::{Value, json};
+use sipcred_operator::controller::sip_connection::build_request;
+use sipcred_operator::crd::{SipConnection, SipConnectionSpec};
+
+/// Set by Telnyx, never written.
+const SERVER_SET: &[&str] = &["id", "record_type", "created_at", "updated_at"];
+/// Written, but not from a spec field of the same name.
+const NOT_IN_SPEC: &[(&str, &str)] = &[(
+    "password",
+    "chosen by the operator (passwordSecretRef, the Secret, or passwordPolicy)",
+)];
+
+fn seed() -> Value {
+    let text = include_str!("fixtures/seed001-credential-connection.openapi.yaml");
+    serde_yaml::from_str(text).unwrap()
+}
+
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r.rsplit('/').next().unwrap();
+            &root["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+/// Writable field paths of the seed's schema (`inbound.timeout_1xx_secs`).
+fn seed_fields() -> BTreeSet<String> {
+    let root = seed();
+    let mut out = BTreeSet::new();
+    fn walk(root: &Value, schema: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        let schema = resolve(root, schema);
+        let Some(props) = schema["properties"].as_object() else {
+            out.insert(prefix.to_string());
+            return;
+        };
+        for (k, v) in props {
+            if prefix.is_empty() && SERVER_SET.contains(&k.as_str()) {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            walk(root, v, &path, out);
+        }
+    }
+    walk(
+        &root,
+        &root["components"]["schemas"]["CredentialConnection"],
+        "",
+        &mut out,
+    );
+    out
+}
+
+/// A field name compared across spellings: `sip_uri_calling_preference` and
+/// `sipURICallingPreference` are the same field.
+fn norm(path: &str) -> String {
+    path.to_lowercase().replace('_', "")
+}
+
+fn crd_spec_schema() -> Value {
+    let crd = serde_json::to_value(SipConnection::crd()).unwrap();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"].clone()
+}
+
+fn crd_fields(schema: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match schema["properties"].as_object() {
+        Some(props) => {
+            for (k, v) in props {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                crd_fields(v, &path, out);
+            }
+        }
+        None => {
+            out.insert(norm(prefix));
+        }
+    }
+}
+
+/// A value for every property the schema declares (first enum value, minimum, ...).
+fn everything(schema: &Value) -> Value {
+    if let Some(e) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return e.clone();
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        return Value::Object(
+            props
+                .iter()
+                .map(|(k, v)| (k.clone(), everything(v)))
+                .collect(),
+        );
+    }
+    match schema["type"].as_str() {
+        Some("boolean") => json!(true),
+        Some("integer") => json!(schema["minimum"].as_f64().map_or(1, |m| m as i64)),
+        Some("array") => json!([everything(&schema["items"])]),
+        Some("object") => match schema.get("additionalProperties") {
+            Some(v) if v.is_object() => json!({ "key1": everything(v) }),
+            _ => json!({}),
+        },
+        _ => json!("value1"),
+    }
+}
+
+#[test]
+fn the_crd_has_every_writable_field_of_seed_001() {
+    let mut crd = BTreeSet::new();
+    crd_fields(&crd_spec_schema(), "", &mut crd);
+    let missing: Vec<_> = seed_fields()
+        .into_iter()
+        .filter(|f| !NOT_IN_SPEC.iter().any(|(n, _)| n == f))
+        .filter(|f| !crd.contains(&norm(f)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "seed 001 fields the SipConnection CRD lacks: {missing:?}"
+    );
+}
+
+#[test]
+fn the_mapping_carries_every_writable_field_of_seed_001_to_the_request() {
+    let spec: SipConnectionSpec =
+        serde_json::from_value(everything(&crd_spec_schema())).expect("a spec with every field");
+    let request = serde_json::to_value(build_request(&spec, "conn")).unwrap();
+    let missing: Vec<_> = seed_fields()
+        .into_iter()
+        .filter(|f| !NOT_IN_SPEC.iter().any(|(n, _)| n == f))
+        .filter(|f| {
+            let (parent, leaf) = match f.rsplit_once('.') {
+                Some((p, l)) => (request.pointer(&format!("/{}", p.replace('.', "/"))), l),
+                None => (Some(&request), f.as_str()),
+            };
+            !parent
+                .and_then(Value::as_object)
+                .is_some_and(|o| o.contains_key(leaf))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "seed 001 fields build_request leaves out: {missing:?}\nrequest: {request:#}"
+    );
+    assert!(
+        seed_fields().len() > 40,
+        "the seed was read: {:?}",
+        seed_fields()
+    );
+}
