@@ -129,9 +129,12 @@ async fn a_credential_waiting_long_for_its_connection_is_ready_right_after_it() 
 #[tokio::test]
 async fn an_api_server_error_reads_as_a_sentence_in_conditions_and_events() {
     let mut w = World::start().await;
+    let Some(faults) = w.api_faults() else {
+        return;
+    };
     w.start_operator();
     // Every write of a SipConnection's metadata fails; status writes still work.
-    w.kube.faults().fail(sipcred_kube_sim::faults::ErrorRule {
+    faults.fail(sipcred_kube_sim::faults::ErrorRule {
         code: 500,
         share: 1.0,
         resource: Some("sipconnections".into()),
@@ -161,9 +164,12 @@ async fn an_api_server_error_reads_as_a_sentence_in_conditions_and_events() {
 #[tokio::test]
 async fn a_lost_write_race_is_retried_promptly_and_never_reported() {
     let mut w = World::start().await;
+    let Some(faults) = w.api_faults() else {
+        return;
+    };
     // Every other metadata or status patch of a SipConnection loses a race (409),
     // as under a lagging cache at scale.
-    w.kube.faults().fail(sipcred_kube_sim::faults::ErrorRule {
+    faults.fail(sipcred_kube_sim::faults::ErrorRule {
         code: 409,
         share: 0.5,
         resource: Some("sipconnections".into()),

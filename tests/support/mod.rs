@@ -165,6 +165,21 @@ impl World {
         w
     }
 
+    /// The in-memory API server's fault injection; on the real control plane, which
+    /// cannot be made to fail on demand, `None` after one printed line saying the test
+    /// is skipped there.
+    pub fn api_faults(&self) -> Option<sipcred_kube_sim::FaultHandle> {
+        match &self.kube {
+            ApiServer::Sim(s) => Some(s.faults()),
+            ApiServer::Real(_) => {
+                println!(
+                    "SKIPPED on the real API server: this test injects API-server faults, which only the in-memory server offers"
+                );
+                None
+            }
+        }
+    }
+
     /// Whether this world runs on the real control plane.
     pub fn is_real(&self) -> bool {
         self.kube.is_real()
@@ -179,7 +194,9 @@ impl World {
         sa: &str,
     ) {
         match &self.kube {
-            ApiServer::Sim(s) => s.write_kubeconfig_for_service_account(path, ns, sa).unwrap(),
+            ApiServer::Sim(s) => s
+                .write_kubeconfig_for_service_account(path, ns, sa)
+                .unwrap(),
             ApiServer::Real(cp) => {
                 let token = cp
                     .service_account_token(&self.client, ns, sa)
