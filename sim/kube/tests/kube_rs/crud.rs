@@ -23,8 +23,8 @@ fn secret(name: &str) -> Secret {
 
 #[tokio::test]
 async fn create_get_conflict_not_found() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let s = api
         .create(&PostParams::default(), &secret("s"))
         .await
@@ -77,39 +77,40 @@ async fn create_get_conflict_not_found() {
         "Operation cannot be fulfilled on secrets \"s\": the object has been modified; please apply your changes to the latest version and try again"
     );
 
-    install_crd(&sim.client()).await;
-    let cr: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    install_crd(&srv.client()).await;
+    let cr: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let e = status(cr.get("x").await.expect_err("missing cr"));
     assert_eq!(e.message, "sipconnections.sipcred.io \"x\" not found");
     assert_eq!(e.details.expect("details").kind, "sipconnections");
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn default_namespaces_exist_and_missing_namespace_is_404() {
-    let sim = sim().await;
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(sim.client());
+    let srv = Server::start().await;
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(srv.client());
     for n in ["default", "kube-system"] {
         let o = ns.get(n).await.expect("namespace");
         assert_eq!(o.status.and_then(|s| s.phase).as_deref(), Some("Active"));
     }
-    let api: Api<Secret> = Api::namespaced(sim.client(), "nowhere");
+    let nowhere = srv.unique("nowhere");
+    let api: Api<Secret> = Api::namespaced(srv.client(), &nowhere);
     let e = status(
         api.create(&PostParams::default(), &secret("s"))
             .await
             .expect_err("no ns"),
     );
     assert_eq!(e.code, 404);
-    assert_eq!(e.message, "namespaces \"nowhere\" not found");
-    sim.shutdown().await;
+    assert_eq!(e.message, format!("namespaces \"{nowhere}\" not found"));
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn crd_becomes_established_and_discoverable() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(sim.client());
+        Api::all(srv.client());
     let crd = crds.get("sipconnections.sipcred.io").await.expect("crd");
     let st = crd.status.expect("status");
     let conds = st.conditions.expect("conditions");
@@ -120,7 +121,7 @@ async fn crd_becomes_established_and_discoverable() {
         );
     }
     assert_eq!(st.accepted_names.expect("names").kind, "SipConnection");
-    let list = sim
+    let list = srv
         .client()
         .list_api_group_resources("sipcred.io/v1alpha1")
         .await
@@ -144,9 +145,9 @@ async fn crd_becomes_established_and_discoverable() {
         .find(|r| r.name == "sipconnections/status")
         .expect("status subresource");
     assert_eq!(sub.verbs, vec!["get", "patch", "update"]);
-    let groups = sim.client().list_api_groups().await.expect("apis");
+    let groups = srv.client().list_api_groups().await.expect("apis");
     assert!(groups.groups.iter().any(|g| g.name == "sipcred.io"));
-    let core = sim
+    let core = srv
         .client()
         .list_core_api_resources("v1")
         .await
@@ -156,16 +157,16 @@ async fn crd_becomes_established_and_discoverable() {
             .iter()
             .any(|r| r.name == "secrets" && r.namespaced)
     );
-    let v = sim.client().apiserver_version().await.expect("version");
+    let v = srv.client().apiserver_version().await.expect("version");
     assert_eq!(v.major, "1");
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn schema_and_cel_violations_are_422() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let mut bad = sipc("bad", "ab");
     bad.spec.provider = "mars".into();
     bad.spec.channels = Some(0);
@@ -217,15 +218,13 @@ async fn schema_and_cel_violations_are_422() {
 
     // unknown fields: Strict -> 400, default -> pruned with a warning
     let raw = json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "extra"}, "spec": {"provider": "telnyx", "userName": "alice1", "foo": 1}});
-    let req = axum::http::Request::post(format!(
-        "{}/apis/sipcred.io/v1alpha1/namespaces/default/sipconnections?fieldValidation=Strict",
-        sim.url()
-    ))
-    .header("content-type", "application/json")
-    .body(serde_json::to_vec(&raw).expect("json"))
-    .expect("req");
+    let path = format!("/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections", srv.ns());
+    let req = axum::http::Request::post(format!("{path}?fieldValidation=Strict"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&raw).expect("json"))
+        .expect("req");
     let e = status(
-        sim.client()
+        srv.client()
             .request::<SipConnection>(req)
             .await
             .expect_err("strict"),
@@ -234,12 +233,7 @@ async fn schema_and_cel_violations_are_422() {
         (e.code, e.message.as_str()),
         (400, "strict decoding error: unknown field \"spec.foo\"")
     );
-    let resp = reqwest_like_post(
-        &sim.url(),
-        "/apis/sipcred.io/v1alpha1/namespaces/default/sipconnections",
-        &raw,
-    )
-    .await;
+    let resp = post_with_warning(&srv.client(), &path, &raw).await;
     assert_eq!(resp.0, 201);
     assert!(
         resp.1.contains("unknown field \\\"spec.foo\\\""),
@@ -253,42 +247,35 @@ async fn schema_and_cel_violations_are_422() {
             .get("foo")
             .is_none()
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
-/// Minimal HTTP/1.1 POST returning (status, warning header).
-pub async fn reqwest_like_post(base: &str, path: &str, body: &serde_json::Value) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let b = serde_json::to_vec(body).expect("json");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        b.len()
-    );
-    s.write_all(head.as_bytes()).await.expect("write");
-    s.write_all(&b).await.expect("write");
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.expect("read");
-    let text = String::from_utf8_lossy(&out).to_string();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let warning = text
-        .lines()
-        .filter(|l| l.to_ascii_lowercase().starts_with("warning:"))
+/// A JSON POST returning (status, warning headers).
+pub async fn post_with_warning(
+    client: &kube::Client,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, String) {
+    let req = axum::http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(kube::client::Body::from(serde_json::to_vec(body).expect("json")))
+        .expect("req");
+    let resp = client.send(req).await.expect("response");
+    let warning = resp
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
         .collect::<Vec<_>>()
         .join("\n");
-    (code, warning)
+    (resp.status().as_u16(), warning)
 }
 
 #[tokio::test]
 async fn generation_and_status_subresource() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let mut o = sipc("g", "alice1");
     o.status = Some(SipConnectionStatus {
         conditions: vec![json!({"type": "Ready"})],
@@ -352,14 +339,14 @@ async fn generation_and_status_subresource() {
         before.metadata.resource_version,
         after.metadata.resource_version
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn patches_merge_json_strategic() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     secrets
         .create(&PostParams::default(), &secret("p"))
         .await
@@ -400,7 +387,7 @@ async fn patches_merge_json_strategic() {
     );
     assert_eq!(e.code, 422);
 
-    let cr: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let cr: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     cr.create(&PostParams::default(), &sipc("c", "alice1"))
         .await
         .expect("cr");
@@ -428,22 +415,22 @@ async fn patches_merge_json_strategic() {
         .await
         .expect("merge");
     assert_eq!(o.spec.channels, Some(2));
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn event_recorder_publishes_and_series() {
     use k8s_openapi::api::events::v1::Event as K8sEvent;
     use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let o = api
         .create(&PostParams::default(), &sipc("ev", "alice1"))
         .await
         .expect("create");
     let recorder = Recorder::new(
-        sim.client(),
+        srv.client(),
         Reporter {
             controller: "sipcred-operator".into(),
             instance: None,
@@ -462,20 +449,20 @@ async fn event_recorder_publishes_and_series() {
         .publish(&ev, &reference)
         .await
         .expect("publish again");
-    let events: Api<K8sEvent> = Api::namespaced(sim.client(), "default");
+    let events: Api<K8sEvent> = Api::namespaced(srv.client(), srv.ns());
     let list = events.list(&Default::default()).await.expect("list");
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].reason.as_deref(), Some("Created"));
     assert_eq!(list.items[0].series.as_ref().map(|s| s.count), Some(2));
     let req = axum::http::Request::get(format!(
-        "{}/apis/events.k8s.io/v1/namespaces/default/events",
-        sim.url()
+        "/apis/events.k8s.io/v1/namespaces/{}/events",
+        srv.ns()
     ))
     .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
     .body(Vec::new())
     .expect("req");
     let t: serde_json::Value =
-        serde_json::from_str(&sim.client().request_text(req).await.expect("table")).expect("json");
+        serde_json::from_str(&srv.client().request_text(req).await.expect("table")).expect("json");
     let cells = &t["rows"][0]["cells"];
     assert_eq!(
         (cells[2].as_str(), cells[3].as_str()),
@@ -485,7 +472,7 @@ async fn event_recorder_publishes_and_series() {
     assert_eq!(cells[4], "sipconnection/ev");
     assert_eq!(cells[5], "provisioned");
     // the same Event through core/v1, as `kubectl describe` reads it
-    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(sim.client(), "default");
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(srv.client(), srv.ns());
     let l = core
         .list(
             &kube::api::ListParams::default()
@@ -496,14 +483,14 @@ async fn event_recorder_publishes_and_series() {
     assert_eq!(l.items.len(), 1);
     assert_eq!(l.items[0].message.as_deref(), Some("provisioned"));
     assert_eq!(l.items[0].count, Some(2));
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn delete_collection_and_dry_run() {
     use kube::api::{DeleteParams, ListParams};
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     for n in ["a", "b", "c"] {
         let mut s = secret(n);
         s.metadata.labels = Some(BTreeMap::from([(
@@ -540,13 +527,13 @@ async fn delete_collection_and_dry_run() {
         .filter_map(|s| s.metadata.name)
         .collect();
     assert_eq!(left, vec!["c".to_string()]);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn invalid_names_and_labels_are_422() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let e = status(
         api.create(&PostParams::default(), &secret("Bad_Name"))
             .await
@@ -572,5 +559,5 @@ async fn invalid_names_and_labels_are_422() {
         "{}",
         e.message
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
