@@ -134,12 +134,17 @@ pub async fn install_crd_json(client: &Client, crd: Value) {
     // Established precedes serving by a moment on a real server.
     let gv = format!("{group}/v1alpha1");
     until(&format!("CRD {name} served"), || async {
-        let established = crds.get(&name).await.ok().and_then(|c| c.status).is_some_and(|s| {
-            s.conditions
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-        });
+        let established = crds
+            .get(&name)
+            .await
+            .ok()
+            .and_then(|c| c.status)
+            .is_some_and(|s| {
+                s.conditions
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
         established
             && client
                 .list_api_group_resources(&gv)
@@ -355,7 +360,10 @@ pub async fn client_from_kubeconfig(path: &Path, context: Option<&str>) -> Clien
 
 /// `base-` and a random suffix.
 pub fn unique_name(base: &str) -> String {
-    format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    format!(
+        "{base}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
 }
 
 pub fn sipc(name: &str, user: &str) -> SipConnection {

@@ -108,13 +108,10 @@ async fn server_side_apply_ownership_conflicts_and_force() {
     assert_eq!(code(&e.expect_err("update manager now owns x")), 409);
 
     // fieldManager is required
-    let raw = axum::http::Request::patch(format!(
-        "/api/v1/namespaces/{}/secrets/ssa",
-        srv.ns()
-    ))
-    .header("content-type", "application/apply-patch+yaml")
-    .body(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ssa\n".to_vec())
-    .expect("req");
+    let raw = axum::http::Request::patch(format!("/api/v1/namespaces/{}/secrets/ssa", srv.ns()))
+        .header("content-type", "application/apply-patch+yaml")
+        .body(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ssa\n".to_vec())
+        .expect("req");
     let e = status(
         srv.client()
             .request::<Secret>(raw)

@@ -218,7 +218,10 @@ async fn schema_and_cel_violations_are_422() {
 
     // unknown fields: Strict -> 400, default -> pruned with a warning
     let raw = json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "extra"}, "spec": {"provider": "telnyx", "userName": "alice1", "foo": 1}});
-    let path = format!("/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections", srv.ns());
+    let path = format!(
+        "/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections",
+        srv.ns()
+    );
     let req = axum::http::Request::post(format!("{path}?fieldValidation=Strict"))
         .header("content-type", "application/json")
         .body(serde_json::to_vec(&raw).expect("json"))
@@ -258,7 +261,9 @@ pub async fn post_with_warning(
 ) -> (u16, String) {
     let req = axum::http::Request::post(path)
         .header("content-type", "application/json")
-        .body(kube::client::Body::from(serde_json::to_vec(body).expect("json")))
+        .body(kube::client::Body::from(
+            serde_json::to_vec(body).expect("json"),
+        ))
         .expect("req");
     let resp = client.send(req).await.expect("response");
     let warning = resp

@@ -204,7 +204,9 @@ async fn rbac_denies_and_allows_by_roles() {
     assert_eq!((e.code, e.reason.as_str()), (403, "Forbidden"));
     assert_eq!(
         e.message,
-        format!("secrets is forbidden: User \"system:serviceaccount:{ns}:op\" cannot list resource \"secrets\" in API group \"\" in the namespace \"{ns}\"")
+        format!(
+            "secrets is forbidden: User \"system:serviceaccount:{ns}:op\" cannot list resource \"secrets\" in API group \"\" in the namespace \"{ns}\""
+        )
     );
     let all: Api<Secret> = Api::all(sa.clone());
     let e = status(all.list(&ListParams::default()).await.expect_err("denied"));
@@ -275,7 +277,9 @@ async fn rbac_denies_and_allows_by_roles() {
     let e = status(cms.get("other").await.expect_err("resourceNames deny"));
     assert_eq!(
         e.message,
-        format!("configmaps \"other\" is forbidden: User \"system:serviceaccount:{ns}:op\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"{ns}\"")
+        format!(
+            "configmaps \"other\" is forbidden: User \"system:serviceaccount:{ns}:op\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"{ns}\""
+        )
     );
 
     // subresources need their own rule
@@ -309,7 +313,10 @@ async fn rbac_denies_and_allows_by_roles() {
         .await
         .expect("crb");
     // RBAC caches on a real server refresh from watches: allow a moment.
-    until("status allowed", || async { crs.get_status("r").await.is_ok() }).await;
+    until("status allowed", || async {
+        crs.get_status("r").await.is_ok()
+    })
+    .await;
 
     // unknown token: 401
     let path = tempfile::tempdir().expect("tmp");
@@ -365,8 +372,9 @@ async fn access_reviews_and_impersonation() {
             .expect_err("403"),
     );
     assert!(
-        e.message
-            .contains(&format!("User \"system:serviceaccount:{ns}:op\" cannot list")),
+        e.message.contains(&format!(
+            "User \"system:serviceaccount:{ns}:op\" cannot list"
+        )),
         "{}",
         e.message
     );

@@ -194,7 +194,10 @@ async fn table_output_uses_printer_columns() {
     .expect("status");
     let t = table(
         &srv,
-        &format!("/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections", srv.ns()),
+        &format!(
+            "/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections",
+            srv.ns()
+        ),
     )
     .await;
     assert_eq!(t["kind"], "Table");
