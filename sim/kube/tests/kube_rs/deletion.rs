@@ -105,9 +105,11 @@ async fn delete_preconditions_are_checked() {
     };
     let e = status(api.delete("c", &dp).await.expect_err("precondition"));
     assert_eq!(e.code, 409);
+    assert_eq!(e.reason, "Conflict");
     assert!(
-        e.message
-            .starts_with("Precondition failed: UID in precondition: wrong"),
+        e.message.starts_with(
+            "Operation cannot be fulfilled on ConfigMap \"c\": the UID in the precondition (wrong) does not match the UID in record ("
+        ),
         "{}",
         e.message
     );
@@ -283,7 +285,9 @@ async fn namespace_deletion_terminates_contents() {
     assert_eq!(e.code, 403);
     assert_eq!(
         e.message,
-        format!("unable to create new content in namespace {tmp} because it is being terminated")
+        format!(
+            "secrets \"new\" is forbidden: unable to create new content in namespace {tmp} because it is being terminated"
+        )
     );
     secrets
         .patch(
@@ -350,7 +354,7 @@ async fn crd_deletion_deletes_instances_through_their_finalizers() {
             .await
             .expect_err("terminating"),
     );
-    assert_eq!(e.code, 405);
+    assert_eq!((e.code, e.reason.as_str()), (403, "Forbidden"), "{}", e.message);
     api.patch(
         "held",
         &PatchParams::default(),
