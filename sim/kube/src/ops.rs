@@ -445,7 +445,12 @@ pub fn create(
         } else {
             format!("{}.{}", info.plural, info.group)
         };
-        check_namespace(st, ns, &resource, meta_str(&obj, "name").unwrap_or_default())?;
+        check_namespace(
+            st,
+            ns,
+            &resource,
+            meta_str(&obj, "name").unwrap_or_default(),
+        )?;
     } else if let Some(m) = obj["metadata"].as_object_mut() {
         m.remove("namespace");
     }

@@ -354,7 +354,12 @@ async fn crd_deletion_deletes_instances_through_their_finalizers() {
             .await
             .expect_err("terminating"),
     );
-    assert_eq!((e.code, e.reason.as_str()), (403, "Forbidden"), "{}", e.message);
+    assert_eq!(
+        (e.code, e.reason.as_str()),
+        (403, "Forbidden"),
+        "{}",
+        e.message
+    );
     api.patch(
         "held",
         &PatchParams::default(),
