@@ -82,10 +82,7 @@ fn real_admission(obj: &Value, old: Option<&Value>) -> Result<(), (Vec<String>, 
         match old {
             None => api.create(&dry, &prepare(obj)).await.map(|_| ()),
             Some(old) => {
-                let stored = api
-                    .create(&PostParams::default(), &prepare(old))
-                    .await
-                    .unwrap();
+                let stored = api.create(&PostParams::default(), &prepare(old)).await.unwrap();
                 let mut new = prepare(obj);
                 new.metadata.resource_version = stored.metadata.resource_version;
                 let r = api.replace(&name, &dry, &new).await.map(|_| ());
@@ -128,10 +125,7 @@ fn schema(file: &str) -> Value {
 /// CEL failures as `field: message` strings.
 fn cel(file: &str, obj: &Value, old: Option<&Value>) -> Vec<String> {
     if real() {
-        return real_admission(obj, old)
-            .err()
-            .map(|e| e.0)
-            .unwrap_or_default();
+        return real_admission(obj, old).err().map(|e| e.0).unwrap_or_default();
     }
     match kube_cel::Validator::new().validate(&schema(file), obj, old) {
         Ok(()) => vec![],

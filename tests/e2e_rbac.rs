@@ -185,12 +185,7 @@ async fn install_rbac(w: &World, docs: &[Value]) {
         let c = w.client.clone();
         let v = Patch::Apply(d.clone());
         match d["kind"].as_str().unwrap() {
-            "ClusterRole" => drop(
-                Api::<ClusterRole>::all(c)
-                    .patch(name, &pp, &v)
-                    .await
-                    .unwrap(),
-            ),
+            "ClusterRole" => drop(Api::<ClusterRole>::all(c).patch(name, &pp, &v).await.unwrap()),
             "ClusterRoleBinding" => drop(
                 Api::<ClusterRoleBinding>::all(c)
                     .patch(name, &pp, &v)
@@ -494,9 +489,7 @@ async fn drive_scenarios(w: &World) {
     w.until("the update at Telnyx", 30, || async {
         World::provider_objects(&w.telnyx, "credential_connections")
             .iter()
-            .any(|c| {
-                c["connection_name"] == format!("{}-alice", w.ns) && c["webhook_timeout_secs"] == 25
-            })
+            .any(|c| c["connection_name"] == format!("{}-alice", w.ns) && c["webhook_timeout_secs"] == 25)
             .then_some(())
     })
     .await;
@@ -584,15 +577,15 @@ async fn default_chart_rbac_is_enough_and_nothing_more() {
 #[tokio::test]
 async fn chart_rbac_with_watch_namespaces_is_enough_and_nothing_more() {
     let w = rbac_world().await;
-    let docs =
-        match render_rbac(json!({"watchNamespaces": [w.ns], "leaderElection": {"enabled": false}}))
-        {
-            Ok(d) => d,
-            Err(why) => {
-                println!("SKIPPED: cannot render the chart with Helm: {why}");
-                return;
-            }
-        };
+    let docs = match render_rbac(
+        json!({"watchNamespaces": [w.ns], "leaderElection": {"enabled": false}}),
+    ) {
+        Ok(d) => d,
+        Err(why) => {
+            println!("SKIPPED: cannot render the chart with Helm: {why}");
+            return;
+        }
+    };
     install_rbac(&w, &docs).await;
     let kc = write_sa_kubeconfig(&w).await;
     let _op = spawn_as_sa(&w, &kc, &["--namespace", &w.ns]);

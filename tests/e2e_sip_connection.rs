@@ -122,8 +122,7 @@ async fn orphan_policy_keeps_the_provider_object() {
     let c = connections(&w);
     assert_eq!(c.len(), 1);
     assert_eq!(
-        c[0]["connection_name"],
-        format!("{}-bob", w.ns),
+        c[0]["connection_name"], format!("{}-bob", w.ns),
         "default identity is <namespace>-<name>"
     );
 }

@@ -53,8 +53,7 @@ async fn waits_for_its_connection_then_publishes_the_generated_credentials() {
     let c = creds(&w);
     assert_eq!(c.len(), 1);
     assert_eq!(
-        c[0]["name"],
-        format!("{}/alice", w.ns),
+        c[0]["name"], format!("{}/alice", w.ns),
         "deterministic name <namespace>/<name>"
     );
     assert_eq!(c[0]["tag"], "agents");

@@ -179,9 +179,7 @@ impl World {
         sa: &str,
     ) {
         match &self.kube {
-            ApiServer::Sim(s) => s
-                .write_kubeconfig_for_service_account(path, ns, sa)
-                .unwrap(),
+            ApiServer::Sim(s) => s.write_kubeconfig_for_service_account(path, ns, sa).unwrap(),
             ApiServer::Real(cp) => {
                 let token = cp
                     .service_account_token(&self.client, ns, sa)

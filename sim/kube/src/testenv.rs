@@ -66,9 +66,7 @@ impl ControlPlane {
     /// server answers /readyz).
     pub fn start() -> std::io::Result<ControlPlane> {
         let bin = binary()?;
-        let dir = tempfile::Builder::new()
-            .prefix("sipcred-testenv-run-")
-            .tempdir()?;
+        let dir = tempfile::Builder::new().prefix("sipcred-testenv-run-").tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
         let audit_log = dir.path().join("audit.log");
         let logs = dir.path().join("logs");
@@ -85,10 +83,7 @@ impl ControlPlane {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| std::io::Error::other(format!("{}: {e}", bin.display())))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?;
         let mut ready = false;
         for line in BufReader::new(stdout).lines() {
             let line = line?;
@@ -145,10 +140,7 @@ impl ControlPlane {
 
     /// An admin client (call inside a Tokio runtime).
     pub async fn client(&self) -> kube::Client {
-        let config = self
-            .config(None)
-            .await
-            .expect("the testenv kubeconfig loads");
+        let config = self.config(None).await.expect("the testenv kubeconfig loads");
         kube::Client::try_from(config).expect("a client for the testenv API server")
     }
 
@@ -246,12 +238,7 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     fn from_event(v: &serde_json::Value) -> AuditRecord {
-        let s = |p: &str| {
-            v.pointer(p)
-                .and_then(|x| x.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
+        let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or("").to_string();
         let sub = s("/objectRef/subresource");
         let resource = if sub.is_empty() {
             s("/objectRef/resource")
@@ -291,9 +278,7 @@ fn binary() -> std::io::Result<PathBuf> {
         .stderr(Stdio::inherit())
         .output()?;
     if !out.status.success() {
-        return Err(std::io::Error::other(
-            "scripts/testenv failed to build the control plane",
-        ));
+        return Err(std::io::Error::other("scripts/testenv failed to build the control plane"));
     }
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
