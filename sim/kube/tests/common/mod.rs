@@ -277,7 +277,8 @@ impl Server {
         }
     }
 
-    /// Writes an admin kubeconfig whose context namespace is [`Server::ns`].
+    /// Writes an admin kubeconfig (its context's namespace is not [`Server::ns`] on
+    /// the real server: pass `--namespace`).
     pub fn write_kubeconfig(&self, path: &Path) {
         match &self.inner {
             Inner::Sim(s) => s.write_kubeconfig(path).expect("kubeconfig"),
