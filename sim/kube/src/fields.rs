@@ -451,12 +451,14 @@ pub fn apply(
             .iter()
             .filter(|e| e.manager != manager && e.fields.contains(p))
         {
-            conflicts.push((
-                e.manager.clone(),
-                e.subresource.clone(),
-                e.api_version.clone(),
-                p.clone(),
-            ));
+            // As the real server names a conflicting manager: an Update manager with
+            // its apiVersion and time, an Apply manager by name alone.
+            let using = if e.operation == "Update" {
+                format!("{} at {}", e.api_version, e.time)
+            } else {
+                String::new()
+            };
+            conflicts.push((e.manager.clone(), e.subresource.clone(), using, p.clone()));
         }
     }
     if !conflicts.is_empty() {
@@ -531,9 +533,15 @@ pub fn apply(
 }
 
 fn conflict_error(conflicts: &[(String, Option<String>, String, Path)]) -> ApiError {
-    let who = |m: &str, s: &Option<String>, v: &str| match s {
-        Some(s) => format!("\"{m}\" with subresource \"{s}\" using {v}"),
-        None => format!("\"{m}\" using {v}"),
+    let who = |m: &str, s: &Option<String>, v: &str| {
+        let mut w = format!("\"{m}\"");
+        if let Some(s) = s {
+            w.push_str(&format!(" with subresource \"{s}\""));
+        }
+        if !v.is_empty() {
+            w.push_str(&format!(" using {v}"));
+        }
+        w
     };
     let n = conflicts.len();
     let message = if n == 1 {
@@ -690,7 +698,7 @@ mod tests {
         assert_eq!(e.code, 409);
         assert_eq!(
             e.message,
-            "Apply failed with 1 conflict: conflict with \"mgr-a\" using v1: .data.x"
+            "Apply failed with 1 conflict: conflict with \"mgr-a\": .data.x"
         );
         assert_eq!(
             e.details.as_ref().expect("d")["causes"][0]["reason"],

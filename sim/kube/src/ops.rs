@@ -377,12 +377,27 @@ fn is_crd(info: &ResourceInfo) -> bool {
     info.group == "apiextensions.k8s.io" && info.plural == "customresourcedefinitions"
 }
 
+/// `Kind` or `Kind.group`, as the real server names an object in delete
+/// precondition failures.
+fn kind_qualified(info: &ResourceInfo) -> String {
+    if info.group.is_empty() {
+        info.kind.clone()
+    } else {
+        format!("{}.{}", info.kind, info.group)
+    }
+}
+
 /// Check the namespace of a namespaced create.
-fn check_namespace(st: &Store, ns: &str) -> ApiResult<()> {
+fn check_namespace(st: &Store, ns: &str, resource: &str, name: &str) -> ApiResult<()> {
     match st.get("/namespaces", "", ns) {
         None => Err(ApiError::not_found("namespaces", "", ns)),
         Some(n) if deleting(&n) => Err(ApiError::forbidden(format!(
-            "unable to create new content in namespace {ns} because it is being terminated"
+            "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            if name.is_empty() {
+                resource.to_string()
+            } else {
+                format!("{resource} \"{name}\"")
+            }
         ))
         .with_details(json!({"name": ns, "kind": "namespaces", "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {ns} is being terminated"), "field": "metadata.namespace"}]}))),
         Some(_) => Ok(()),
@@ -406,9 +421,7 @@ pub fn create(
     if info.custom {
         let crd_name = format!("{}.{}", info.plural, info.group);
         if st.get(CRD_KEY, "", &crd_name).is_some_and(|c| deleting(&c)) {
-            return Err(ApiError::new(
-                405,
-                "MethodNotAllowed",
+            return Err(ApiError::forbidden(
                 "create not allowed while custom resource definition is terminating",
             ));
         }
@@ -427,7 +440,17 @@ pub fn create(
             }
             _ => obj["metadata"]["namespace"] = json!(ns),
         }
-        check_namespace(st, ns)?;
+        let resource = if info.group.is_empty() {
+            info.plural.clone()
+        } else {
+            format!("{}.{}", info.plural, info.group)
+        };
+        check_namespace(
+            st,
+            ns,
+            &resource,
+            meta_str(&obj, "name").unwrap_or_default(),
+        )?;
     } else if let Some(m) = obj["metadata"].as_object_mut() {
         m.remove("namespace");
     }
@@ -779,7 +802,8 @@ pub fn delete(
                 409,
                 "Conflict",
                 format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                    "Operation cannot be fulfilled on {} \"{name}\": the UID in the precondition ({uid}) does not match the UID in record ({actual}). The object might have been deleted and then recreated",
+                    kind_qualified(info)
                 ),
             )
             .with_details(json!({"name": name, "group": info.group, "kind": info.plural})));
@@ -791,7 +815,10 @@ pub fn delete(
             return Err(ApiError::new(
                 409,
                 "Conflict",
-                format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"),
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({actual}). The object might have been modified",
+                    kind_qualified(info)
+                ),
             )
             .with_details(json!({"name": name, "group": info.group, "kind": info.plural})));
         }

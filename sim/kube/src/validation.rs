@@ -301,9 +301,30 @@ pub fn validate_compiled(
         api_group: ctx.group.to_string(),
         kind: ctx.kind.to_string(),
     };
-    let cel_result = CEL.with(|v| {
-        v.validate_compiled_with_context(ctx.compiled, &object, old_pruned.as_ref(), Some(&root))
+    // As the real server: after an enum, required, type, too-long or too-many violation
+    // no CEL rule runs, and one cause says so (`hasBlockingErr` in apiextensions).
+    let blocked = causes.iter().any(|c| {
+        matches!(
+            c.reason.as_str(),
+            "FieldValueNotSupported"
+                | "FieldValueRequired"
+                | "FieldValueTooLong"
+                | "FieldValueTooMany"
+                | "FieldValueTypeInvalid"
+        )
     });
+    let cel_result = if blocked {
+        Ok(())
+    } else {
+        CEL.with(|v| {
+            v.validate_compiled_with_context(
+                ctx.compiled,
+                &object,
+                old_pruned.as_ref(),
+                Some(&root),
+            )
+        })
+    };
     if let Err(errs) = cel_result {
         for e in errs.into_vec() {
             if !structural_ok && e.kind != kube_cel::ErrorKind::ValidationFailure {
@@ -320,7 +341,8 @@ pub fn validate_compiled(
                 "FieldValueForbidden" => format!("Forbidden: {}", e.message),
                 "FieldValueRequired" => format!("Required value: {}", e.message),
                 "FieldValueDuplicate" => format!("Duplicate value: \"{type_name}\""),
-                _ => format!("Invalid value: \"{type_name}\": {}", e.message),
+                // Kubernetes 1.37 leaves the value out of CEL failures.
+                _ => format!("Invalid value: {}", e.message),
             };
             causes.push(Cause {
                 reason,
@@ -335,10 +357,31 @@ pub fn validate_compiled(
     if let Some(old) = old_pruned.as_ref() {
         causes.retain(|c| lookup(&object, &c.field) != lookup(old, &c.field));
     }
+    if blocked && !causes.is_empty() && has_cel_rules(ctx.schema) {
+        causes.push(Cause {
+            reason: "FieldValueInvalid".into(),
+            message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+            field: "<nil>".into(),
+        });
+    }
     if !causes.is_empty() {
         return Err(invalid(422, causes));
     }
     Ok(Validated { object, warnings })
+}
+
+/// Whether any node of `schema` carries `x-kubernetes-validations`.
+fn has_cel_rules(schema: &Value) -> bool {
+    match schema {
+        Value::Object(m) => {
+            m.get("x-kubernetes-validations")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty())
+                || m.values().any(has_cel_rules)
+        }
+        Value::Array(a) => a.iter().any(has_cel_rules),
+        _ => false,
+    }
 }
 
 /// Split `a.b[0].c` into segments (`[0]` kept as its own segment).

@@ -13,6 +13,7 @@ use tokio::process::Command;
 
 struct Kubectl {
     kubeconfig: PathBuf,
+    ns: String,
     cache: PathBuf,
     dir: tempfile::TempDir,
 }
@@ -24,7 +25,7 @@ struct Out {
 }
 
 impl Kubectl {
-    fn new(sim: &sipcred_kube_sim::KubeSim) -> Option<Self> {
+    fn new(srv: &Server) -> Option<Self> {
         if std::process::Command::new("kubectl")
             .arg("version")
             .arg("--client")
@@ -36,10 +37,11 @@ impl Kubectl {
         }
         let dir = tempfile::tempdir().expect("tmp");
         let kubeconfig = dir.path().join("kubeconfig");
-        sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        srv.write_kubeconfig(&kubeconfig);
         let cache = dir.path().join("cache");
         Some(Self {
             kubeconfig,
+            ns: srv.ns().to_string(),
             cache,
             dir,
         })
@@ -51,6 +53,8 @@ impl Kubectl {
             .arg(&self.kubeconfig)
             .arg("--cache-dir")
             .arg(&self.cache)
+            .arg("--namespace")
+            .arg(&self.ns)
             .args(args);
         c.kill_on_drop(true);
         c
@@ -105,12 +109,25 @@ stringData:
   apiKey: not-a-real-key
 ";
 
-async fn setup(k: &Kubectl) {
+async fn setup(srv: &Server, k: &Kubectl) {
     k.write(
         "crds/sipconnection.yaml",
         &serde_yaml::to_string(&crd_json()).expect("yaml"),
     );
     k.write("examples/demo.yaml", EXAMPLES);
+    if srv.is_real() {
+        // The shared real server: an earlier test may have installed the CRD, and two
+        // tests applying it at once would race to create it.
+        install_crd(&srv.client()).await;
+        let out = k
+            .ok(&["apply", "-f", &k.path("crds"), "-f", &k.path("examples")])
+            .await;
+        assert!(
+            out.contains("sipconnection.sipcred.io/demo created"),
+            "{out}"
+        );
+        return;
+    }
     // As against a real cluster, a CR in the same invocation as its new CRD
     // fails to map (kubectl's discovery is fresh); the second run applies it.
     let first = k
@@ -139,9 +156,9 @@ async fn setup(k: &Kubectl) {
 
 #[tokio::test]
 async fn apply_get_table_yaml_and_validation() {
-    let sim = sim().await;
-    let Some(k) = Kubectl::new(&sim) else { return };
-    setup(&k).await;
+    let srv = Server::start().await;
+    let Some(k) = Kubectl::new(&srv) else { return };
+    setup(&srv, &k).await;
     let out = k.ok(&["get", "sipconnections"]).await;
     let header: Vec<&str> = out
         .lines()
@@ -236,14 +253,14 @@ async fn apply_get_table_yaml_and_validation() {
         .await;
     assert!(!o.ok);
     assert!(o.stderr.contains("userName is immutable"), "{}", o.stderr);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn server_side_apply_patch_label_annotate_delete() {
-    let sim = sim().await;
-    let Some(k) = Kubectl::new(&sim) else { return };
-    setup(&k).await;
+    let srv = Server::start().await;
+    let Some(k) = Kubectl::new(&srv) else { return };
+    setup(&srv, &k).await;
     let out = k
         .ok(&["apply", "--server-side", "-f", &k.path("examples")])
         .await;
@@ -369,11 +386,11 @@ async fn server_side_apply_patch_label_annotate_delete() {
     );
     k.ok(&["delete", "-f", &k.path("examples"), "--ignore-not-found"])
         .await;
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
-async fn set_ready(client: kube::Client) {
-    let api: Api<SipConnection> = Api::namespaced(client, "default");
+async fn set_ready(client: kube::Client, ns: &str) {
+    let api: Api<SipConnection> = Api::namespaced(client, ns);
     api.patch_status(
         "demo",
         &PatchParams::default(),
@@ -385,9 +402,9 @@ async fn set_ready(client: kube::Client) {
 
 #[tokio::test]
 async fn wait_for_condition_and_watch() {
-    let sim = sim().await;
-    let Some(k) = Kubectl::new(&sim) else { return };
-    setup(&k).await;
+    let srv = Server::start().await;
+    let Some(k) = Kubectl::new(&srv) else { return };
+    setup(&srv, &k).await;
     let mut watch = k
         .cmd(&["get", "sipc", "--watch"])
         .stdout(Stdio::piped())
@@ -416,10 +433,11 @@ async fn wait_for_condition_and_watch() {
             "--timeout=30s",
         ])
         .output();
-    let client = sim.client();
+    let client = srv.client();
+    let ns = srv.ns().to_string();
     let setter = async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        set_ready(client).await;
+        set_ready(client, &ns).await;
     };
     let (out, ()) = tokio::join!(wait, setter);
     let out = out.expect("wait runs");
@@ -446,49 +464,59 @@ async fn wait_for_condition_and_watch() {
     .expect("watch update");
     assert!(changed.contains("telnyx"), "{changed}");
     let _ = watch.kill().await;
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn kubectl_with_rbac_is_anonymous_over_plain_http() {
     // client-go sends credentials only over TLS, so kubectl talks to the
-    // plain-HTTP simulator as system:anonymous and gets the real 403 text.
-    let sim = sim_with(sipcred_kube_sim::KubeSimConfig {
+    // plain-HTTP simulator as system:anonymous and gets the real 403 text. The real
+    // server has no plain-HTTP port: there an unprivileged token user gets it.
+    let srv = Server::start_with(sipcred_kube_sim::KubeSimConfig {
         rbac: true,
         ..Default::default()
     })
     .await;
-    let Some(k) = Kubectl::new(&sim) else { return };
-    let o = k.run(&["get", "secrets"]).await;
+    let Some(k) = Kubectl::new(&srv) else { return };
+    let (user, args): (&str, &[&str]) = match srv.unprivileged_context() {
+        Some(ctx) => (ctx, &["--context", ctx, "get", "secrets"]),
+        None => ("system:anonymous", &["get", "secrets"]),
+    };
+    let o = k.run(args).await;
     assert!(!o.ok);
     assert!(
-        o.stderr.contains("secrets is forbidden: User \"system:anonymous\" cannot list resource \"secrets\" in API group \"\" in the namespace \"default\""),
+        o.stderr.contains(&format!("secrets is forbidden: User \"{user}\" cannot list resource \"secrets\" in API group \"\" in the namespace \"{}\"", srv.ns())),
         "{}",
         o.stderr
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn kubectl_with_service_account_token_over_tls() {
-    let sim = sim_with(sipcred_kube_sim::KubeSimConfig {
+    let srv = Server::start_with(sipcred_kube_sim::KubeSimConfig {
         rbac: true,
         tls: true,
         ..Default::default()
     })
     .await;
-    assert!(sim.url().starts_with("https://"));
-    let Some(k) = Kubectl::new(&sim) else { return };
+    if let Some(sim) = srv.sim() {
+        assert!(sim.url().starts_with("https://"));
+    }
+    let ns = srv.ns().to_string();
+    let Some(k) = Kubectl::new(&srv) else { return };
     k.ok(&["get", "secrets"]).await;
     let sa_kc = k.dir.path().join("sa-kubeconfig");
-    sim.write_kubeconfig_for_service_account(&sa_kc, "default", "reader")
-        .expect("kc");
+    srv.write_kubeconfig_for_service_account(&sa_kc, &ns, "reader")
+        .await;
     let run_sa = |args: &'static [&'static str]| {
         let mut c = Command::new("kubectl");
         c.arg("--kubeconfig")
             .arg(&sa_kc)
             .arg("--cache-dir")
             .arg(k.dir.path().join("sa-cache"))
+            .arg("--namespace")
+            .arg(&ns)
             .args(args);
         c.output()
     };
@@ -496,26 +524,33 @@ async fn kubectl_with_service_account_token_over_tls() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("secrets is forbidden: User \"system:serviceaccount:default:reader\" cannot list resource \"secrets\" in API group \"\" in the namespace \"default\""),
+        err.contains(&format!("secrets is forbidden: User \"system:serviceaccount:{ns}:reader\" cannot list resource \"secrets\" in API group \"\" in the namespace \"{ns}\"")),
         "{err}"
     );
     k.write(
         "rbac.yaml",
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: reader\nrules:\n- apiGroups: [\"\"]\n  resources: [\"secrets\"]\n  verbs: [\"get\", \"list\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: reader\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: reader\nsubjects:\n- kind: ServiceAccount\n  name: reader\n  namespace: default\n",
+        &
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: reader\nrules:\n- apiGroups: [\"\"]\n  resources: [\"secrets\"]\n  verbs: [\"get\", \"list\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: reader\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: reader\nsubjects:\n- kind: ServiceAccount\n  name: reader\n  namespace: NS\n".replace("NS", &ns),
     );
     k.ok(&["apply", "-f", &k.path("rbac.yaml")]).await;
-    let o = run_sa(&["get", "secrets"]).await.expect("kubectl");
+    // RBAC caches on a real server refresh from watches: allow a moment.
+    let mut o = run_sa(&["get", "secrets"]).await.expect("kubectl");
+    for _ in 0..50 {
+        if o.status.success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        o = run_sa(&["get", "secrets"]).await.expect("kubectl");
+    }
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = run_sa(&["auth", "whoami"]).await.expect("kubectl");
     let _ = o; // SelfSubjectReview is not served; not asserted
     // kube-rs over TLS as the same service account
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(
-        sim.client_for_service_account("default", "reader"),
-        "default",
-    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(srv.client_for_service_account(&ns, "reader").await, &ns);
     secrets
         .list(&Default::default())
         .await
         .expect("kube-rs over TLS");
-    sim.shutdown().await;
+    srv.shutdown().await;
 }

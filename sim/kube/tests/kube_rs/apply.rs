@@ -15,10 +15,10 @@ fn applied(uid: &str, data: Value) -> Value {
 
 #[tokio::test]
 async fn server_side_apply_ownership_conflicts_and_force() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     // a live owner: an ownerReference to a missing uid would be garbage-collected
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(sim.client(), "default");
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(srv.client(), srv.ns());
     let owner = cms
         .create(
             &PostParams::default(),
@@ -72,14 +72,14 @@ async fn server_side_apply_ownership_conflicts_and_force() {
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         e.message,
-        "Apply failed with 1 conflict: conflict with \"mgr-a\" using v1: .data.x"
+        "Apply failed with 1 conflict: conflict with \"mgr-a\": .data.x"
     );
     let cause = &e.details.expect("details").causes[0];
     assert_eq!(
         (cause.reason.as_str(), cause.field.as_str()),
         ("FieldManagerConflict", ".data.x")
     );
-    assert_eq!(cause.message, "conflict with \"mgr-a\" using v1");
+    assert_eq!(cause.message, "conflict with \"mgr-a\"");
 
     // force transfers ownership
     let s = api
@@ -108,15 +108,12 @@ async fn server_side_apply_ownership_conflicts_and_force() {
     assert_eq!(code(&e.expect_err("update manager now owns x")), 409);
 
     // fieldManager is required
-    let raw = axum::http::Request::patch(format!(
-        "{}/api/v1/namespaces/default/secrets/ssa",
-        sim.url()
-    ))
-    .header("content-type", "application/apply-patch+yaml")
-    .body(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ssa\n".to_vec())
-    .expect("req");
+    let raw = axum::http::Request::patch(format!("/api/v1/namespaces/{}/secrets/ssa", srv.ns()))
+        .header("content-type", "application/apply-patch+yaml")
+        .body(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ssa\n".to_vec())
+        .expect("req");
     let e = status(
-        sim.client()
+        srv.client()
             .request::<Secret>(raw)
             .await
             .expect_err("no manager"),
@@ -125,22 +122,22 @@ async fn server_side_apply_ownership_conflicts_and_force() {
 
     // YAML bodies work
     let raw = axum::http::Request::patch(format!(
-        "{}/api/v1/namespaces/default/secrets/yaml?fieldManager=yaml",
-        sim.url()
+        "/api/v1/namespaces/{}/secrets/yaml?fieldManager=yaml",
+        srv.ns()
     ))
     .header("content-type", "application/apply-patch+yaml")
     .body(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: yaml\nstringData:\n  a: b\n".to_vec())
     .expect("req");
-    let s: Secret = sim.client().request(raw).await.expect("yaml apply");
+    let s: Secret = srv.client().request(raw).await.expect("yaml apply");
     assert_eq!(s.data.expect("data")["a"].0, b"b".to_vec());
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn status_apply_through_subresource() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     api.create(&PostParams::default(), &sipc("st", "alice1"))
         .await
         .expect("create");
@@ -177,5 +174,5 @@ async fn status_apply_through_subresource() {
         .expect("main apply");
     assert_eq!(o.status.expect("status").observed_generation, Some(1));
     assert_eq!(o.metadata.generation, Some(2));
-    sim.shutdown().await;
+    srv.shutdown().await;
 }

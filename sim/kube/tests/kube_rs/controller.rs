@@ -81,27 +81,21 @@ fn error_policy(_o: Arc<SipConnection>, _e: &Error, _ctx: Arc<Ctx>) -> Action {
     Action::requeue(Duration::from_millis(100))
 }
 
-async fn wait_for<F, Fut>(what: &str, mut f: F)
+async fn wait_for<F, Fut>(what: &str, f: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..300 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
+    until(what, f).await;
 }
 
 #[tokio::test]
 async fn controller_with_owns_finalizer_ssa_and_gc() {
-    let sim = sim().await;
-    let client = sim.client();
+    let srv = Server::start().await;
+    let client = srv.client();
     install_crd(&client).await;
-    let api: Api<SipConnection> = Api::namespaced(client.clone(), "default");
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
+    let api: Api<SipConnection> = Api::namespaced(client.clone(), srv.ns());
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), srv.ns());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         cleanups: AtomicUsize::new(0),
@@ -154,5 +148,5 @@ async fn controller_with_owns_finalizer_ssa_and_gc() {
     })
     .await;
     task.abort();
-    sim.shutdown().await;
+    srv.shutdown().await;
 }

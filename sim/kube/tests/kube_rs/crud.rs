@@ -23,8 +23,8 @@ fn secret(name: &str) -> Secret {
 
 #[tokio::test]
 async fn create_get_conflict_not_found() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let s = api
         .create(&PostParams::default(), &secret("s"))
         .await
@@ -77,39 +77,40 @@ async fn create_get_conflict_not_found() {
         "Operation cannot be fulfilled on secrets \"s\": the object has been modified; please apply your changes to the latest version and try again"
     );
 
-    install_crd(&sim.client()).await;
-    let cr: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    install_crd(&srv.client()).await;
+    let cr: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let e = status(cr.get("x").await.expect_err("missing cr"));
     assert_eq!(e.message, "sipconnections.sipcred.io \"x\" not found");
     assert_eq!(e.details.expect("details").kind, "sipconnections");
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn default_namespaces_exist_and_missing_namespace_is_404() {
-    let sim = sim().await;
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(sim.client());
+    let srv = Server::start().await;
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(srv.client());
     for n in ["default", "kube-system"] {
         let o = ns.get(n).await.expect("namespace");
         assert_eq!(o.status.and_then(|s| s.phase).as_deref(), Some("Active"));
     }
-    let api: Api<Secret> = Api::namespaced(sim.client(), "nowhere");
+    let nowhere = srv.unique("nowhere");
+    let api: Api<Secret> = Api::namespaced(srv.client(), &nowhere);
     let e = status(
         api.create(&PostParams::default(), &secret("s"))
             .await
             .expect_err("no ns"),
     );
     assert_eq!(e.code, 404);
-    assert_eq!(e.message, "namespaces \"nowhere\" not found");
-    sim.shutdown().await;
+    assert_eq!(e.message, format!("namespaces \"{nowhere}\" not found"));
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn crd_becomes_established_and_discoverable() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(sim.client());
+        Api::all(srv.client());
     let crd = crds.get("sipconnections.sipcred.io").await.expect("crd");
     let st = crd.status.expect("status");
     let conds = st.conditions.expect("conditions");
@@ -120,7 +121,7 @@ async fn crd_becomes_established_and_discoverable() {
         );
     }
     assert_eq!(st.accepted_names.expect("names").kind, "SipConnection");
-    let list = sim
+    let list = srv
         .client()
         .list_api_group_resources("sipcred.io/v1alpha1")
         .await
@@ -144,9 +145,9 @@ async fn crd_becomes_established_and_discoverable() {
         .find(|r| r.name == "sipconnections/status")
         .expect("status subresource");
     assert_eq!(sub.verbs, vec!["get", "patch", "update"]);
-    let groups = sim.client().list_api_groups().await.expect("apis");
+    let groups = srv.client().list_api_groups().await.expect("apis");
     assert!(groups.groups.iter().any(|g| g.name == "sipcred.io"));
-    let core = sim
+    let core = srv
         .client()
         .list_core_api_resources("v1")
         .await
@@ -156,16 +157,16 @@ async fn crd_becomes_established_and_discoverable() {
             .iter()
             .any(|r| r.name == "secrets" && r.namespaced)
     );
-    let v = sim.client().apiserver_version().await.expect("version");
+    let v = srv.client().apiserver_version().await.expect("version");
     assert_eq!(v.major, "1");
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn schema_and_cel_violations_are_422() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let mut bad = sipc("bad", "ab");
     bad.spec.provider = "mars".into();
     bad.spec.channels = Some(0);
@@ -175,16 +176,55 @@ async fn schema_and_cel_violations_are_422() {
             .expect_err("invalid"),
     );
     assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
-    assert_eq!(
-        e.message,
-        "SipConnection.sipcred.io \"bad\" is invalid: [spec.channels: Invalid value: 0: spec.channels in body should be greater than or equal to 1, spec.provider: Unsupported value: \"mars\": supported values: \"telnyx\", \"vobiz\", spec.userName: Invalid value: \"ab\": spec.userName in body should be at least 4 chars long]"
-    );
     let d = e.details.expect("details");
     assert_eq!(d.kind, "SipConnection");
     assert_eq!(d.group, "sipcred.io");
-    assert_eq!(d.causes.len(), 3);
-    assert_eq!(d.causes[1].reason, "FieldValueNotSupported");
-    assert_eq!(d.causes[1].field, "spec.provider");
+    // The real server lists the causes in no fixed order (Go map iteration); the
+    // message joins them in the order of `details.causes`.
+    let rendered: Vec<String> = d
+        .causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    assert_eq!(
+        e.message,
+        format!(
+            "SipConnection.sipcred.io \"bad\" is invalid: [{}]",
+            rendered.join(", ")
+        )
+    );
+    let mut causes: Vec<(&str, &str, &str)> = d
+        .causes
+        .iter()
+        .map(|c| (c.field.as_str(), c.reason.as_str(), c.message.as_str()))
+        .collect();
+    causes.sort();
+    assert_eq!(
+        causes,
+        vec![
+            // an enum violation stops the CEL rules, and one cause says so
+            (
+                "<nil>",
+                "FieldValueInvalid",
+                "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
+            ),
+            (
+                "spec.channels",
+                "FieldValueInvalid",
+                "Invalid value: 0: spec.channels in body should be greater than or equal to 1"
+            ),
+            (
+                "spec.provider",
+                "FieldValueNotSupported",
+                "Unsupported value: \"mars\": supported values: \"telnyx\", \"vobiz\""
+            ),
+            (
+                "spec.userName",
+                "FieldValueInvalid",
+                "Invalid value: \"ab\": spec.userName in body should be at least 4 chars long"
+            ),
+        ]
+    );
 
     let mut v = sipc("cel", "alice1");
     v.spec.provider = "vobiz".into();
@@ -196,7 +236,7 @@ async fn schema_and_cel_violations_are_422() {
     );
     assert_eq!(
         e.message,
-        "SipConnection.sipcred.io \"cel\" is invalid: spec.codec: Invalid value: \"object\": codec is only supported by telnyx"
+        "SipConnection.sipcred.io \"cel\" is invalid: spec.codec: Invalid value: codec is only supported by telnyx"
     );
 
     let ok = api
@@ -212,34 +252,35 @@ async fn schema_and_cel_violations_are_422() {
     );
     assert_eq!(
         e.message,
-        "SipConnection.sipcred.io \"ok\" is invalid: spec: Invalid value: \"object\": userName is immutable"
+        "SipConnection.sipcred.io \"ok\" is invalid: spec: Invalid value: userName is immutable"
     );
 
     // unknown fields: Strict -> 400, default -> pruned with a warning
     let raw = json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "extra"}, "spec": {"provider": "telnyx", "userName": "alice1", "foo": 1}});
-    let req = axum::http::Request::post(format!(
-        "{}/apis/sipcred.io/v1alpha1/namespaces/default/sipconnections?fieldValidation=Strict",
-        sim.url()
-    ))
-    .header("content-type", "application/json")
-    .body(serde_json::to_vec(&raw).expect("json"))
-    .expect("req");
+    let path = format!(
+        "/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections",
+        srv.ns()
+    );
+    let req = axum::http::Request::post(format!("{path}?fieldValidation=Strict"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&raw).expect("json"))
+        .expect("req");
     let e = status(
-        sim.client()
+        srv.client()
             .request::<SipConnection>(req)
             .await
             .expect_err("strict"),
     );
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (400, "strict decoding error: unknown field \"spec.foo\"")
+    assert_eq!(e.code, 400);
+    // The real server prefixes `SipConnection in version "v1alpha1" cannot be handled
+    // as a SipConnection: `.
+    assert!(
+        e.message
+            .ends_with("strict decoding error: unknown field \"spec.foo\""),
+        "{}",
+        e.message
     );
-    let resp = reqwest_like_post(
-        &sim.url(),
-        "/apis/sipcred.io/v1alpha1/namespaces/default/sipconnections",
-        &raw,
-    )
-    .await;
+    let resp = post_with_warning(&srv.client(), &path, &raw).await;
     assert_eq!(resp.0, 201);
     assert!(
         resp.1.contains("unknown field \\\"spec.foo\\\""),
@@ -253,42 +294,37 @@ async fn schema_and_cel_violations_are_422() {
             .get("foo")
             .is_none()
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
-/// Minimal HTTP/1.1 POST returning (status, warning header).
-pub async fn reqwest_like_post(base: &str, path: &str, body: &serde_json::Value) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let b = serde_json::to_vec(body).expect("json");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        b.len()
-    );
-    s.write_all(head.as_bytes()).await.expect("write");
-    s.write_all(&b).await.expect("write");
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.expect("read");
-    let text = String::from_utf8_lossy(&out).to_string();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let warning = text
-        .lines()
-        .filter(|l| l.to_ascii_lowercase().starts_with("warning:"))
+/// A JSON POST returning (status, warning headers).
+pub async fn post_with_warning(
+    client: &kube::Client,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, String) {
+    let req = axum::http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(kube::client::Body::from(
+            serde_json::to_vec(body).expect("json"),
+        ))
+        .expect("req");
+    let resp = client.send(req).await.expect("response");
+    let warning = resp
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
         .collect::<Vec<_>>()
         .join("\n");
-    (code, warning)
+    (resp.status().as_u16(), warning)
 }
 
 #[tokio::test]
 async fn generation_and_status_subresource() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let mut o = sipc("g", "alice1");
     o.status = Some(SipConnectionStatus {
         conditions: vec![json!({"type": "Ready"})],
@@ -352,14 +388,14 @@ async fn generation_and_status_subresource() {
         before.metadata.resource_version,
         after.metadata.resource_version
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn patches_merge_json_strategic() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     secrets
         .create(&PostParams::default(), &secret("p"))
         .await
@@ -400,7 +436,7 @@ async fn patches_merge_json_strategic() {
     );
     assert_eq!(e.code, 422);
 
-    let cr: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let cr: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     cr.create(&PostParams::default(), &sipc("c", "alice1"))
         .await
         .expect("cr");
@@ -428,22 +464,22 @@ async fn patches_merge_json_strategic() {
         .await
         .expect("merge");
     assert_eq!(o.spec.channels, Some(2));
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn event_recorder_publishes_and_series() {
     use k8s_openapi::api::events::v1::Event as K8sEvent;
     use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let o = api
         .create(&PostParams::default(), &sipc("ev", "alice1"))
         .await
         .expect("create");
     let recorder = Recorder::new(
-        sim.client(),
+        srv.client(),
         Reporter {
             controller: "sipcred-operator".into(),
             instance: None,
@@ -462,30 +498,39 @@ async fn event_recorder_publishes_and_series() {
         .publish(&ev, &reference)
         .await
         .expect("publish again");
-    let events: Api<K8sEvent> = Api::namespaced(sim.client(), "default");
+    let events: Api<K8sEvent> = Api::namespaced(srv.client(), srv.ns());
     let list = events.list(&Default::default()).await.expect("list");
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].reason.as_deref(), Some("Created"));
     assert_eq!(list.items[0].series.as_ref().map(|s| s.count), Some(2));
     let req = axum::http::Request::get(format!(
-        "{}/apis/events.k8s.io/v1/namespaces/default/events",
-        sim.url()
+        "/apis/events.k8s.io/v1/namespaces/{}/events",
+        srv.ns()
     ))
     .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
     .body(Vec::new())
     .expect("req");
     let t: serde_json::Value =
-        serde_json::from_str(&sim.client().request_text(req).await.expect("table")).expect("json");
-    let cells = &t["rows"][0]["cells"];
+        serde_json::from_str(&srv.client().request_text(req).await.expect("table")).expect("json");
+    // Columns by name: the real server's Event table has no leading Name column.
+    let cell = |name: &str| {
+        let i = t["columnDefinitions"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .position(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("column {name}: {t}"));
+        t["rows"][0]["cells"][i].clone()
+    };
     assert_eq!(
-        (cells[2].as_str(), cells[3].as_str()),
-        (Some("Normal"), Some("Created")),
+        (cell("Type"), cell("Reason")),
+        (json!("Normal"), json!("Created")),
         "{t}"
     );
-    assert_eq!(cells[4], "sipconnection/ev");
-    assert_eq!(cells[5], "provisioned");
+    assert_eq!(cell("Object"), "sipconnection/ev");
+    assert_eq!(cell("Message"), "provisioned");
     // the same Event through core/v1, as `kubectl describe` reads it
-    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(sim.client(), "default");
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(srv.client(), srv.ns());
     let l = core
         .list(
             &kube::api::ListParams::default()
@@ -495,15 +540,16 @@ async fn event_recorder_publishes_and_series() {
         .expect("core events");
     assert_eq!(l.items.len(), 1);
     assert_eq!(l.items[0].message.as_deref(), Some("provisioned"));
-    assert_eq!(l.items[0].count, Some(2));
-    sim.shutdown().await;
+    // The real server carries the repetition in the core view's `series` only.
+    assert_eq!(l.items[0].series.as_ref().and_then(|s| s.count), Some(2));
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn delete_collection_and_dry_run() {
     use kube::api::{DeleteParams, ListParams};
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     for n in ["a", "b", "c"] {
         let mut s = secret(n);
         s.metadata.labels = Some(BTreeMap::from([(
@@ -540,13 +586,13 @@ async fn delete_collection_and_dry_run() {
         .filter_map(|s| s.metadata.name)
         .collect();
     assert_eq!(left, vec!["c".to_string()]);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn invalid_names_and_labels_are_422() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let e = status(
         api.create(&PostParams::default(), &secret("Bad_Name"))
             .await
@@ -572,5 +618,5 @@ async fn invalid_names_and_labels_are_422() {
         "{}",
         e.message
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }

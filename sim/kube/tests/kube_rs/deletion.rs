@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
@@ -9,18 +7,12 @@ use serde_json::json;
 
 use crate::common::*;
 
-async fn eventually<F, Fut>(what: &str, mut f: F)
+async fn eventually<F, Fut>(what: &str, f: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
+    until(what, f).await;
 }
 
 fn cm(name: &str) -> ConfigMap {
@@ -54,9 +46,9 @@ fn owned_secret(name: &str, owner: &ConfigMap, block: bool, finalizer: bool) -> 
 
 #[tokio::test]
 async fn finalizers_hold_deletion_and_cannot_be_added_while_deleting() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     let mut o = sipc("f", "alice1");
     o.metadata.finalizers = Some(vec!["sipcred.io/cleanup".into()]);
     api.create(&PostParams::default(), &o)
@@ -94,13 +86,13 @@ async fn finalizers_hold_deletion_and_cannot_be_added_while_deleting() {
     .await
     .expect("remove finalizer");
     assert_eq!(code(&api.get("f").await.expect_err("gone")), 404);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn delete_preconditions_are_checked() {
-    let sim = sim().await;
-    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(srv.client(), srv.ns());
     api.create(&PostParams::default(), &cm("c"))
         .await
         .expect("create");
@@ -113,9 +105,11 @@ async fn delete_preconditions_are_checked() {
     };
     let e = status(api.delete("c", &dp).await.expect_err("precondition"));
     assert_eq!(e.code, 409);
+    assert_eq!(e.reason, "Conflict");
     assert!(
-        e.message
-            .starts_with("Precondition failed: UID in precondition: wrong"),
+        e.message.starts_with(
+            "Operation cannot be fulfilled on ConfigMap \"c\": the UID in the precondition (wrong) does not match the UID in record ("
+        ),
         "{}",
         e.message
     );
@@ -123,14 +117,14 @@ async fn delete_preconditions_are_checked() {
         .await
         .expect("delete");
     assert_eq!(code(&api.get("c").await.expect_err("gone")), 404);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn background_gc_collects_dependents() {
-    let sim = sim().await;
-    let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(srv.client(), srv.ns());
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let owner = cms
         .create(&PostParams::default(), &cm("owner"))
         .await
@@ -149,14 +143,14 @@ async fn background_gc_collects_dependents() {
         secrets.get_opt("dep").await.expect("get").is_none()
     })
     .await;
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn foreground_waits_for_blocking_dependents() {
-    let sim = sim().await;
-    let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(srv.client(), srv.ns());
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let owner = cms
         .create(&PostParams::default(), &cm("owner"))
         .await
@@ -201,14 +195,14 @@ async fn foreground_waits_for_blocking_dependents() {
         cms.get_opt("owner").await.expect("get").is_none()
     })
     .await;
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn orphan_keeps_dependents_without_owner_reference() {
-    let sim = sim().await;
-    let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(srv.client(), srv.ns());
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     let owner = cms
         .create(&PostParams::default(), &cm("owner"))
         .await
@@ -230,18 +224,19 @@ async fn orphan_keeps_dependents_without_owner_reference() {
     let dep = secrets.get("dep").await.expect("dependent kept");
     assert!(dep.metadata.owner_references.is_none_or(|r| r.is_empty()));
     let _ = PropagationPolicy::Orphan;
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn namespace_deletion_terminates_contents() {
-    let sim = sim().await;
-    let nss: Api<Namespace> = Api::all(sim.client());
+    let srv = Server::start().await;
+    let nss: Api<Namespace> = Api::all(srv.client());
+    let tmp = srv.unique("tmp");
     nss.create(
         &PostParams::default(),
         &Namespace {
             metadata: ObjectMeta {
-                name: Some("tmp".into()),
+                name: Some(tmp.clone()),
                 ..Default::default()
             },
             ..Default::default()
@@ -249,7 +244,7 @@ async fn namespace_deletion_terminates_contents() {
     )
     .await
     .expect("ns");
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "tmp");
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), &tmp);
     let mut held = Secret {
         metadata: ObjectMeta {
             name: Some("held".into()),
@@ -268,10 +263,10 @@ async fn namespace_deletion_terminates_contents() {
         .create(&PostParams::default(), &held)
         .await
         .expect("plain");
-    nss.delete("tmp", &DeleteParams::default())
+    nss.delete(&tmp, &DeleteParams::default())
         .await
         .expect("delete ns");
-    let ns = nss.get("tmp").await.expect("terminating");
+    let ns = nss.get(&tmp).await.expect("terminating");
     assert_eq!(
         ns.status.and_then(|s| s.phase).as_deref(),
         Some("Terminating")
@@ -290,7 +285,9 @@ async fn namespace_deletion_terminates_contents() {
     assert_eq!(e.code, 403);
     assert_eq!(
         e.message,
-        "unable to create new content in namespace tmp because it is being terminated"
+        format!(
+            "secrets \"new\" is forbidden: unable to create new content in namespace {tmp} because it is being terminated"
+        )
     );
     secrets
         .patch(
@@ -301,23 +298,39 @@ async fn namespace_deletion_terminates_contents() {
         .await
         .expect("release");
     eventually("namespace gone", || async {
-        nss.get_opt("tmp").await.expect("get").is_none()
+        nss.get_opt(&tmp).await.expect("get").is_none()
     })
     .await;
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn crd_deletion_deletes_instances_through_their_finalizers() {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let crds: Api<CustomResourceDefinition> = Api::all(sim.client());
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
-    let mut o = sipc("held", "alice1");
-    o.metadata.finalizers = Some(vec!["sipcred.io/cleanup".into()]);
+    use kube::api::{ApiResource, DynamicObject};
+    let srv = Server::start().await;
+    // A CRD of its own: the test CRD is shared by the tests of a real server.
+    let group = "cleanup.sipcred.io";
+    let crd_name = format!("sipconnections.{group}");
+    install_crd_json(&srv.client(), crd_json_in(group)).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(srv.client());
+    let ar = ApiResource {
+        group: group.into(),
+        version: "v1alpha1".into(),
+        api_version: format!("{group}/v1alpha1"),
+        kind: "SipConnection".into(),
+        plural: "sipconnections".into(),
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(srv.client(), srv.ns(), &ar);
+    let instance = |name: &str, finalizers: Option<Vec<String>>| -> DynamicObject {
+        let mut v = serde_json::to_value(sipc(name, "alice1")).expect("json");
+        v["apiVersion"] = json!(format!("{group}/v1alpha1"));
+        v["metadata"]["finalizers"] = json!(finalizers);
+        serde_json::from_value(v).expect("dynamic object")
+    };
+    let o = instance("held", Some(vec!["sipcred.io/cleanup".into()]));
     api.create(&PostParams::default(), &o).await.expect("cr");
-    crds.delete("sipconnections.sipcred.io", &DeleteParams::default())
+    crds.delete(&crd_name, &DeleteParams::default())
         .await
         .expect("delete crd");
     eventually("instance marked for deletion", || async {
@@ -329,10 +342,7 @@ async fn crd_deletion_deletes_instances_through_their_finalizers() {
             .is_some()
     })
     .await;
-    let crd = crds
-        .get("sipconnections.sipcred.io")
-        .await
-        .expect("crd waits");
+    let crd = crds.get(&crd_name).await.expect("crd waits");
     assert!(
         crd.metadata
             .finalizers
@@ -340,11 +350,16 @@ async fn crd_deletion_deletes_instances_through_their_finalizers() {
             .contains(&"customresourcecleanup.apiextensions.k8s.io".to_string())
     );
     let e = status(
-        api.create(&PostParams::default(), &sipc("new", "alice1"))
+        api.create(&PostParams::default(), &instance("new", None))
             .await
             .expect_err("terminating"),
     );
-    assert_eq!(e.code, 405);
+    assert_eq!(
+        (e.code, e.reason.as_str()),
+        (403, "Forbidden"),
+        "{}",
+        e.message
+    );
     api.patch(
         "held",
         &PatchParams::default(),
@@ -353,19 +368,14 @@ async fn crd_deletion_deletes_instances_through_their_finalizers() {
     .await
     .expect("release");
     eventually("crd gone", || async {
-        crds.get_opt("sipconnections.sipcred.io")
-            .await
-            .expect("get")
-            .is_none()
+        crds.get_opt(&crd_name).await.expect("get").is_none()
     })
     .await;
-    assert_eq!(
-        code(
-            &api.list(&Default::default())
-                .await
-                .expect_err("no longer served")
-        ),
-        404
-    );
-    sim.shutdown().await;
+    eventually("instances no longer served", || async {
+        api.list(&Default::default())
+            .await
+            .is_err_and(|e| code(&e) == 404)
+    })
+    .await;
+    srv.shutdown().await;
 }

@@ -11,7 +11,14 @@ use crate::common::*;
 
 #[tokio::test]
 async fn injected_errors_latency_and_cut_watches() {
-    let sim = sim().await;
+    let Some(sim) = Server::sim_only(
+        KubeSimConfig::default(),
+        "injected_errors_latency_and_cut_watches tests the in-memory server's fault injection",
+    )
+    .await
+    else {
+        return;
+    };
     let api: Api<Secret> = Api::namespaced(sim.client(), "default");
     let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
     sim.faults().fail(
@@ -102,7 +109,14 @@ async fn list_codes(cms: &Api<ConfigMap>, n: usize) -> Vec<u16> {
 
 #[tokio::test]
 async fn admin_fault_api_replays_a_seeded_run() {
-    let sim = sim().await;
+    let Some(sim) = Server::sim_only(
+        KubeSimConfig::default(),
+        "admin_fault_api_replays_a_seeded_run tests the in-memory server's admin API",
+    )
+    .await
+    else {
+        return;
+    };
     let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
     let faults = json!({"seed": 2026, "rules": [
         {"kind": "error", "status": 500, "probability": 0.4, "resource": "configmaps", "verb": "list"}
@@ -171,15 +185,16 @@ fn meta(name: &str) -> ObjectMeta {
 
 #[tokio::test]
 async fn rbac_denies_and_allows_by_roles() {
-    let sim = sim_with(KubeSimConfig {
+    let srv = Server::start_with(KubeSimConfig {
         rbac: true,
         ..Default::default()
     })
     .await;
-    let admin = sim.client();
+    let ns = srv.ns().to_string();
+    let admin = srv.client();
     install_crd(&admin).await;
-    let sa = sim.client_for_service_account("default", "op");
-    let secrets: Api<Secret> = Api::namespaced(sa.clone(), "default");
+    let sa = srv.client_for_service_account(&ns, "op").await;
+    let secrets: Api<Secret> = Api::namespaced(sa.clone(), &ns);
     let e = status(
         secrets
             .list(&ListParams::default())
@@ -189,7 +204,9 @@ async fn rbac_denies_and_allows_by_roles() {
     assert_eq!((e.code, e.reason.as_str()), (403, "Forbidden"));
     assert_eq!(
         e.message,
-        "secrets is forbidden: User \"system:serviceaccount:default:op\" cannot list resource \"secrets\" in API group \"\" in the namespace \"default\""
+        format!(
+            "secrets is forbidden: User \"system:serviceaccount:{ns}:op\" cannot list resource \"secrets\" in API group \"\" in the namespace \"{ns}\""
+        )
     );
     let all: Api<Secret> = Api::all(sa.clone());
     let e = status(all.list(&ListParams::default()).await.expect_err("denied"));
@@ -201,7 +218,7 @@ async fn rbac_denies_and_allows_by_roles() {
     );
 
     let role: Role = serde_json::from_value(json!({
-        "metadata": {"name": "op", "namespace": "default"},
+        "metadata": {"name": "op", "namespace": ns},
         "rules": [
             {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]},
@@ -209,24 +226,25 @@ async fn rbac_denies_and_allows_by_roles() {
         ]
     }))
     .expect("role");
-    Api::<Role>::namespaced(admin.clone(), "default")
+    Api::<Role>::namespaced(admin.clone(), &ns)
         .create(&PostParams::default(), &role)
         .await
         .expect("role");
     let rb: RoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": "op", "namespace": "default"},
+        "metadata": {"name": "op", "namespace": ns},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "op"},
-        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "default"}]
+        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": ns}]
     }))
     .expect("rb");
-    Api::<RoleBinding>::namespaced(admin.clone(), "default")
+    Api::<RoleBinding>::namespaced(admin.clone(), &ns)
         .create(&PostParams::default(), &rb)
         .await
         .expect("rb");
-    secrets
-        .list(&ListParams::default())
-        .await
-        .expect("allowed now");
+    // RBAC caches on a real server refresh from watches: allow a moment.
+    until("allowed now", || async {
+        secrets.list(&ListParams::default()).await.is_ok()
+    })
+    .await;
     let e = status(
         secrets
             .create(
@@ -241,8 +259,8 @@ async fn rbac_denies_and_allows_by_roles() {
     );
     assert_eq!(e.code, 403);
 
-    let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), "default");
-    let admin_cms: Api<ConfigMap> = Api::namespaced(admin.clone(), "default");
+    let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), &ns);
+    let admin_cms: Api<ConfigMap> = Api::namespaced(admin.clone(), &ns);
     for n in ["allowed", "other"] {
         admin_cms
             .create(
@@ -259,12 +277,14 @@ async fn rbac_denies_and_allows_by_roles() {
     let e = status(cms.get("other").await.expect_err("resourceNames deny"));
     assert_eq!(
         e.message,
-        "configmaps \"other\" is forbidden: User \"system:serviceaccount:default:op\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"default\""
+        format!(
+            "configmaps \"other\" is forbidden: User \"system:serviceaccount:{ns}:op\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"{ns}\""
+        )
     );
 
     // subresources need their own rule
-    let crs: Api<SipConnection> = Api::namespaced(sa.clone(), "default");
-    Api::<SipConnection>::namespaced(admin.clone(), "default")
+    let crs: Api<SipConnection> = Api::namespaced(sa.clone(), &ns);
+    Api::<SipConnection>::namespaced(admin.clone(), &ns)
         .create(&PostParams::default(), &sipc("r", "alice1"))
         .await
         .expect("cr");
@@ -276,55 +296,55 @@ async fn rbac_denies_and_allows_by_roles() {
         "{}",
         e.message
     );
-    let cr: ClusterRole = serde_json::from_value(json!({"metadata": {"name": "status"}, "rules": [{"apiGroups": ["sipcred.io"], "resources": ["sipconnections/status"], "verbs": ["get"]}]})).expect("cr");
+    let status_role = srv.unique("status");
+    let cr: ClusterRole = serde_json::from_value(json!({"metadata": {"name": status_role}, "rules": [{"apiGroups": ["sipcred.io"], "resources": ["sipconnections/status"], "verbs": ["get"]}]})).expect("cr");
     Api::<ClusterRole>::all(admin.clone())
         .create(&PostParams::default(), &cr)
         .await
         .expect("clusterrole");
     let crb: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": "status"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "status"},
-        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "default"}]
+        "metadata": {"name": status_role},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": status_role},
+        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": ns}]
     }))
     .expect("crb");
     Api::<ClusterRoleBinding>::all(admin.clone())
         .create(&PostParams::default(), &crb)
         .await
         .expect("crb");
-    crs.get_status("r").await.expect("status allowed");
+    // RBAC caches on a real server refresh from watches: allow a moment.
+    until("status allowed", || async {
+        crs.get_status("r").await.is_ok()
+    })
+    .await;
 
     // unknown token: 401
     let path = tempfile::tempdir().expect("tmp");
     let kc = path.path().join("kc");
-    sipcred_kube_sim::write_kubeconfig_file(&kc, &sim.url(), "bogus").expect("kc");
-    let bad_cfg = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(&kc).expect("read"),
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await
-    .expect("cfg");
-    let bad = kube::Client::try_from(bad_cfg).expect("client");
+    srv.write_kubeconfig_for_token(&kc, "bogus");
+    let bad = client_from_kubeconfig(&kc, None).await;
     let e = status(
-        Api::<Secret>::namespaced(bad, "default")
+        Api::<Secret>::namespaced(bad, &ns)
             .list(&ListParams::default())
             .await
             .expect_err("401"),
     );
     assert_eq!((e.code, e.message.as_str()), (401, "Unauthorized"));
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn access_reviews_and_impersonation() {
     use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SubjectAccessReview};
-    let sim = sim_with(KubeSimConfig {
+    let srv = Server::start_with(KubeSimConfig {
         rbac: true,
         ..Default::default()
     })
     .await;
-    let admin = sim.client();
+    let ns = srv.ns().to_string();
+    let admin = srv.client();
     let sar: SubjectAccessReview = serde_json::from_value(json!({
-        "spec": {"user": "system:serviceaccount:default:op", "resourceAttributes": {"namespace": "default", "verb": "list", "resource": "secrets"}}
+        "spec": {"user": format!("system:serviceaccount:{ns}:op"), "resourceAttributes": {"namespace": ns, "verb": "list", "resource": "secrets"}}
     }))
     .expect("sar");
     let r = Api::<SubjectAccessReview>::all(admin.clone())
@@ -333,7 +353,7 @@ async fn access_reviews_and_impersonation() {
         .expect("sar");
     assert!(!r.status.expect("status").allowed);
     let ssar: SelfSubjectAccessReview = serde_json::from_value(json!({
-        "spec": {"resourceAttributes": {"namespace": "default", "verb": "delete", "resource": "secrets"}}
+        "spec": {"resourceAttributes": {"namespace": ns, "verb": "delete", "resource": "secrets"}}
     }))
     .expect("ssar");
     let r = Api::<SelfSubjectAccessReview>::all(admin.clone())
@@ -342,20 +362,21 @@ async fn access_reviews_and_impersonation() {
         .expect("ssar");
     assert!(r.status.expect("status").allowed, "admin may do anything");
     // impersonation through kube-rs
-    let mut cfg = sim.config();
-    cfg.auth_info.impersonate = Some("system:serviceaccount:default:op".into());
+    let mut cfg = srv.config().await;
+    cfg.auth_info.impersonate = Some(format!("system:serviceaccount:{ns}:op"));
     let imp = kube::Client::try_from(cfg).expect("client");
     let e = status(
-        Api::<Secret>::namespaced(imp, "default")
+        Api::<Secret>::namespaced(imp, &ns)
             .list(&ListParams::default())
             .await
             .expect_err("403"),
     );
     assert!(
-        e.message
-            .contains("User \"system:serviceaccount:default:op\" cannot list"),
+        e.message.contains(&format!(
+            "User \"system:serviceaccount:{ns}:op\" cannot list"
+        )),
         "{}",
         e.message
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }

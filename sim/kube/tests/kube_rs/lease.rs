@@ -6,17 +6,17 @@ use crate::common::*;
 
 #[tokio::test]
 async fn kube_lease_manager_elects_one_leader_and_hands_over() {
-    let sim = sim().await;
-    let a = LeaseManagerBuilder::new(sim.client(), "sipcred-leader")
-        .with_namespace("default")
+    let srv = Server::start().await;
+    let a = LeaseManagerBuilder::new(srv.client(), "sipcred-leader")
+        .with_namespace(srv.ns())
         .with_identity("pod-a")
         .with_duration(3)
         .with_grace(1)
         .build()
         .await
         .expect("manager a");
-    let b = LeaseManagerBuilder::new(sim.client(), "sipcred-leader")
-        .with_namespace("default")
+    let b = LeaseManagerBuilder::new(srv.client(), "sipcred-leader")
+        .with_namespace(srv.ns())
         .with_identity("pod-b")
         .with_duration(3)
         .with_grace(1)
@@ -44,5 +44,5 @@ async fn kube_lease_manager_elects_one_leader_and_hands_over() {
     .await
     .expect("b takes over in time");
     assert!(b_leads);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }

@@ -29,8 +29,8 @@ async fn seed(api: &Api<Secret>, n: usize) {
 
 #[tokio::test]
 async fn label_and_field_selectors() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     seed(&api, 12).await;
     let count = |sel: &'static str| {
         let api = api.clone();
@@ -56,17 +56,20 @@ async fn label_and_field_selectors() {
         .expect("list");
     assert_eq!(by_name.items.len(), 1);
     let by_ns = api
-        .list(&ListParams::default().fields("metadata.namespace=default,metadata.name!=s03"))
+        .list(&ListParams::default().fields(&format!(
+            "metadata.namespace={},metadata.name!=s03",
+            srv.ns()
+        )))
         .await
         .expect("list");
     assert_eq!(by_ns.items.len(), 11);
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn pagination_and_expired_continue() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     seed(&api, 25).await;
     let mut names = Vec::new();
     let mut lp = ListParams::default().limit(10);
@@ -103,6 +106,12 @@ async fn pagination_and_expired_continue() {
         .await
         .expect("page");
     let token = page.metadata.continue_.expect("continue");
+    let Some(sim) = srv.sim() else {
+        eprintln!(
+            "expired continue skipped on the real API server: it needs set_watch_history (etcd compaction there is on a 5-minute timer)"
+        );
+        return;
+    };
     sim.set_watch_history(2);
     seed_more(&api).await;
     let e = status(
@@ -117,7 +126,7 @@ async fn pagination_and_expired_continue() {
         "{}",
         e.message
     );
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
 async fn seed_more(api: &Api<Secret>) {
@@ -137,8 +146,8 @@ async fn seed_more(api: &Api<Secret>) {
 
 #[tokio::test]
 async fn metadata_only_list() {
-    let sim = sim().await;
-    let api: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    let api: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     seed(&api, 3).await;
     let list = api
         .list_metadata(&ListParams::default())
@@ -151,26 +160,26 @@ async fn metadata_only_list() {
     );
     let one = api.get_metadata("s01").await.expect("metadata get");
     assert_eq!(one.metadata.name.as_deref(), Some("s01"));
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
 
-async fn table(sim: &sipcred_kube_sim::KubeSim, path: &str) -> Value {
-    let req = axum::http::Request::get(format!("{}{path}", sim.url()))
+async fn table(srv: &Server, path: &str) -> Value {
+    let req = axum::http::Request::get(path)
         .header(
             "accept",
             "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
         )
         .body(Vec::new())
         .expect("req");
-    let text = sim.client().request_text(req).await.expect("table");
+    let text = srv.client().request_text(req).await.expect("table");
     serde_json::from_str(&text).expect("json")
 }
 
 #[tokio::test]
 async fn table_output_uses_printer_columns() {
-    let sim = sim().await;
-    install_crd(&sim.client()).await;
-    let api: Api<SipConnection> = Api::namespaced(sim.client(), "default");
+    let srv = Server::start().await;
+    install_crd(&srv.client()).await;
+    let api: Api<SipConnection> = Api::namespaced(srv.client(), srv.ns());
     api.create(&PostParams::default(), &sipc("t", "alice1"))
         .await
         .expect("create");
@@ -184,8 +193,11 @@ async fn table_output_uses_printer_columns() {
     .await
     .expect("status");
     let t = table(
-        &sim,
-        "/apis/sipcred.io/v1alpha1/namespaces/default/sipconnections",
+        &srv,
+        &format!(
+            "/apis/sipcred.io/v1alpha1/namespaces/{}/sipconnections",
+            srv.ns()
+        ),
     )
     .await;
     assert_eq!(t["kind"], "Table");
@@ -204,9 +216,9 @@ async fn table_output_uses_printer_columns() {
     assert!(cells[4].as_str().expect("age").ends_with('s'));
     assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 
-    let secrets: Api<Secret> = Api::namespaced(sim.client(), "default");
+    let secrets: Api<Secret> = Api::namespaced(srv.client(), srv.ns());
     seed(&secrets, 1).await;
-    let t = table(&sim, "/api/v1/namespaces/default/secrets").await;
+    let t = table(&srv, &format!("/api/v1/namespaces/{}/secrets", srv.ns())).await;
     let cols: Vec<&str> = t["columnDefinitions"]
         .as_array()
         .expect("cols")
@@ -215,5 +227,5 @@ async fn table_output_uses_printer_columns() {
         .collect();
     assert_eq!(cols, vec!["Name", "Type", "Data", "Age"]);
     assert_eq!(t["rows"][0]["cells"][1], "Opaque");
-    sim.shutdown().await;
+    srv.shutdown().await;
 }
