@@ -127,6 +127,22 @@ pub fn desired(owner: &Owner, target: Option<&SecretTarget>, creds: &Credentials
     if let Some(id) = &creds.id {
         data.insert(keys.id.clone(), ByteString(id.clone().into_bytes()));
     }
+    // Client-ready renderings never displace the login's own keys.
+    let login = crate::secret_formats::Login {
+        name: &owner.name,
+        username: &creds.username,
+        password: creds.password.expose_secret(),
+        domain: &creds.domain,
+    };
+    for f in target
+        .and_then(|t| t.formats.as_deref())
+        .unwrap_or_default()
+    {
+        if let Ok(v) = crate::secret_formats::render(*f, &login) {
+            let k = crate::secret_formats::key(*f).to_string();
+            data.entry(k).or_insert(ByteString(v.into_bytes()));
+        }
+    }
     let mut labels: BTreeMap<String, String> =
         target.and_then(|t| t.labels.clone()).unwrap_or_default();
     labels.insert("app.kubernetes.io/managed-by".into(), MANAGED_BY.into());
