@@ -292,6 +292,25 @@ mod tests {
     }
 
     #[test]
+    fn formats_add_their_keys_unchanged_login_is_no_write_and_login_keys_win() {
+        let t: SecretTarget = serde_json::from_value(serde_json::json!({
+            "formats": ["sipURI", "env", "pjsip"], "keys": {"username": "sip-uri"}
+        }))
+        .unwrap();
+        let s = desired(&owner(), Some(&t), &creds());
+        let data = s.data.as_ref().unwrap();
+        // The username key shadows the sipURI rendering: the login is never displaced.
+        assert_eq!(data["sip-uri"].0, b"user1");
+        assert!(data["sip.env"].0.starts_with(b"SIP_USERNAME='user1'\n"));
+        assert!(data.contains_key("pjsip.conf"));
+        assert!(!data.contains_key("webrtc.json"));
+        assert!(!needs_write(Some(&s), &desired(&owner(), Some(&t), &creds())));
+        let mut other = creds();
+        other.password = SecretString::from("rotated-pass");
+        assert!(needs_write(Some(&s), &desired(&owner(), Some(&t), &other)));
+    }
+
+    #[test]
     fn custom_name_and_keys() {
         let t: SecretTarget = serde_json::from_value(serde_json::json!({
             "name": "out", "keys": {"username": "SIP_USER", "password": "SIP_PASS"}, "labels": {"team": "voice"}

@@ -182,9 +182,15 @@ where
         loop {
             let mut counts =
                 std::collections::BTreeMap::from([("True", 0i64), ("False", 0), ("Unknown", 0)]);
+            let mut next_expiry: Option<i64> = None;
             for o in store.state() {
                 let ready = o.0.as_ref().ok().and_then(|k| {
                     let v = serde_json::to_value(k).ok()?;
+                    let exp = v["spec"]["expiresAt"].as_str();
+                    if let Some(t) = exp.and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
+                        let t = t.as_second();
+                        next_expiry = Some(next_expiry.map_or(t, |n| n.min(t)));
+                    }
                     let c = v["status"]["conditions"]
                         .as_array()?
                         .iter()
@@ -202,6 +208,7 @@ where
             for (ready, n) in counts {
                 ctx.metrics.set_managed(&kind, ready, n);
             }
+            ctx.metrics.set_next_expiry(&kind, next_expiry);
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
     });
