@@ -304,7 +304,10 @@ mod tests {
         assert!(data["sip.env"].0.starts_with(b"SIP_USERNAME='user1'\n"));
         assert!(data.contains_key("pjsip.conf"));
         assert!(!data.contains_key("webrtc.json"));
-        assert!(!needs_write(Some(&s), &desired(&owner(), Some(&t), &creds())));
+        assert!(!needs_write(
+            Some(&s),
+            &desired(&owner(), Some(&t), &creds())
+        ));
         let mut other = creds();
         other.password = SecretString::from("rotated-pass");
         assert!(needs_write(Some(&s), &desired(&owner(), Some(&t), &other)));

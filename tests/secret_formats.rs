@@ -23,9 +23,21 @@ fn name(f: SecretFormat) -> &'static str {
 #[test]
 fn each_format_parses_back_to_the_login() {
     let logins = [
-        ("gencredAbCdEf0123456789", "Xy7pQ2mN9vB4kL8s", "sip.telnyx.com"),
-        ("team_a-user.01", "p;a's\"s\\w$o{r}d#=%!@<>&", "ma123.sip.vobiz.ai"),
-        ("user@name with space", "==start=with;semicolon", "sip.telnyx.com"),
+        (
+            "gencredAbCdEf0123456789",
+            "Xy7pQ2mN9vB4kL8s",
+            "sip.telnyx.com",
+        ),
+        (
+            "team_a-user.01",
+            "p;a's\"s\\w$o{r}d#=%!@<>&",
+            "ma123.sip.vobiz.ai",
+        ),
+        (
+            "user@name with space",
+            "==start=with;semicolon",
+            "sip.telnyx.com",
+        ),
         ("ünïcode", "pässwörd€", "sip.telnyx.com"),
     ];
     let mut cases = Vec::new();
@@ -50,7 +62,10 @@ fn each_format_parses_back_to_the_login() {
         }
     }
     let mut child = Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/formats/parse_back.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/formats/parse_back.py"
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -120,7 +120,10 @@ async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Erro
     metrics.set_leader(true);
     if let Some(addr) = args.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        println!("operator metrics                 http://{}/metrics", listener.local_addr()?);
+        println!(
+            "operator metrics                 http://{}/metrics",
+            listener.local_addr()?
+        );
         let router = sipcred_operator::server::metrics_router(metrics.clone());
         tokio::spawn(sipcred_operator::server::serve_router(
             listener,
