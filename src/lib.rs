@@ -13,6 +13,7 @@ pub mod leader;
 pub mod managed;
 pub mod metrics;
 pub mod provider;
+pub mod secret_formats;
 pub mod secrets;
 pub mod server;
 pub mod telemetry;

@@ -15,6 +15,7 @@
 //! | `sipcred_provider_rate_limit_waits_total` | counter | `provider` |
 //! | `sipcred_managed_resources` | gauge | `kind`, `ready` (`True`, `False`, `Unknown`) |
 //! | `sipcred_leader` | gauge | none; 1 while this replica holds the leader Lease |
+//! | `sipcred_credential_next_expiry_timestamp_seconds` | gauge | `kind`; the earliest `spec.expiresAt` (Unix seconds) among the kind's objects, absent when none expires |
 //!
 //! # Bounded cardinality
 //!
@@ -109,6 +110,7 @@ struct Inner {
     rate_limit_waits: Family<ProviderLabels, Counter>,
     managed_resources: Family<ManagedLabels, Gauge>,
     leader: Gauge,
+    next_expiry: Family<KindLabels, Gauge>,
 }
 
 /// The operator's metrics registry and families. Cheap to clone; clones share state.
@@ -196,6 +198,15 @@ impl Metrics {
             leader.clone(),
         );
 
+        // Per kind, not per object: object names never become label values (see above).
+        let next_expiry = Family::<KindLabels, Gauge>::default();
+        registry.register_with_unit(
+            "credential_next_expiry_timestamp",
+            "Earliest spec.expiresAt among the kind's objects, in Unix seconds",
+            Unit::Seconds,
+            next_expiry.clone(),
+        );
+
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -207,6 +218,7 @@ impl Metrics {
                 rate_limit_waits,
                 managed_resources,
                 leader,
+                next_expiry,
             }),
         }
     }
@@ -287,6 +299,20 @@ impl Metrics {
                 ready,
             })
             .set(count);
+    }
+
+    /// Sets the earliest expiry (Unix seconds) among the objects of `kind`; `None`
+    /// removes the series (no object of that kind expires).
+    pub fn set_next_expiry(&self, kind: &str, unix_seconds: Option<i64>) {
+        let labels = KindLabels { kind: label(kind) };
+        match unix_seconds {
+            Some(t) => {
+                self.inner.next_expiry.get_or_create(&labels).set(t);
+            }
+            None => {
+                self.inner.next_expiry.remove(&labels);
+            }
+        }
     }
 
     /// Sets `sipcred_leader` to 1 while this replica leads, else 0.
@@ -404,6 +430,16 @@ mod tests {
             m.encode()
                 .contains(r#"sipcred_managed_resources{kind="SipConnection",ready="Unknown"} 2"#)
         );
+    }
+
+    #[test]
+    fn next_expiry_is_set_and_removed() {
+        let m = Metrics::new();
+        m.set_next_expiry("TelephonyCredential", Some(1_893_456_000));
+        let want = r#"sipcred_credential_next_expiry_timestamp_seconds{kind="TelephonyCredential"} 1893456000"#;
+        assert!(m.encode().contains(want), "{}", m.encode());
+        m.set_next_expiry("TelephonyCredential", None);
+        assert!(!m.encode().contains(r#"kind="TelephonyCredential""#));
     }
 
     #[test]

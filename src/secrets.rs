@@ -127,6 +127,22 @@ pub fn desired(owner: &Owner, target: Option<&SecretTarget>, creds: &ConnectionD
     if let Some(id) = &creds.id {
         data.insert(keys.id.clone(), ByteString(id.clone().into_bytes()));
     }
+    // Client-ready renderings never displace the login's own keys.
+    let login = crate::secret_formats::Login {
+        name: &owner.name,
+        username: &creds.username,
+        password: creds.password.expose_secret(),
+        domain: &creds.domain,
+    };
+    for f in target
+        .and_then(|t| t.formats.as_deref())
+        .unwrap_or_default()
+    {
+        if let Ok(v) = crate::secret_formats::render(*f, &login) {
+            let k = crate::secret_formats::key(*f).to_string();
+            data.entry(k).or_insert(ByteString(v.into_bytes()));
+        }
+    }
     let mut labels: BTreeMap<String, String> =
         target.and_then(|t| t.labels.clone()).unwrap_or_default();
     labels.insert("app.kubernetes.io/managed-by".into(), MANAGED_BY.into());
@@ -273,6 +289,28 @@ mod tests {
         assert_eq!(labels["app.kubernetes.io/managed-by"], "sipcred-operator");
         assert!(!labels.contains_key("app.kubernetes.io/instance"));
         assert_eq!(s.metadata.name.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn formats_add_their_keys_unchanged_login_is_no_write_and_login_keys_win() {
+        let t: SecretTarget = serde_json::from_value(serde_json::json!({
+            "formats": ["sipURI", "env", "pjsip"], "keys": {"username": "sip-uri"}
+        }))
+        .unwrap();
+        let s = desired(&owner(), Some(&t), &creds());
+        let data = s.data.as_ref().unwrap();
+        // The username key shadows the sipURI rendering: the login is never displaced.
+        assert_eq!(data["sip-uri"].0, b"user1");
+        assert!(data["sip.env"].0.starts_with(b"SIP_USERNAME='user1'\n"));
+        assert!(data.contains_key("pjsip.conf"));
+        assert!(!data.contains_key("webrtc.json"));
+        assert!(!needs_write(
+            Some(&s),
+            &desired(&owner(), Some(&t), &creds())
+        ));
+        let mut other = creds();
+        other.password = SecretString::from("rotated-pass");
+        assert!(needs_write(Some(&s), &desired(&owner(), Some(&t), &other)));
     }
 
     #[test]

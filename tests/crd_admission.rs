@@ -631,3 +631,44 @@ fn provider_timeout_is_a_bounded_duration() {
         );
     }
 }
+
+#[test]
+fn secret_formats_are_an_enum_set_on_every_managed_kind() {
+    let with =
+        |formats: Value| conn(json!({"userName": "pbxuser01", "secret": {"formats": formats}}));
+    admit(
+        "sipconnections.sipcred.io.yaml",
+        &with(json!(["sipURI", "webrtc", "pjsip", "freeswitch", "env"])),
+        None,
+    )
+    .unwrap();
+    let e = admit(
+        "sipconnections.sipcred.io.yaml",
+        &with(json!(["yaml"])),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("spec.secret.formats[0]") && e.contains("Unsupported value"),
+        "{e}"
+    );
+    let e = admit(
+        "sipconnections.sipcred.io.yaml",
+        &with(json!(["env", "env"])),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("spec.secret.formats[1]") && e.contains("Duplicate"),
+        "{e}"
+    );
+    for file in [
+        "telephonycredentials.sipcred.io.yaml",
+        "trunkcredentials.sipcred.io.yaml",
+    ] {
+        let s = schema(file);
+        let f = &s["properties"]["spec"]["properties"]["secret"]["properties"]["formats"];
+        assert_eq!(f["x-kubernetes-list-type"], "set", "{file}");
+        assert_eq!(f["items"]["enum"].as_array().unwrap().len(), 5, "{file}");
+    }
+}

@@ -74,6 +74,9 @@ pub struct SandboxArgs {
     /// Log filter for the controllers.
     #[arg(long, default_value = "error")]
     pub log_level: String,
+    /// Serve the operator's /metrics on this address (e.g. 127.0.0.1:9090).
+    #[arg(long)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Runs the sandbox until it is done (`--exit-when-ready`), fails, or is told to stop
@@ -148,13 +151,29 @@ async fn sandbox(
     let objects = install_examples(&client, &telnyx.base_url(), &vobiz.base_url()).await?;
     println!("installed 5 CRDs and {} objects from examples/", objects);
 
+    let metrics = Metrics::new();
+    // The sandbox's controllers are the only replica, so they lead.
+    metrics.set_leader(true);
+    if let Some(addr) = args.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!(
+            "operator metrics                 http://{}/metrics",
+            listener.local_addr()?
+        );
+        let router = sipcred_operator::server::metrics_router(metrics.clone());
+        tokio::spawn(sipcred_operator::server::serve_router(
+            listener,
+            router,
+            std::future::pending(),
+        ));
+    }
     let ctx = Ctx::new(
         client.clone(),
         Settings {
             resync: Duration::from_secs(60),
             ..Settings::default()
         },
-        Metrics::new(),
+        metrics,
         Health::default(),
     );
     let scope = runner::Scope {

@@ -187,6 +187,11 @@ pub trait ManagedKind:
         ctrl
     }
 
+    /// When the provider object expires (RFC 3339), for kinds whose logins expire.
+    fn expires_at(&self) -> Option<&str> {
+        None
+    }
+
     /// The Ready condition's status (`True`, `False`), if set.
     fn ready(&self) -> Option<&str> {
         ready_of(self.status().map(|s| s.conditions()).unwrap_or_default())

@@ -221,8 +221,18 @@ fn spawn_gauge<K: ManagedKind>(store: Store<DeserializeGuard<K>>, ctx: Arc<Ctx>)
         loop {
             let mut counts =
                 std::collections::BTreeMap::from([("True", 0i64), ("False", 0), ("Unknown", 0)]);
+            let mut next_expiry: Option<i64> = None;
             for o in store.state() {
-                let key = match o.0.as_ref().ok().and_then(|k| k.ready()) {
+                let key = match o.0.as_ref().ok().and_then(|k| {
+                    if let Some(t) = k
+                        .expires_at()
+                        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                    {
+                        let t = t.as_second();
+                        next_expiry = Some(next_expiry.map_or(t, |n| n.min(t)));
+                    }
+                    k.ready()
+                }) {
                     Some("True") => "True",
                     Some("False") => "False",
                     _ => "Unknown",
@@ -232,6 +242,7 @@ fn spawn_gauge<K: ManagedKind>(store: Store<DeserializeGuard<K>>, ctx: Arc<Ctx>)
             for (ready, n) in counts {
                 ctx.metrics.set_managed(&kind, ready, n);
             }
+            ctx.metrics.set_next_expiry(&kind, next_expiry);
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
     });

@@ -210,6 +210,10 @@ impl ManagedKind for TelephonyCredential {
 
     managed_fields!();
 
+    fn expires_at(&self) -> Option<&str> {
+        self.spec.expires_at.as_deref()
+    }
+
     fn validate(&self) -> Result<(), Error> {
         match &self.spec.expires_at {
             Some(at) if at.parse::<jiff::Timestamp>().is_err() => Err(Error::InvalidSpec(format!(

@@ -133,6 +133,34 @@ pub struct SecretTarget {
     /// Extra annotations on the Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    /// Client-ready renderings of the login added to the Secret, one key each:
+    /// `sipURI` (key `sip-uri`), `webrtc` (`webrtc.json`), `pjsip` (`pjsip.conf`),
+    /// `freeswitch` (`freeswitch-gateway.xml`) and `env` (`sip.env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 5), extend("x-kubernetes-list-type" = "set"))]
+    pub formats: Option<Vec<SecretFormat>>,
+}
+
+/// A client-ready rendering of the login (see `secret_formats`).
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
+pub enum SecretFormat {
+    /// `sip:user@domain`.
+    #[serde(rename = "sipURI")]
+    SipUri,
+    /// The JSON login of the Telnyx WebRTC SDK: `{"login": …, "password": …}`.
+    #[serde(rename = "webrtc")]
+    Webrtc,
+    /// Asterisk `pjsip.conf` sections: registration, auth, aor and endpoint.
+    #[serde(rename = "pjsip")]
+    Pjsip,
+    /// A FreeSWITCH Sofia gateway (`<include><gateway …>`).
+    #[serde(rename = "freeswitch")]
+    Freeswitch,
+    /// `SIP_USERNAME=…` lines in dotenv syntax.
+    #[serde(rename = "env")]
+    Env,
 }
 
 /// Condition types every managed kind reports.

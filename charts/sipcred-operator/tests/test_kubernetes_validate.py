@@ -18,6 +18,9 @@ CASES = {
     "non-default": NON_DEFAULT_VALUES,
     "no-leader-election": {"leaderElection": {"enabled": False}},
     "networkpolicy-any-apiserver": {"networkPolicy": {"enabled": True}},
+    # The in-cluster simulators of .github/workflows/e2e-kind.yml.
+    "simulators": {"simulators": {"enabled": True}},
+    "grafana-dashboard": {"metrics": {"grafanaDashboard": {"enabled": True}}},
 }
 
 # Custom resources kubernetes-validate has no schema for: checked by hand below.

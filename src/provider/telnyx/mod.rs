@@ -296,6 +296,36 @@ impl TelnyxClient {
         Ok(self.get_json::<Data<_>>(call).await?.data)
     }
 
+    /// GET `/sip_registration_status?credential_type=…&username=…`: the live
+    /// registration of a telephony credential (by its `gencred…` username) or of a
+    /// credential connection (by its `user_name`). The SDKs model the answer as the
+    /// top-level object; a `data`-wrapped answer is accepted too.
+    pub async fn sip_registration_status(
+        &self,
+        credential_type: RegistrationCredentialType,
+        username: &str,
+    ) -> Result<SipRegistration, ProviderError> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Body {
+            Wrapped { data: SipRegistration },
+            Flat(SipRegistration),
+        }
+        let mut call = Call::new(
+            "sip_registration_status",
+            OpKind::Read,
+            Method::GET,
+            vec!["sip_registration_status"],
+        );
+        call.query = vec![
+            ("credential_type", credential_type.as_str().to_string()),
+            ("username", username.to_string()),
+        ];
+        Ok(match self.get_json::<Body>(call).await? {
+            Body::Wrapped { data } | Body::Flat(data) => data,
+        })
+    }
+
     // ----- telephony credentials --------------------------------------------------
 
     /// GET `/telephony_credentials` (one page).

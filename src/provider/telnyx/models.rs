@@ -386,6 +386,129 @@ pub struct RegistrationStatus {
     pub last_registration: Option<String>,
 }
 
+impl RegistrationStatus {
+    /// `status` as a typed value (`None` when Telnyx sent none).
+    pub fn state(&self) -> Option<RegistrationState> {
+        self.status.as_deref().map(RegistrationState::parse)
+    }
+}
+
+/// The registration statuses of `check_registration_status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistrationState {
+    NotApplicable,
+    NotRegistered,
+    Failed,
+    Expired,
+    Registered,
+    Unregistered,
+    /// A value outside the documented six, kept verbatim.
+    Other(String),
+}
+
+impl RegistrationState {
+    /// Parses Telnyx's spelling (e.g. `"Not Registered"`).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Not Applicable" => Self::NotApplicable,
+            "Not Registered" => Self::NotRegistered,
+            "Failed" => Self::Failed,
+            "Expired" => Self::Expired,
+            "Registered" => Self::Registered,
+            "Unregistered" => Self::Unregistered,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// Telnyx's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::NotApplicable => "Not Applicable",
+            Self::NotRegistered => "Not Registered",
+            Self::Failed => "Failed",
+            Self::Expired => "Expired",
+            Self::Registered => "Registered",
+            Self::Unregistered => "Unregistered",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// `credential_type` of GET `/sip_registration_status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationCredentialType {
+    /// An on-demand telephony credential, looked up by its `gencred…` username.
+    TelephonyCredential,
+    /// A credential connection, looked up by its `user_name`.
+    SipCredentialConnection,
+}
+
+impl RegistrationCredentialType {
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TelephonyCredential => "telephony_credential",
+            Self::SipCredentialConnection => "sip_credential_connection",
+        }
+    }
+}
+
+/// Answer of GET `/sip_registration_status` for a telephony credential or a
+/// credential connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SipRegistration {
+    /// `telephony_credential` | `sip_credential_connection` | `uac_external_credential`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_type: Option<String>,
+    /// The SIP username looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_username: Option<String>,
+    /// The connection the login belongs to.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_string_or_number"
+    )]
+    pub connection_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_name: Option<String>,
+    /// True while a client is registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered: Option<bool>,
+    /// `unregistering` | `connection_disabled` | `standby` | `failed` | `trying` |
+    /// `registered` | `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_registration_status: Option<String>,
+    /// SIP response to the last REGISTER, e.g. `200 OK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_registration_response: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_registration_details: Option<SipRegistrationDetails>,
+}
+
+/// Registrar details of a [`SipRegistration`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SipRegistrationDetails {
+    /// Registered contact address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ua_ip: Option<String>,
+    /// Registered contact port.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_string_or_number"
+    )]
+    pub ua_port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// When the registration last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// Unix time at which the current registration expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+}
+
 /// An on-demand telephony credential as Telnyx returns it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TelephonyCredentialObject {

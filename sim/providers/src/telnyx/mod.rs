@@ -1,5 +1,6 @@
 //! Telnyx v2: credential_connections and telephony_credentials.
 
+mod registrations;
 mod schema;
 
 use std::collections::HashMap;
@@ -29,6 +30,9 @@ pub(crate) const R_CONN: &str = "/v2/credential_connections/{id}";
 pub(crate) const R_CREDS: &str = "/v2/telephony_credentials";
 pub(crate) const R_CRED: &str = "/v2/telephony_credentials/{id}";
 pub(crate) const R_TOKEN: &str = "/v2/telephony_credentials/{id}/token";
+pub(crate) const R_REG_CHECK: &str =
+    "/v2/credential_connections/{id}/actions/check_registration_status";
+pub(crate) const R_REG_STATUS: &str = "/v2/sip_registration_status";
 
 type ApiResult = Result<(StatusCode, Value), (StatusCode, Value)>;
 
@@ -175,6 +179,7 @@ struct State_ {
     user_names: HashMap<String, String>,
     /// Index: tag -> number of credentials.
     tags: HashMap<String, usize>,
+    registrar: registrations::Registrar,
 }
 
 impl State_ {
@@ -218,6 +223,9 @@ pub(crate) struct TelnyxApp {
     jwt_key: ring::hmac::Key,
     common: Common,
     state: Mutex<State_>,
+    /// Seconds added to the wall clock (`POST /_sim/clock/advance`), so tests can
+    /// expire registrations and credentials without waiting.
+    clock_offset: Mutex<i64>,
 }
 
 impl TelnyxApp {
@@ -229,8 +237,17 @@ impl TelnyxApp {
             jwt_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes()),
             common: Common::new(cfg.faults.clone(), cfg.rate_limit),
             state: Mutex::new(State_::default()),
+            clock_offset: Mutex::new(0),
             cfg,
         })
+    }
+
+    /// The simulator's clock: the wall clock plus the admin API's offset.
+    pub(crate) fn now(&self) -> Timestamp {
+        let off = *lock(&self.clock_offset);
+        Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(off))
+            .unwrap_or_else(|_| Timestamp::now())
     }
 
     // ----- credential connections -----
@@ -295,7 +312,7 @@ impl TelnyxApp {
         while st.connections.contains_key(&id) {
             id = random_int64_id();
         }
-        let now = ts_millis(Timestamp::now());
+        let now = ts_millis(self.now());
         obj["id"] = json!(id);
         obj["record_type"] = json!("credential_connection");
         obj["created_at"] = json!(now);
@@ -356,7 +373,7 @@ impl TelnyxApp {
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        obj["updated_at"] = json!(ts_millis(Timestamp::now()));
+        obj["updated_at"] = json!(ts_millis(self.now()));
         if let Some(c) = st.connections.get_mut(id) {
             let old = c.obj["user_name"].as_str().map(str::to_ascii_lowercase);
             c.obj = obj.clone();
@@ -456,7 +473,7 @@ impl TelnyxApp {
 
     fn create_credential(&self, body: Map<String, Value>) -> ApiResult {
         let mut errs = Vec::new();
-        let now = Timestamp::now();
+        let now = self.now();
         let name = opt_str(&body, "name", &mut errs);
         let tag = opt_str(&body, "tag", &mut errs);
         let expires_at = opt_instant(&body, &mut errs);
@@ -529,7 +546,7 @@ impl TelnyxApp {
     }
 
     fn update_credential(&self, id: &str, body: Map<String, Value>) -> ApiResult {
-        let now = Timestamp::now();
+        let now = self.now();
         let mut st = lock(&self.state);
         let Some(cur) = st.credentials.get(id) else {
             return Err(not_found());
@@ -619,7 +636,7 @@ impl TelnyxApp {
                 "filter[status] must be one of active, expired",
             ));
         }
-        let now = Timestamp::now();
+        let now = self.now();
         let st = lock(&self.state);
         let eq = |k: &str, v: &str| q.get(k).is_none_or(|want| want == v);
         let mut rows: Vec<&Credential> = st
@@ -647,7 +664,7 @@ impl TelnyxApp {
     }
 
     fn token(&self, id: &str) -> Response {
-        let now = Timestamp::now();
+        let now = self.now();
         let st = lock(&self.state);
         let Some(c) = st.credentials.get(id) else {
             return respond(Err(not_found()));
@@ -870,7 +887,7 @@ async fn get_credential(State(app): S, Path(id): Path<String>) -> Response {
     respond(match st.credentials.get(&id) {
         Some(c) => Ok((
             StatusCode::OK,
-            json!({"data": c.to_json(&app.user_id, Timestamp::now())}),
+            json!({"data": c.to_json(&app.user_id, app.now())}),
         )),
         None => Err(not_found()),
     })
@@ -885,7 +902,7 @@ async fn delete_credential(State(app): S, Path(id): Path<String>) -> Response {
     respond(match st.remove_credential(&id) {
         Some(c) => Ok((
             StatusCode::OK,
-            json!({"data": c.to_json(&app.user_id, Timestamp::now())}),
+            json!({"data": c.to_json(&app.user_id, app.now())}),
         )),
         None => Err(not_found()),
     })
@@ -893,6 +910,191 @@ async fn delete_credential(State(app): S, Path(id): Path<String>) -> Response {
 
 async fn create_token(State(app): S, Path(id): Path<String>) -> Response {
     app.token(&id)
+}
+
+// ---------- SIP registrations ----------
+
+impl TelnyxApp {
+    fn check_registration(&self, id: &str) -> ApiResult {
+        let now = self.now();
+        let st = lock(&self.state);
+        let Some(c) = st.connections.get(id) else {
+            return Err(not_found());
+        };
+        let user = c.obj["user_name"].as_str().unwrap_or_default();
+        let active = c.obj["active"].as_bool() != Some(false);
+        let v = st.registrar.view(user, now);
+        Ok((
+            StatusCode::OK,
+            json!({"data": registrations::connection_status(&v, user, active)}),
+        ))
+    }
+
+    fn lookup_registration(&self, q: &HashMap<String, String>) -> ApiResult {
+        const TYPES: &str =
+            "uac_external_credential, telephony_credential, sip_credential_connection";
+        let Some(kind) = q.get("credential_type") else {
+            return Err(bad_param(
+                "credential_type",
+                &format!("credential_type is required and must be one of {TYPES}"),
+            ));
+        };
+        let now = self.now();
+        let st = lock(&self.state);
+        match kind.as_str() {
+            // The simulator models no UAC (registering-out) connections.
+            "uac_external_credential" => {
+                if q.get("connection_id").is_none_or(|s| s.is_empty()) {
+                    return Err(bad_param(
+                        "connection_id",
+                        "connection_id is required when credential_type is uac_external_credential",
+                    ));
+                }
+                Err(not_found())
+            }
+            "telephony_credential" | "sip_credential_connection" => {
+                let Some(user) = q.get("username").filter(|s| !s.is_empty()) else {
+                    return Err(bad_param(
+                        "username",
+                        &format!("username is required when credential_type is {kind}"),
+                    ));
+                };
+                let (conn_id, active) = if kind == "telephony_credential" {
+                    let Some(cr) = st.credentials.values().find(|c| c.sip_username == *user) else {
+                        return Err(not_found());
+                    };
+                    let conn_active = st
+                        .connections
+                        .get(&cr.connection_id)
+                        .is_some_and(|c| c.obj["active"].as_bool() != Some(false));
+                    (cr.connection_id.clone(), conn_active && !cr.expired(now))
+                } else {
+                    let Some((id, c)) = st
+                        .connections
+                        .iter()
+                        .find(|(_, c)| c.obj["user_name"].as_str() == Some(user.as_str()))
+                    else {
+                        return Err(not_found());
+                    };
+                    (id.clone(), c.obj["active"].as_bool() != Some(false))
+                };
+                let name = st
+                    .connections
+                    .get(&conn_id)
+                    .and_then(|c| c.obj["connection_name"].as_str());
+                let v = st.registrar.view(user, now);
+                Ok((
+                    StatusCode::OK,
+                    registrations::lookup_body(&v, kind, user, &conn_id, name, active),
+                ))
+            }
+            _ => Err(bad_param(
+                "credential_type",
+                &format!("credential_type must be one of {TYPES}"),
+            )),
+        }
+    }
+
+    /// A SIP REGISTER with this login: 200 binds (or, with `expires: 0`, removes) the
+    /// contact; a wrong password is refused with 403 and recorded as a failure; an
+    /// unknown username gets 404 and leaves no trace.
+    fn register(&self, req: registrations::RegisterRequest) -> Response {
+        let admin = |status: StatusCode, v: Value| (status, axum::Json(v)).into_response();
+        if req.expires.is_some_and(|e| e > registrations::MAX_EXPIRES) {
+            return admin(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("expires must be between 0 and {}", registrations::MAX_EXPIRES)}),
+            );
+        }
+        let transport = req.transport.to_ascii_uppercase();
+        if !matches!(transport.as_str(), "UDP" | "TCP" | "TLS" | "WS" | "WSS") {
+            return admin(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "transport must be one of UDP, TCP, TLS, WS, WSS"}),
+            );
+        }
+        let valid = self.check(&req.username, &req.password);
+        let now = self.now();
+        let mut st = lock(&self.state);
+        if valid {
+            st.registrar.record_ok(&req, now);
+            let v = st.registrar.view(&req.username, now);
+            return admin(
+                StatusCode::OK,
+                json!({"sip_status": 200, "status": v.status.as_str(),
+                       "expires_at": v.expires_at.map(ts_millis)}),
+            );
+        }
+        let known = st
+            .user_names
+            .contains_key(&req.username.to_ascii_lowercase())
+            || st
+                .credentials
+                .values()
+                .any(|c| c.sip_username == req.username);
+        if known {
+            st.registrar.record_failure(&req.username, now);
+            admin(
+                StatusCode::FORBIDDEN,
+                json!({"sip_status": 403, "error": "authentication failed"}),
+            )
+        } else {
+            admin(
+                StatusCode::NOT_FOUND,
+                json!({"sip_status": 404, "error": "no such SIP user"}),
+            )
+        }
+    }
+}
+
+async fn check_registration(State(app): S, Path(id): Path<String>) -> Response {
+    respond(app.check_registration(&id))
+}
+
+async fn lookup_registration(State(app): S, Query(q): Q) -> Response {
+    respond(app.lookup_registration(&q))
+}
+
+async fn admin_register(State(app): S, body: Bytes) -> Response {
+    match serde_json::from_slice::<registrations::RegisterRequest>(&body) {
+        Ok(r) => app.register(r),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": format!("invalid REGISTER: {e}")})),
+        )
+            .into_response(),
+    }
+}
+
+async fn admin_registrations(State(app): S) -> Response {
+    let now = app.now();
+    axum::Json(lock(&app.state).registrar.dump(now)).into_response()
+}
+
+fn clock_json(app: &TelnyxApp) -> Value {
+    json!({"now": ts_millis(app.now()), "offset_seconds": *lock(&app.clock_offset)})
+}
+
+async fn admin_clock(State(app): S) -> Response {
+    axum::Json(clock_json(&app)).into_response()
+}
+
+/// `{"seconds": N}` moves the simulator's clock forward (never back: expiry must not
+/// be undone).
+async fn admin_clock_advance(State(app): S, body: Bytes) -> Response {
+    let secs = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["seconds"].as_i64())
+        .filter(|s| (0..=10 * 365 * 86_400).contains(s));
+    let Some(secs) = secs else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "seconds must be an integer between 0 and 315360000"})),
+        )
+            .into_response();
+    };
+    *lock(&app.clock_offset) += secs;
+    axum::Json(clock_json(&app)).into_response()
 }
 
 /// Bad query strings (e.g. `page[size]=%zz`) still get a Telnyx-shaped 400.
@@ -928,17 +1130,27 @@ pub(crate) fn router(app: Arc<TelnyxApp>) -> Router {
                 .delete(delete_credential),
         )
         .route(R_TOKEN, post(create_token))
+        .route(R_REG_CHECK, post(check_registration))
+        .route(R_REG_STATUS, get(lookup_registration))
         .route_layer(axum::middleware::from_fn(query_rejection_guard))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             core::pipeline::<TelnyxApp>,
         ))
         .with_state(app.clone());
-    api.merge(core::admin_router(app.clone())).merge(
-        Router::new()
-            .fallback(core::fallback::<TelnyxApp>)
-            .with_state(app),
-    )
+    let admin = Router::new()
+        .route("/_sim/telnyx/register", post(admin_register))
+        .route("/_sim/telnyx/registrations", get(admin_registrations))
+        .route("/_sim/clock", get(admin_clock))
+        .route("/_sim/clock/advance", post(admin_clock_advance))
+        .with_state(app.clone());
+    api.merge(admin)
+        .merge(core::admin_router(app.clone()))
+        .merge(
+            Router::new()
+                .fallback(core::fallback::<TelnyxApp>)
+                .with_state(app),
+        )
 }
 
 // ---------- trait impls ----------
@@ -953,7 +1165,7 @@ impl Sim for TelnyxApp {
     }
 
     fn state_json(&self) -> Value {
-        let now = Timestamp::now();
+        let now = self.now();
         let st = lock(&self.state);
         let mut conns: Vec<&Connection> = st.connections.values().collect();
         conns.sort_by_key(|c| c.seq);
@@ -973,7 +1185,7 @@ impl Sim for TelnyxApp {
     }
 
     fn check(&self, username: &str, password: &str) -> bool {
-        let now = Timestamp::now();
+        let now = self.now();
         let st = lock(&self.state);
         let conn_ok = st.connections.values().any(|c| {
             c.obj["active"].as_bool() != Some(false)
@@ -1002,7 +1214,7 @@ impl Sim for TelnyxApp {
     }
 
     fn oob_patch(&self, collection: &str, id: &str, patch: Value) -> Option<Value> {
-        let now = Timestamp::now();
+        let now = self.now();
         let mut st = lock(&self.state);
         match collection {
             "credential_connections" => {

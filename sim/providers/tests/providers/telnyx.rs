@@ -1483,3 +1483,74 @@ async fn admin_api_inspection_and_out_of_band_edits() {
     assert_eq!(t.sim.requests()["total"], 0);
     t.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn registration_routes_shapes_and_parameter_errors() {
+    let t = Tx::new().await;
+    let conn = t.create_conn("reg-conn", "reguser01").await;
+    let id = conn["id"].as_str().unwrap();
+    let path = format!("/credential_connections/{id}/actions/check_registration_status");
+    let r = t.call(Method::POST, &path, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["data"]["status"], "Not Registered");
+    assert_eq!(r.json["data"]["record_type"], "registration_status");
+    assert_eq!(r.json["data"]["sip_username"], "reguser01");
+
+    let admin = format!("{}/telnyx/register", t.sim.admin_url());
+    let reg =
+        t.c.post(&admin)
+            .json(&json!({"username": "reguser01", "password": "secret123", "port": 5070}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(reg.status(), 200);
+    let r = t.call(Method::POST, &path, None).await;
+    assert_eq!(r.json["data"]["status"], "Registered");
+    assert_eq!(r.json["data"]["port"], 5070);
+    assert_eq!(
+        t.sim.request_count(
+            "POST",
+            "/v2/credential_connections/{id}/actions/check_registration_status",
+            Some(200)
+        ),
+        2,
+        "provider routes go through the counted pipeline; admin routes do not"
+    );
+
+    let r = t.call(Method::GET, "/sip_registration_status", None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json["errors"][0]["source"]["parameter"],
+        "credential_type"
+    );
+    let r = t
+        .call(
+            Method::GET,
+            "/sip_registration_status?credential_type=telephony_credential",
+            None,
+        )
+        .await;
+    assert_eq!(r.json["errors"][0]["source"]["parameter"], "username");
+    let r = t
+        .call(
+            Method::GET,
+            "/sip_registration_status?credential_type=sip_credential_connection&username=reguser01",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.json.get("data").is_none(),
+        "the SDKs model a top-level object"
+    );
+    assert_eq!(r.json["registered"], true);
+    assert_eq!(r.json["sip_registration_details"]["ua_port"], 5070);
+    let r = t
+        .call(
+            Method::POST,
+            "/credential_connections/1/actions/check_registration_status",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+}
