@@ -507,6 +507,7 @@ pub fn create(
             &opts.manager,
             &info.api_version(version),
             scope_for(info, false),
+            &info.list_types(version),
         );
     }
     if opts.dry_run {
@@ -726,6 +727,7 @@ pub fn update(
             &opts.manager,
             &info.api_version(version),
             scope,
+            &info.list_types(version),
         );
     }
     if strip_for_compare(&obj) == strip_for_compare(&old) {

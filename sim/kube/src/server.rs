@@ -397,7 +397,16 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Value> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if ct.contains("protobuf") || ct.contains("cbor") {
+    if ct.contains("protobuf") {
+        return crate::protobuf::decode(body).map_err(|e| {
+            ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("{e} - accepted media types include: application/json, application/yaml"),
+            )
+        });
+    }
+    if ct.contains("cbor") {
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
@@ -690,6 +699,7 @@ fn patch_object(
             force,
             &info.api_version(version),
             scope,
+            &info.list_types(version),
         )?;
         return match live {
             None if status => Err(ApiError::not_found(&info.plural, &info.group, name)),
