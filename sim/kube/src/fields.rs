@@ -613,6 +613,19 @@ pub fn apply(
     }
     for p in &a_leaves {
         if let Some(v) = value_at(applied, p) {
+            // An empty map, or an empty list that merges per item, adds nothing
+            // to what is there: other managers' keys and items stay.
+            let granular_empty = match v {
+                Value::Object(m) => m.is_empty(),
+                Value::Array(a) => a.is_empty() && list_kind(p, types).is_some(),
+                _ => false,
+            };
+            let there = value_at(&merged, p).is_some_and(|old| {
+                old.is_object() == v.is_object() && old.is_array() == v.is_array()
+            });
+            if granular_empty && there {
+                continue;
+            }
             set_at(&mut merged, p, v.clone());
         }
     }
@@ -884,5 +897,107 @@ mod tests {
         assert_eq!(es.len(), 1);
         assert_eq!(es[0].manager, "editor");
         assert_eq!(es[0].operation, "Update");
+    }
+
+    fn with_conditions(conds: Value) -> Value {
+        json!({"apiVersion": "x.io/v1", "kind": "K", "metadata": {"name": "k"}, "status": {"conditions": conds}})
+    }
+
+    fn cond(t: &str, status: &str) -> Value {
+        json!({"type": t, "status": status})
+    }
+
+    #[test]
+    fn list_map_items_are_owned_per_key_and_field() {
+        let schema = json!({"type": "object", "properties": {"status": {"type": "object", "properties": {
+            "conditions": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"],
+                           "items": {"type": "object", "properties": {"type": {"type": "string"}, "status": {"type": "string"}}}}}}}});
+        let types = ListTypes::from_schema(&schema);
+        let apply_as = |live: Option<&Value>, conds: Value, mgr: &str, force: bool| {
+            apply(
+                live,
+                &with_conditions(conds),
+                mgr,
+                force,
+                "x.io/v1",
+                Scope::Status,
+                &types,
+            )
+        };
+        let a = apply_as(None, json!([cond("Ready", "True")]), "a", false).expect("a");
+        let b = apply_as(Some(&a), json!([cond("Synced", "False")]), "b", false).expect("b");
+        assert_eq!(
+            b["status"]["conditions"],
+            json!([cond("Ready", "True"), cond("Synced", "False")]),
+            "each manager's item is kept"
+        );
+        let e = apply_as(Some(&b), json!([cond("Ready", "False")]), "b", false)
+            .expect_err("another manager's item field conflicts");
+        assert_eq!(
+            e.message,
+            "Apply failed with 1 conflict: conflict with \"a\" with subresource \"status\" using x.io/v1: .status.conditions[type=\"Ready\"].status"
+        );
+        // force moves ownership; a re-applying without the item leaves it alone
+        let c = apply_as(
+            Some(&b),
+            json!([cond("Synced", "False"), cond("Ready", "False")]),
+            "b",
+            true,
+        )
+        .expect("force");
+        let d = apply_as(Some(&c), json!([]), "a", false).expect("a lets go");
+        assert_eq!(
+            d["status"]["conditions"],
+            json!([cond("Ready", "False"), cond("Synced", "False")])
+        );
+        // b drops Ready, which nobody else owns: the whole item goes
+        let e = apply_as(Some(&d), json!([cond("Synced", "False")]), "b", false).expect("b");
+        assert_eq!(e["status"]["conditions"], json!([cond("Synced", "False")]));
+    }
+
+    #[test]
+    fn forced_field_stays_when_the_old_manager_reapplies_without_it() {
+        let a = apply(
+            None,
+            &secret(json!({"x": "MQ==", "y": "Mg=="})),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        )
+        .expect("a");
+        let b = apply(
+            Some(&a),
+            &secret(json!({"x": "Mw=="})),
+            "b",
+            true,
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        )
+        .expect("b forces");
+        let again = apply(
+            Some(&b),
+            &secret(json!({"y": "Mg=="})),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        )
+        .expect("a again");
+        assert_eq!(again["data"], json!({"x": "Mw==", "y": "Mg=="}));
+        let owners: Vec<(String, Value)> = entries(&again)
+            .into_iter()
+            .map(|e| (e.manager, to_fields_v1(&e.fields)))
+            .collect();
+        assert_eq!(
+            owners,
+            vec![
+                ("a".to_string(), json!({"f:data": {"f:y": {}}})),
+                ("b".to_string(), json!({"f:data": {"f:x": {}}}))
+            ]
+        );
     }
 }
