@@ -599,9 +599,29 @@ async fn resource(
         }
         ("delete", Some(name)) => {
             let opts = DeleteOpts::parse(&body, q)?;
-            let gone = ops::delete(&mut app.write(), &info, &ns, name, &opts)?;
+            let mut st = app.write();
+            let gone = ops::delete(&mut st, &info, &ns, name, &opts)?;
+            let pending = st.get(&info.key(), &ns, name).is_some();
+            drop(st);
             app.gc.notify_one();
-            Ok(json_resp(200, &at_version(&gone, &info, &version), &[]))
+            // Like the registries without `ReturnDeletedObject`: an object removed
+            // at once is answered with a Success Status; one that waits for
+            // finalizers (and custom resources, pods, service accounts) with itself.
+            let returns_object =
+                info.custom || matches!(info.plural.as_str(), "pods" | "serviceaccounts");
+            if pending || returns_object || opts.dry_run {
+                return Ok(json_resp(200, &at_version(&gone, &info, &version), &[]));
+            }
+            let mut details =
+                json!({"name": name, "kind": info.plural, "uid": gone.pointer("/metadata/uid")});
+            if !info.group.is_empty() {
+                details["group"] = json!(info.group);
+            }
+            Ok(json_resp(
+                200,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+                &[],
+            ))
         }
         ("deletecollection", None) => {
             let opts = DeleteOpts::parse(&body, q)?;
