@@ -405,7 +405,7 @@ fn sip_connection_schema_rules_reject_with_field_and_rule() {
         (
             "cel rule too",
             json!({"userName": "12345abc"}),
-            "spec.userName: Invalid value: \"string\": spec.userName must have a letter among its first 5 characters",
+            "spec.userName: Invalid value: \"12345abc\": spec.userName must have a letter among its first 5 characters",
         ),
     ];
     for (name, spec, want) in cases {

@@ -570,7 +570,7 @@ pub fn apply(
     }
     if !conflicts.is_empty() {
         if !force {
-            return Err(conflict_error(&conflicts));
+            return Err(conflict_error(&conflicts, api_version));
         }
         for (m, s, _, p) in &conflicts {
             for e in list
@@ -668,10 +668,18 @@ pub fn apply(
     Ok(merged)
 }
 
-fn conflict_error(conflicts: &[(String, Option<String>, String, Path)]) -> ApiError {
-    let who = |m: &str, s: &Option<String>, v: &str| match s {
-        Some(s) => format!("\"{m}\" with subresource \"{s}\" using {v}"),
-        None => format!("\"{m}\" using {v}"),
+fn conflict_error(conflicts: &[(String, Option<String>, String, Path)], applier: &str) -> ApiError {
+    // the version is named only when it differs from the applier's
+    let who = |m: &str, s: &Option<String>, v: &str| {
+        let using = if v == applier {
+            String::new()
+        } else {
+            format!(" using {v}")
+        };
+        match s {
+            Some(s) => format!("\"{m}\" with subresource \"{s}\"{using}"),
+            None => format!("\"{m}\"{using}"),
+        }
     };
     let n = conflicts.len();
     let message = if n == 1 {
@@ -835,7 +843,7 @@ mod tests {
         assert_eq!(e.code, 409);
         assert_eq!(
             e.message,
-            "Apply failed with 1 conflict: conflict with \"mgr-a\" using v1: .data.x"
+            "Apply failed with 1 conflict: conflict with \"mgr-a\": .data.x"
         );
         assert_eq!(
             e.details.as_ref().expect("d")["causes"][0]["reason"],
@@ -935,7 +943,7 @@ mod tests {
             .expect_err("another manager's item field conflicts");
         assert_eq!(
             e.message,
-            "Apply failed with 1 conflict: conflict with \"a\" with subresource \"status\" using x.io/v1: .status.conditions[type=\"Ready\"].status"
+            "Apply failed with 1 conflict: conflict with \"a\" with subresource \"status\": .status.conditions[type=\"Ready\"].status"
         );
         // force moves ownership; a re-applying without the item leaves it alone
         let c = apply_as(

@@ -253,8 +253,10 @@ fn strict_top_level(
                 .map(|f| format!("unknown field \"{f}\""))
                 .collect();
             Err(ApiError::bad_request(format!(
-                "strict decoding error: {}",
-                parts.join(", ")
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                parts.join(", "),
+                kind = info.kind,
+                version = info.versions.first().map(String::as_str).unwrap_or("v1"),
             )))
         }
         FieldValidation::Ignore => Ok(Vec::new()),
@@ -781,10 +783,11 @@ pub fn delete(
                 409,
                 "Conflict",
                 format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                    "Operation cannot be fulfilled on {kind} \"{name}\": the UID in the precondition ({uid}) does not match the UID in record ({actual}). The object might have been deleted and then recreated",
+                    kind = info.kind
                 ),
             )
-            .with_details(json!({"name": name, "group": info.group, "kind": info.plural})));
+            .with_details(json!({"name": name, "group": info.group, "kind": info.kind})));
         }
     }
     if let Some(rv) = &opts.rv {

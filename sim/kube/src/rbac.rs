@@ -282,10 +282,16 @@ pub fn forbidden(user: &User, a: &Attributes<'_>) -> ApiError {
         Some(s) => format!("{}/{s}", a.resource),
         None => a.resource.to_string(),
     };
-    let subject = if a.name.is_empty() {
-        full.clone()
+    // the group-qualified resource, without the subresource
+    let qualified = if a.group.is_empty() {
+        a.resource.to_string()
     } else {
-        format!("{full} \"{}\"", a.name)
+        format!("{}.{}", a.resource, a.group)
+    };
+    let subject = if a.name.is_empty() {
+        qualified
+    } else {
+        format!("{qualified} \"{}\"", a.name)
     };
     let scope = if a.namespace.is_empty() {
         "at the cluster scope".to_string()

@@ -46,6 +46,8 @@ pub struct Invalid {
     pub group: String,
     /// Object name (may be empty on generateName).
     pub name: String,
+    /// API version of the object, e.g. `v1alpha1`.
+    pub version: String,
     /// Causes in the order found.
     pub causes: Vec<Cause>,
 }
@@ -56,7 +58,13 @@ impl Invalid {
     pub fn message(&self) -> String {
         if self.code == 400 {
             let parts: Vec<String> = self.causes.iter().map(|c| c.message.clone()).collect();
-            return format!("strict decoding error: {}", parts.join(", "));
+            return format!(
+                "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                self.kind,
+                self.version,
+                self.kind,
+                parts.join(", ")
+            );
         }
         let qualified = if self.group.is_empty() {
             self.kind.clone()
@@ -229,6 +237,11 @@ pub fn validate_compiled(
         kind: ctx.kind.to_string(),
         group: ctx.group.to_string(),
         name: name.clone(),
+        version: obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .map(|v| v.rsplit('/').next().unwrap_or(v).to_string())
+            .unwrap_or_default(),
         causes,
     };
     let mut object = obj.clone();
@@ -320,7 +333,13 @@ pub fn validate_compiled(
                 "FieldValueForbidden" => format!("Forbidden: {}", e.message),
                 "FieldValueRequired" => format!("Required value: {}", e.message),
                 "FieldValueDuplicate" => format!("Duplicate value: \"{type_name}\""),
-                _ => format!("Invalid value: \"{type_name}\": {}", e.message),
+                // Kubernetes 1.37 shows a scalar value and omits a compound one
+                _ => match value {
+                    Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                        format!("Invalid value: {}: {}", render(v), e.message)
+                    }
+                    _ => format!("Invalid value: {}", e.message),
+                },
             };
             causes.push(Cause {
                 reason,

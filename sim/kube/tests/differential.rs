@@ -996,15 +996,6 @@ async fn watches(r: &mut Run<'_>) {
         )
         .await;
     r.note("resume from expired rv", events(&w));
-    r.admin(
-        "list from expired continue",
-        "GET",
-        &format!(
-            "{CMS}?limit=1&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiJ2XHUwMDAwIn0"
-        ),
-        None,
-    )
-    .await;
     let w = r
         .send(
             Who::Admin,

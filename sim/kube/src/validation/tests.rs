@@ -152,7 +152,7 @@ fn unknown_fields_pruned_warned_or_strict() {
     assert_eq!(e.code, 400);
     assert_eq!(
         e.message(),
-        "strict decoding error: unknown field \"spec.foo\""
+        "SipConnection in version \"v1alpha1\" cannot be handled as a SipConnection: strict decoding error: unknown field \"spec.foo\""
     );
     assert_eq!(e.status()["reason"], "BadRequest");
 }
@@ -270,7 +270,7 @@ fn cel_rules_and_messages() {
         .expect("spec cause");
     assert_eq!(
         spec.render(),
-        "spec: Invalid value: \"object\": minPort must not exceed maxPort"
+        "spec: Invalid value: minPort must not exceed maxPort"
     );
     let codec = e
         .causes
@@ -279,7 +279,7 @@ fn cel_rules_and_messages() {
         .expect("codec cause");
     assert_eq!(
         codec.message,
-        "Invalid value: \"string\": failed rule: self.startsWith('G')"
+        "Invalid value: \"PCMU\": failed rule: self.startsWith('G')"
     );
     let e = err(
         &c,
@@ -302,7 +302,7 @@ fn cel_transition_rule_only_on_update() {
     let e = err(&c, &new, Some(&old));
     assert_eq!(
         e.causes[0].render(),
-        "spec: Invalid value: \"object\": userName is immutable"
+        "spec: Invalid value: userName is immutable"
     );
     assert!(validate(&c, "v1alpha1", &old, Some(&old)).is_ok());
 }

@@ -72,14 +72,14 @@ async fn server_side_apply_ownership_conflicts_and_force() {
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         e.message,
-        "Apply failed with 1 conflict: conflict with \"mgr-a\" using v1: .data.x"
+        "Apply failed with 1 conflict: conflict with \"mgr-a\": .data.x"
     );
     let cause = &e.details.expect("details").causes[0];
     assert_eq!(
         (cause.reason.as_str(), cause.field.as_str()),
         ("FieldManagerConflict", ".data.x")
     );
-    assert_eq!(cause.message, "conflict with \"mgr-a\" using v1");
+    assert_eq!(cause.message, "conflict with \"mgr-a\"");
 
     // force transfers ownership
     let s = api

@@ -115,7 +115,7 @@ async fn delete_preconditions_are_checked() {
     assert_eq!(e.code, 409);
     assert!(
         e.message
-            .starts_with("Precondition failed: UID in precondition: wrong"),
+            .contains("the UID in the precondition (wrong) does not match the UID in record"),
         "{}",
         e.message
     );
