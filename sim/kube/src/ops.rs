@@ -283,19 +283,27 @@ fn normalize_kind(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
             obj["type"] = json!("Opaque");
         }
         if let Some(data) = obj.get("data").and_then(Value::as_object) {
-            for (k, v) in data {
-                let ok = v
-                    .as_str()
-                    .is_some_and(|s| base64::engine::general_purpose::STANDARD.decode(s).is_ok());
-                if !ok {
+            for v in data.values() {
+                let text = v.as_str().unwrap_or_default();
+                if let Err(e) = base64::engine::general_purpose::STANDARD.decode(text) {
+                    // Go's encoding/base64 names the offset, as the real server says
+                    let at = match e {
+                        base64::DecodeError::InvalidByte(at, _)
+                        | base64::DecodeError::InvalidLastSymbol(at, _) => at,
+                        _ => text.len(),
+                    };
                     return Err(ApiError::bad_request(format!(
-                        "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data.{k}"
+                        "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte {at}"
                     )));
                 }
             }
         }
     }
     if info.kind == "Namespace" && info.group.is_empty() {
+        // the label every namespace carries (NamespaceDefaultLabelName)
+        if let Some(name) = meta_str(obj, "name").map(String::from) {
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+        }
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
         if !deleting(obj) {
             obj["status"] = json!({"phase": "Active"});

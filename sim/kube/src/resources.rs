@@ -91,7 +91,8 @@ impl ResourceInfo {
 
     /// Does this kind bump metadata.generation?
     pub fn tracks_generation(&self) -> bool {
-        self.custom || self.has_status
+        // namespaces have a status but no generation
+        self.custom || (self.has_status && !(self.kind == "Namespace" && self.group.is_empty()))
     }
 }
 
