@@ -255,7 +255,7 @@ fn sip_connection_schema_rules_reject_with_field_and_rule() {
         (
             "username too long",
             json!({"userName": "a".repeat(33)}),
-            "spec.userName in body should be at most 32 chars long",
+            "spec.userName: Too long: may not be more than 32 bytes",
         ),
         (
             "webhook timeout",

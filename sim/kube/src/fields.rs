@@ -560,17 +560,18 @@ pub fn apply(
             .iter()
             .filter(|e| e.manager != manager && e.fields.contains(p))
         {
-            conflicts.push((
-                e.manager.clone(),
-                e.subresource.clone(),
-                e.api_version.clone(),
-                p.clone(),
-            ));
+            // Apply managers are named without a version, Update managers with one
+            let version = if e.operation == "Apply" {
+                String::new()
+            } else {
+                e.api_version.clone()
+            };
+            conflicts.push((e.manager.clone(), e.subresource.clone(), version, p.clone()));
         }
     }
     if !conflicts.is_empty() {
         if !force {
-            return Err(conflict_error(&conflicts, api_version));
+            return Err(conflict_error(&conflicts));
         }
         for (m, s, _, p) in &conflicts {
             for e in list
@@ -668,10 +669,9 @@ pub fn apply(
     Ok(merged)
 }
 
-fn conflict_error(conflicts: &[(String, Option<String>, String, Path)], applier: &str) -> ApiError {
-    // the version is named only when it differs from the applier's
+fn conflict_error(conflicts: &[(String, Option<String>, String, Path)]) -> ApiError {
     let who = |m: &str, s: &Option<String>, v: &str| {
-        let using = if v == applier {
+        let using = if v.is_empty() {
             String::new()
         } else {
             format!(" using {v}")

@@ -818,7 +818,6 @@ pub fn delete(
         }
         let mut o = (*old).clone();
         o["metadata"]["deletionTimestamp"] = json!(now_ts());
-        o["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         o["status"] = json!({"phase": "Terminating"});
         return Ok(st.put(&key, o));
     }

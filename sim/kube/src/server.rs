@@ -510,6 +510,17 @@ async fn resource(
     let version = rp.version.clone();
     match (verb, rp.name.as_deref()) {
         ("watch", _) => {
+            let send_initial = q.get("sendInitialEvents").is_some_and(|b| b == "true");
+            if send_initial
+                && q.get("resourceVersionMatch").map(String::as_str) != Some("NotOlderThan")
+            {
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                )
+                .with_details(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": [{"reason": "FieldValueForbidden", "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan", "field": "resourceVersionMatch"}]})));
+            }
             let rv = q
                 .get("resourceVersion")
                 .filter(|s| !s.is_empty())
@@ -529,7 +540,7 @@ async fn resource(
                     .and_then(|s| s.parse().ok())
                     .map(Duration::from_secs),
                 mode: output_mode(headers, q),
-                send_initial: q.get("sendInitialEvents").is_some_and(|b| b == "true"),
+                send_initial,
             };
             Ok(watch::watch(app.clone(), w))
         }

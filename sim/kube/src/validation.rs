@@ -305,6 +305,19 @@ pub fn validate_compiled(
         o
     });
     let structural_ok = causes.is_empty();
+    // As the apiextensions-apiserver's hasBlockingErr: these schema errors skip
+    // every CEL rule, and say so.
+    let blocking = causes.iter().any(|c| {
+        matches!(
+            c.reason.as_str(),
+            "FieldValueNotSupported"
+                | "FieldValueRequired"
+                | "FieldValueTooLong"
+                | "FieldValueTooMany"
+                | "FieldValueTypeInvalid"
+        )
+    });
+    let has_rules = ctx.schema.to_string().contains("x-kubernetes-validations");
     let root = kube_cel::RootContext {
         api_version: object
             .get("apiVersion")
@@ -314,9 +327,25 @@ pub fn validate_compiled(
         api_group: ctx.group.to_string(),
         kind: ctx.kind.to_string(),
     };
-    let cel_result = CEL.with(|v| {
-        v.validate_compiled_with_context(ctx.compiled, &object, old_pruned.as_ref(), Some(&root))
-    });
+    let cel_result = if blocking {
+        if has_rules {
+            causes.push(Cause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+                field: "<nil>".into(),
+            });
+        }
+        Ok(())
+    } else {
+        CEL.with(|v| {
+            v.validate_compiled_with_context(
+                ctx.compiled,
+                &object,
+                old_pruned.as_ref(),
+                Some(&root),
+            )
+        })
+    };
     if let Err(errs) = cel_result {
         for e in errs.into_vec() {
             if !structural_ok && e.kind != kube_cel::ErrorKind::ValidationFailure {
@@ -681,11 +710,15 @@ fn check_string(schema: &Value, v: &Value, s: &str, path: &str, causes: &mut Vec
     }
     if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
         if len > max {
-            causes.push(invalid_cause(
-                path,
-                v,
-                &format!("should be at most {max} chars long"),
-            ));
+            causes.push(Cause {
+                reason: "FieldValueTooLong".into(),
+                message: format!("Too long: may not be more than {max} bytes"),
+                field: if path.is_empty() {
+                    "body".into()
+                } else {
+                    path.to_string()
+                },
+            });
         }
     }
     if let Some(p) = schema.get("pattern").and_then(Value::as_str) {

@@ -72,7 +72,7 @@ fn several_errors_are_bracketed() {
     );
     assert!(m.contains("spec.region: Required value"), "{m}");
     assert!(
-        m.contains("spec.userName in body should be at most 3 chars long"),
+        m.contains("spec.userName: Too long: may not be more than 3 bytes"),
         "{m}"
     );
     assert!(

@@ -177,12 +177,12 @@ async fn schema_and_cel_violations_are_422() {
     assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
     assert_eq!(
         e.message,
-        "SipConnection.sipcred.io \"bad\" is invalid: [spec.channels: Invalid value: 0: spec.channels in body should be greater than or equal to 1, spec.provider: Unsupported value: \"mars\": supported values: \"telnyx\", \"vobiz\", spec.userName: Invalid value: \"ab\": spec.userName in body should be at least 4 chars long]"
+        "SipConnection.sipcred.io \"bad\" is invalid: [spec.channels: Invalid value: 0: spec.channels in body should be greater than or equal to 1, spec.provider: Unsupported value: \"mars\": supported values: \"telnyx\", \"vobiz\", spec.userName: Invalid value: \"ab\": spec.userName in body should be at least 4 chars long, <nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]"
     );
     let d = e.details.expect("details");
     assert_eq!(d.kind, "SipConnection");
     assert_eq!(d.group, "sipcred.io");
-    assert_eq!(d.causes.len(), 3);
+    assert_eq!(d.causes.len(), 4, "three schema errors, and CEL not run");
     assert_eq!(d.causes[1].reason, "FieldValueNotSupported");
     assert_eq!(d.causes[1].field, "spec.provider");
 
