@@ -46,8 +46,8 @@ pub struct Invalid {
     pub group: String,
     /// Object name (may be empty on generateName).
     pub name: String,
-    /// API version of the object, e.g. `v1alpha1`.
-    pub version: String,
+    /// API version of the object, e.g. `v1alpha1` (boxed: keeps the error small).
+    pub version: Box<str>,
     /// Causes in the order found.
     pub causes: Vec<Cause>,
 }
@@ -240,7 +240,7 @@ pub fn validate_compiled(
         version: obj
             .get("apiVersion")
             .and_then(Value::as_str)
-            .map(|v| v.rsplit('/').next().unwrap_or(v).to_string())
+            .map(|v| v.rsplit('/').next().unwrap_or(v).into())
             .unwrap_or_default(),
         causes,
     };

@@ -133,22 +133,36 @@ fn testenv_binary() -> Option<PathBuf> {
 
 fn start_real() -> Option<RealEnv> {
     let bin = testenv_binary()?;
-    let dir = tempfile::Builder::new()
-        .prefix("sipcred-fidelity-")
-        .tempdir()
-        .expect("tempdir")
-        .keep();
-    let kubeconfig = dir.join("kubeconfig");
-    let log = std::fs::File::create(dir.join("testenv.log")).expect("log file");
+    // testenv removes its kubeconfig when it stops (with this process, by
+    // --exit-with-parent), so nothing is left behind
+    let kubeconfig = std::env::temp_dir().join(format!(
+        "sipcred-fidelity-{}.kubeconfig",
+        std::process::id()
+    ));
     let mut child = std::process::Command::new(&bin)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .arg("--exit-with-parent")
         .stdout(std::process::Stdio::piped())
-        .stderr(log)
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
     let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    // keep the last lines of its log for a startup failure, and keep draining
+    // the pipe so the control plane never blocks on it
+    let log = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut l = sink.lock().unwrap_or_else(|e| e.into_inner());
+            l.push_back(line);
+            if l.len() > 40 {
+                l.pop_front();
+            }
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
@@ -158,14 +172,19 @@ fn start_real() -> Option<RealEnv> {
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(300))
-        .unwrap_or_else(|_| {
-            panic!(
-                "testenv not ready within 300 s; log at {}",
-                dir.join("testenv.log").display()
-            )
-        });
-    eprintln!("differential: real control plane up ({})", dir.display());
+    if rx.recv_timeout(Duration::from_secs(300)).is_err() {
+        let tail: Vec<String> = log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        panic!("testenv not ready within 300 s:\n{}", tail.join("\n"));
+    }
+    eprintln!(
+        "differential: real control plane up ({})",
+        kubeconfig.display()
+    );
     Some(RealEnv {
         kubeconfig,
         _child: child,
