@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -133,54 +132,39 @@ fn testenv_binary() -> Option<PathBuf> {
 
 fn start_real() -> Option<RealEnv> {
     let bin = testenv_binary()?;
-    // testenv removes its kubeconfig when it stops (with this process, by
-    // --exit-with-parent), so nothing is left behind
-    let kubeconfig = std::env::temp_dir().join(format!(
+    // testenv writes the kubeconfig once the server is ready and removes it
+    // when it stops (with this process, by --exit-with-parent). Its output goes
+    // to a log file, not a pipe: a pipe whose reader is gone would kill it
+    // with SIGPIPE before it cleans up.
+    let tmp = std::env::temp_dir();
+    let kubeconfig = tmp.join(format!(
         "sipcred-fidelity-{}.kubeconfig",
         std::process::id()
     ));
+    let log_path = tmp.join(format!("sipcred-fidelity-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("log file");
     let mut child = std::process::Command::new(&bin)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .arg("--exit-with-parent")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
-    let stdout = child.stdout.take().expect("piped stdout");
-    let stderr = child.stderr.take().expect("piped stderr");
-    // keep the last lines of its log for a startup failure, and keep draining
-    // the pipe so the control plane never blocks on it
-    let log = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let mut l = sink.lock().unwrap_or_else(|e| e.into_inner());
-            l.push_back(line);
-            if l.len() > 40 {
-                l.pop_front();
-            }
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while !kubeconfig.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("testenv exited ({status}); log at {}", log_path.display());
         }
-    });
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("testenv: kubeconfig") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    if rx.recv_timeout(Duration::from_secs(300)).is_err() {
-        let tail: Vec<String> = log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect();
-        panic!("testenv not ready within 300 s:\n{}", tail.join("\n"));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "testenv not ready within 300 s; log at {}",
+            log_path.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
+    // the open file keeps receiving the log; the name is not needed any more
+    let _ = std::fs::remove_file(&log_path);
     eprintln!(
         "differential: real control plane up ({})",
         kubeconfig.display()
@@ -625,16 +609,25 @@ fn compare(scenario: &str, sim: &[(String, Value)], real: &[(String, Value)]) {
     );
 }
 
+/// One line, once per test binary, written past the harness's output capture.
+fn skipped() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "differential fidelity: skipped (set SIPCRED_TEST_APISERVER=real or SIPCRED_TESTENV_BIN to compare with a real kube-apiserver)"
+        );
+    });
+}
+
 /// Run `scenario` against the simulator and the real server and compare.
 macro_rules! differential {
     ($test:ident, $scenario:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test() {
             let Some(env) = tokio::task::spawn_blocking(real_env).await.expect("join") else {
-                println!(
-                    "differential {}: skipped (set SIPCRED_TEST_APISERVER=real or SIPCRED_TESTENV_BIN)",
-                    stringify!($test)
-                );
+                skipped();
                 return;
             };
             let ns = format!("fid-{}", stringify!($scenario).replace('_', "-"));
