@@ -376,7 +376,7 @@ fn sip_connection_schema_rules_reject_with_field_and_rule() {
         (
             "username too long",
             json!({"userName": "a".repeat(33)}),
-            "spec.userName in body should be at most 32 chars long",
+            "spec.userName: Too long: may not be more than 32 bytes",
         ),
         (
             "webhook timeout",
@@ -526,7 +526,7 @@ fn sip_connection_schema_rules_reject_with_field_and_rule() {
         (
             "cel rule too",
             json!({"userName": "12345abc"}),
-            "spec.userName: Invalid value: spec.userName must have a letter among its first 5 characters",
+            "spec.userName: Invalid value: \"12345abc\": spec.userName must have a letter among its first 5 characters",
         ),
     ];
     for (name, spec, want) in cases {

@@ -184,7 +184,12 @@ impl From<crate::validation::Invalid> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self.status()).unwrap_or_default();
+        let mut status = self.status();
+        // Go's omitempty: an empty group or name is left out of the details
+        if let Some(d) = status.get_mut("details").and_then(Value::as_object_mut) {
+            d.retain(|k, v| !(matches!(k.as_str(), "group" | "name") && v == ""));
+        }
+        let body = serde_json::to_vec(&status).unwrap_or_default();
         let mut r = (code, body).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,

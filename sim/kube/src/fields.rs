@@ -49,23 +49,92 @@ fn now() -> String {
 }
 
 /// How a list is merged by server-side apply.
-enum ListKind {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListKind {
     /// Items keyed by these fields (`x-kubernetes-list-type: map`).
-    Map(&'static [&'static str]),
+    Map(Vec<String>),
     /// Scalar items as a set (`x-kubernetes-list-type: set`).
     Set,
 }
 
-fn list_kind(path: &Path) -> Option<ListKind> {
+/// The lists of a schema that server-side apply merges per item, by path
+/// pattern (`[]` stands for any list item, `*` for any key of a map with
+/// `additionalProperties`). Lists not named here are atomic.
+#[derive(Clone, Debug, Default)]
+pub struct ListTypes(Vec<(Vec<String>, ListKind)>);
+
+impl ListTypes {
+    /// Read `x-kubernetes-list-type` (and `-list-map-keys`) from an openAPIV3Schema.
+    pub fn from_schema(schema: &Value) -> Self {
+        let mut out = Vec::new();
+        walk_schema(schema, &mut Vec::new(), &mut out);
+        Self(out)
+    }
+
+    fn find(&self, path: &Path) -> Option<ListKind> {
+        self.0.iter().find_map(|(pattern, kind)| {
+            let same = pattern.len() == path.len()
+                && pattern.iter().zip(path).all(|(want, seg)| {
+                    if seg.starts_with('\0') {
+                        want == "[]"
+                    } else {
+                        want == "*" || want == seg
+                    }
+                });
+            same.then(|| kind.clone())
+        })
+    }
+}
+
+fn walk_schema(s: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, ListKind)>) {
+    match s.get("x-kubernetes-list-type").and_then(Value::as_str) {
+        Some("map") => {
+            let keys: Vec<String> = s
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .map(|k| {
+                    k.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                out.push((path.clone(), ListKind::Map(keys)));
+            }
+        }
+        Some("set") => out.push((path.clone(), ListKind::Set)),
+        _ => {}
+    }
+    if let Some(items) = s.get("items").filter(|i| i.is_object()) {
+        path.push("[]".into());
+        walk_schema(items, path, out);
+        path.pop();
+    }
+    if let Some(props) = s.get("properties").and_then(Value::as_object) {
+        for (k, p) in props {
+            path.push(k.clone());
+            walk_schema(p, path, out);
+            path.pop();
+        }
+    }
+    if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object()) {
+        path.push("*".into());
+        walk_schema(ap, path, out);
+        path.pop();
+    }
+}
+
+fn list_kind(path: &Path, types: &ListTypes) -> Option<ListKind> {
     match path
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["metadata", "ownerReferences"] => Some(ListKind::Map(&["uid"])),
+        ["metadata", "ownerReferences"] => Some(ListKind::Map(vec!["uid".into()])),
         ["metadata", "finalizers"] => Some(ListKind::Set),
-        _ => None,
+        _ => types.find(path),
     }
 }
 
@@ -75,13 +144,20 @@ fn item_segment(kind: &ListKind, item: &Value) -> Option<String> {
     match kind {
         ListKind::Map(keys) => {
             let mut m = Map::new();
-            for k in *keys {
-                m.insert((*k).to_string(), item.get(*k)?.clone());
+            for k in keys {
+                m.insert(k.clone(), item.get(k)?.clone());
             }
             Some(format!("\0k:{}", Value::Object(m)))
         }
         ListKind::Set => Some(format!("\0v:{item}")),
     }
+}
+
+/// Is `field` one of the key fields of the list-map item `seg`?
+fn is_key_field(seg: &str, field: &str) -> bool {
+    seg.strip_prefix("\0k:")
+        .and_then(|k| serde_json::from_str::<Map<String, Value>>(k).ok())
+        .is_some_and(|m| m.contains_key(field))
 }
 
 fn item_matches(seg: &str, item: &Value) -> bool {
@@ -97,24 +173,35 @@ fn item_matches(seg: &str, item: &Value) -> bool {
     }
 }
 
-fn collect(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
+fn collect(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>, types: &ListTypes) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, c) in m {
                 prefix.push(k.clone());
-                collect(c, prefix, out);
+                collect(c, prefix, out, types);
                 prefix.pop();
             }
         }
-        Value::Array(items) if !items.is_empty() => match list_kind(prefix) {
+        Value::Array(items) if !items.is_empty() => match list_kind(prefix, types) {
             Some(kind) => {
                 let segs: Option<Vec<String>> =
                     items.iter().map(|i| item_segment(&kind, i)).collect();
                 match segs {
                     Some(segs) => {
-                        for seg in segs {
+                        for (seg, item) in segs.into_iter().zip(items) {
                             prefix.push(seg);
-                            out.insert(prefix.clone());
+                            // items of a list map own their fields one by one
+                            match (&kind, item) {
+                                // (owner references are atomic structs, owned whole)
+                                (ListKind::Map(_), Value::Object(m))
+                                    if !m.is_empty() && prefix[0] != "metadata" =>
+                                {
+                                    collect(item, prefix, out, types)
+                                }
+                                _ => {
+                                    out.insert(prefix.clone());
+                                }
+                            }
                             prefix.pop();
                         }
                     }
@@ -134,7 +221,7 @@ fn collect(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
 }
 
 /// Leaf paths of an object within `scope`.
-pub fn leaves(obj: &Value, scope: Scope) -> BTreeSet<Path> {
+pub fn leaves(obj: &Value, scope: Scope, types: &ListTypes) -> BTreeSet<Path> {
     let mut out = BTreeSet::new();
     let Some(m) = obj.as_object() else { return out };
     for (k, v) in m {
@@ -148,7 +235,7 @@ pub fn leaves(obj: &Value, scope: Scope) -> BTreeSet<Path> {
                     for t in META_TRACKED {
                         if let Some(x) = meta.get(*t) {
                             let mut p = vec!["metadata".to_string(), t.to_string()];
-                            collect(x, &mut p, &mut out);
+                            collect(x, &mut p, &mut out, types);
                         }
                     }
                 }
@@ -157,7 +244,7 @@ pub fn leaves(obj: &Value, scope: Scope) -> BTreeSet<Path> {
             _ if scope == Scope::Status && k != "status" => {}
             _ => {
                 let mut p = vec![k.clone()];
-                collect(v, &mut p, &mut out);
+                collect(v, &mut p, &mut out, types);
             }
         }
     }
@@ -220,6 +307,26 @@ fn set_at(obj: &mut Value, p: &Path, v: Value) {
     let last = &p[p.len() - 1];
     let mut cur = obj;
     for k in &p[..p.len() - 1] {
+        if k.starts_with('\0') {
+            // an item of a list map: found by its key, else added with it
+            if !cur.is_array() {
+                *cur = Value::Array(Vec::new());
+            }
+            let items = cur.as_array_mut().expect("array ensured above");
+            let at = match items.iter().position(|i| item_matches(k, i)) {
+                Some(at) => at,
+                None => {
+                    let key = k
+                        .strip_prefix("\0k:")
+                        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+                        .unwrap_or_else(|| json!({}));
+                    items.push(key);
+                    items.len() - 1
+                }
+            };
+            cur = &mut items[at];
+            continue;
+        }
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
         }
@@ -353,10 +460,11 @@ pub fn record_update(
     manager: &str,
     api_version: &str,
     scope: Scope,
+    types: &ListTypes,
 ) {
     let mut list = old.map(entries).unwrap_or_default();
-    let all_new = leaves(new, Scope::Main);
-    let scoped = leaves(new, scope);
+    let all_new = leaves(new, Scope::Main, types);
+    let scoped = leaves(new, scope, types);
     let changed: BTreeSet<Path> = scoped
         .into_iter()
         .filter(|p| old.and_then(|o| value_at(o, p)) != value_at(new, p))
@@ -433,11 +541,12 @@ pub fn apply(
     force: bool,
     api_version: &str,
     scope: Scope,
+    types: &ListTypes,
 ) -> Result<Value, ApiError> {
     let mut list = live.map(entries).unwrap_or_default();
     let sub = subresource_of(scope);
     let mine = |e: &Entry| e.manager == manager && e.operation == "Apply" && e.subresource == sub;
-    let a_leaves = leaves(applied, scope);
+    let a_leaves = leaves(applied, scope, types);
     let empty = json!({});
     let live_v = live.unwrap_or(&empty);
     // conflicts
@@ -451,14 +560,13 @@ pub fn apply(
             .iter()
             .filter(|e| e.manager != manager && e.fields.contains(p))
         {
-            // As the real server names a conflicting manager: an Update manager with
-            // its apiVersion and time, an Apply manager by name alone.
-            let using = if e.operation == "Update" {
-                format!("{} at {}", e.api_version, e.time)
-            } else {
+            // Apply managers are named without a version, Update managers with one
+            let version = if e.operation == "Apply" {
                 String::new()
+            } else {
+                e.api_version.clone()
             };
-            conflicts.push((e.manager.clone(), e.subresource.clone(), using, p.clone()));
+            conflicts.push((e.manager.clone(), e.subresource.clone(), version, p.clone()));
         }
     }
     if !conflicts.is_empty() {
@@ -484,12 +592,41 @@ pub fn apply(
     );
     for p in prev.difference(&a_leaves) {
         let shared = list.iter().any(|e| !mine(e) && e.fields.contains(p));
-        if !shared {
-            remove_at(&mut merged, p);
+        if shared {
+            continue;
+        }
+        // A field inside a list-map item: the item goes once nobody owns
+        // anything in it; while others do, its key fields stay.
+        match p.iter().rposition(|k| k.starts_with('\0')) {
+            Some(i) if i + 1 < p.len() => {
+                let item = &p[..=i];
+                let owned = |f: &Path| f.len() > i && f[..=i] == *item;
+                let others = list.iter().any(|e| !mine(e) && e.fields.iter().any(owned))
+                    || a_leaves.iter().any(owned);
+                if !others {
+                    remove_at(&mut merged, &item.to_vec());
+                } else if !is_key_field(&p[i], &p[i + 1]) {
+                    remove_at(&mut merged, p);
+                }
+            }
+            _ => remove_at(&mut merged, p),
         }
     }
     for p in &a_leaves {
         if let Some(v) = value_at(applied, p) {
+            // An empty map, or an empty list that merges per item, adds nothing
+            // to what is there: other managers' keys and items stay.
+            let granular_empty = match v {
+                Value::Object(m) => m.is_empty(),
+                Value::Array(a) => a.is_empty() && list_kind(p, types).is_some(),
+                _ => false,
+            };
+            let there = value_at(&merged, p).is_some_and(|old| {
+                old.is_object() == v.is_object() && old.is_array() == v.is_array()
+            });
+            if granular_empty && there {
+                continue;
+            }
             set_at(&mut merged, p, v.clone());
         }
     }
@@ -534,14 +671,15 @@ pub fn apply(
 
 fn conflict_error(conflicts: &[(String, Option<String>, String, Path)]) -> ApiError {
     let who = |m: &str, s: &Option<String>, v: &str| {
-        let mut w = format!("\"{m}\"");
-        if let Some(s) = s {
-            w.push_str(&format!(" with subresource \"{s}\""));
+        let using = if v.is_empty() {
+            String::new()
+        } else {
+            format!(" using {v}")
+        };
+        match s {
+            Some(s) => format!("\"{m}\" with subresource \"{s}\"{using}"),
+            None => format!("\"{m}\"{using}"),
         }
-        if !v.is_empty() {
-            w.push_str(&format!(" using {v}"));
-        }
-        w
     };
     let n = conflicts.len();
     let message = if n == 1 {
@@ -596,6 +734,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("a");
         let b = apply(
@@ -605,6 +744,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("no conflict between items");
         assert_eq!(
@@ -629,6 +769,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("a again");
         assert_eq!(
@@ -644,6 +785,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect_err("conflict");
         assert!(
@@ -666,6 +808,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("apply");
         assert_eq!(
@@ -680,6 +823,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("apply");
         assert!(
@@ -693,6 +837,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect_err("conflict");
         assert_eq!(e.code, 409);
@@ -711,6 +856,7 @@ mod tests {
             true,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("force");
         assert_eq!(c["data"]["x"], "Mw==");
@@ -727,6 +873,7 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("shared");
         assert_eq!(entries(&d).len(), 2);
@@ -741,14 +888,124 @@ mod tests {
             false,
             "v1",
             Scope::Main,
+            &ListTypes::default(),
         )
         .expect("apply");
         let mut n = a.clone();
         n["data"]["x"] = json!("Mg==");
-        record_update(Some(&a), &mut n, "editor", "v1", Scope::Main);
+        record_update(
+            Some(&a),
+            &mut n,
+            "editor",
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        );
         let es = entries(&n);
         assert_eq!(es.len(), 1);
         assert_eq!(es[0].manager, "editor");
         assert_eq!(es[0].operation, "Update");
+    }
+
+    fn with_conditions(conds: Value) -> Value {
+        json!({"apiVersion": "x.io/v1", "kind": "K", "metadata": {"name": "k"}, "status": {"conditions": conds}})
+    }
+
+    fn cond(t: &str, status: &str) -> Value {
+        json!({"type": t, "status": status})
+    }
+
+    #[test]
+    fn list_map_items_are_owned_per_key_and_field() {
+        let schema = json!({"type": "object", "properties": {"status": {"type": "object", "properties": {
+            "conditions": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"],
+                           "items": {"type": "object", "properties": {"type": {"type": "string"}, "status": {"type": "string"}}}}}}}});
+        let types = ListTypes::from_schema(&schema);
+        let apply_as = |live: Option<&Value>, conds: Value, mgr: &str, force: bool| {
+            apply(
+                live,
+                &with_conditions(conds),
+                mgr,
+                force,
+                "x.io/v1",
+                Scope::Status,
+                &types,
+            )
+        };
+        let a = apply_as(None, json!([cond("Ready", "True")]), "a", false).expect("a");
+        let b = apply_as(Some(&a), json!([cond("Synced", "False")]), "b", false).expect("b");
+        assert_eq!(
+            b["status"]["conditions"],
+            json!([cond("Ready", "True"), cond("Synced", "False")]),
+            "each manager's item is kept"
+        );
+        let e = apply_as(Some(&b), json!([cond("Ready", "False")]), "b", false)
+            .expect_err("another manager's item field conflicts");
+        assert_eq!(
+            e.message,
+            "Apply failed with 1 conflict: conflict with \"a\" with subresource \"status\": .status.conditions[type=\"Ready\"].status"
+        );
+        // force moves ownership; a re-applying without the item leaves it alone
+        let c = apply_as(
+            Some(&b),
+            json!([cond("Synced", "False"), cond("Ready", "False")]),
+            "b",
+            true,
+        )
+        .expect("force");
+        let d = apply_as(Some(&c), json!([]), "a", false).expect("a lets go");
+        assert_eq!(
+            d["status"]["conditions"],
+            json!([cond("Ready", "False"), cond("Synced", "False")])
+        );
+        // b drops Ready, which nobody else owns: the whole item goes
+        let e = apply_as(Some(&d), json!([cond("Synced", "False")]), "b", false).expect("b");
+        assert_eq!(e["status"]["conditions"], json!([cond("Synced", "False")]));
+    }
+
+    #[test]
+    fn forced_field_stays_when_the_old_manager_reapplies_without_it() {
+        let a = apply(
+            None,
+            &secret(json!({"x": "MQ==", "y": "Mg=="})),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        )
+        .expect("a");
+        let b = apply(
+            Some(&a),
+            &secret(json!({"x": "Mw=="})),
+            "b",
+            true,
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        )
+        .expect("b forces");
+        let again = apply(
+            Some(&b),
+            &secret(json!({"y": "Mg=="})),
+            "a",
+            false,
+            "v1",
+            Scope::Main,
+            &ListTypes::default(),
+        )
+        .expect("a again");
+        assert_eq!(again["data"], json!({"x": "Mw==", "y": "Mg=="}));
+        let owners: Vec<(String, Value)> = entries(&again)
+            .into_iter()
+            .map(|e| (e.manager, to_fields_v1(&e.fields)))
+            .collect();
+        assert_eq!(
+            owners,
+            vec![
+                ("a".to_string(), json!({"f:data": {"f:y": {}}})),
+                ("b".to_string(), json!({"f:data": {"f:x": {}}}))
+            ]
+        );
     }
 }

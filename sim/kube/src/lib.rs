@@ -23,6 +23,7 @@ pub mod gc;
 pub mod meta;
 pub mod ops;
 pub mod patch;
+pub mod protobuf;
 pub mod rbac;
 pub mod resources;
 pub mod selectors;

@@ -253,8 +253,10 @@ fn strict_top_level(
                 .map(|f| format!("unknown field \"{f}\""))
                 .collect();
             Err(ApiError::bad_request(format!(
-                "strict decoding error: {}",
-                parts.join(", ")
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                parts.join(", "),
+                kind = info.kind,
+                version = info.versions.first().map(String::as_str).unwrap_or("v1"),
             )))
         }
         FieldValidation::Ignore => Ok(Vec::new()),
@@ -281,19 +283,27 @@ fn normalize_kind(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
             obj["type"] = json!("Opaque");
         }
         if let Some(data) = obj.get("data").and_then(Value::as_object) {
-            for (k, v) in data {
-                let ok = v
-                    .as_str()
-                    .is_some_and(|s| base64::engine::general_purpose::STANDARD.decode(s).is_ok());
-                if !ok {
+            for v in data.values() {
+                let text = v.as_str().unwrap_or_default();
+                if let Err(e) = base64::engine::general_purpose::STANDARD.decode(text) {
+                    // Go's encoding/base64 names the offset, as the real server says
+                    let at = match e {
+                        base64::DecodeError::InvalidByte(at, _)
+                        | base64::DecodeError::InvalidLastSymbol(at, _) => at,
+                        _ => text.len(),
+                    };
                     return Err(ApiError::bad_request(format!(
-                        "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data.{k}"
+                        "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte {at}"
                     )));
                 }
             }
         }
     }
     if info.kind == "Namespace" && info.group.is_empty() {
+        // the label every namespace carries (NamespaceDefaultLabelName)
+        if let Some(name) = meta_str(obj, "name").map(String::from) {
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+        }
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
         if !deleting(obj) {
             obj["status"] = json!({"phase": "Active"});
@@ -530,6 +540,7 @@ pub fn create(
             &opts.manager,
             &info.api_version(version),
             scope_for(info, false),
+            &info.list_types(version),
         );
     }
     if opts.dry_run {
@@ -749,6 +760,7 @@ pub fn update(
             &opts.manager,
             &info.api_version(version),
             scope,
+            &info.list_types(version),
         );
     }
     if strip_for_compare(&obj) == strip_for_compare(&old) {
@@ -806,7 +818,7 @@ pub fn delete(
                     kind_qualified(info)
                 ),
             )
-            .with_details(json!({"name": name, "group": info.group, "kind": info.plural})));
+            .with_details(json!({"name": name, "group": info.group, "kind": info.kind})));
         }
     }
     if let Some(rv) = &opts.rv {
@@ -832,7 +844,6 @@ pub fn delete(
         }
         let mut o = (*old).clone();
         o["metadata"]["deletionTimestamp"] = json!(now_ts());
-        o["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         o["status"] = json!({"phase": "Terminating"});
         return Ok(st.put(&key, o));
     }

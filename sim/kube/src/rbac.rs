@@ -226,6 +226,18 @@ pub fn authorize(st: &Store, user: &User, a: &Attributes<'_>) -> bool {
     if user.groups.iter().any(|g| g == "system:masters") {
         return true;
     }
+    // the bootstrap ClusterRole system:basic-user, bound to every authenticated user
+    let basic_user = matches!(
+        (a.verb, a.group, a.resource),
+        (
+            "create",
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+        ) | ("create", "authentication.k8s.io", "selfsubjectreviews")
+    );
+    if basic_user && user.groups.iter().any(|g| g == "system:authenticated") {
+        return true;
+    }
     for crb in st.list("rbac.authorization.k8s.io/clusterrolebindings", None) {
         let subjects = crb
             .get("subjects")
@@ -270,10 +282,16 @@ pub fn forbidden(user: &User, a: &Attributes<'_>) -> ApiError {
         Some(s) => format!("{}/{s}", a.resource),
         None => a.resource.to_string(),
     };
-    let subject = if a.name.is_empty() {
-        full.clone()
+    // the group-qualified resource, without the subresource
+    let qualified = if a.group.is_empty() {
+        a.resource.to_string()
     } else {
-        format!("{full} \"{}\"", a.name)
+        format!("{}.{}", a.resource, a.group)
+    };
+    let subject = if a.name.is_empty() {
+        qualified
+    } else {
+        format!("{qualified} \"{}\"", a.name)
     };
     let scope = if a.namespace.is_empty() {
         "at the cluster scope".to_string()

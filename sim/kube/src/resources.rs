@@ -28,6 +28,8 @@ pub struct CrdSchema {
     pub schema: Value,
     /// CEL rules compiled once.
     pub compiled: kube_cel::CompiledSchema,
+    /// Lists that server-side apply merges per item.
+    pub list_types: crate::fields::ListTypes,
 }
 
 /// Everything the server knows about one resource.
@@ -64,6 +66,15 @@ pub struct ResourceInfo {
 }
 
 impl ResourceInfo {
+    /// The per-item merged lists of a version's schema (none for built-in kinds
+    /// beyond ownerReferences and finalizers, which `fields` knows itself).
+    pub fn list_types(&self, version: &str) -> crate::fields::ListTypes {
+        self.schemas
+            .get(version)
+            .map(|s| s.list_types.clone())
+            .unwrap_or_default()
+    }
+
     /// Store key: `group/plural`.
     pub fn key(&self) -> String {
         format!("{}/{}", self.group, self.plural)
@@ -80,7 +91,8 @@ impl ResourceInfo {
 
     /// Does this kind bump metadata.generation?
     pub fn tracks_generation(&self) -> bool {
-        self.custom || self.has_status
+        // namespaces have a status but no generation
+        self.custom || (self.has_status && !(self.kind == "Namespace" && self.group.is_empty()))
     }
 }
 
@@ -338,7 +350,15 @@ pub fn from_crd(crd: &Value) -> Option<ResourceInfo> {
                 || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
             );
         let compiled = kube_cel::compile_schema(&schema);
-        schemas.insert(name, Arc::new(CrdSchema { schema, compiled }));
+        let list_types = crate::fields::ListTypes::from_schema(&schema);
+        schemas.insert(
+            name,
+            Arc::new(CrdSchema {
+                schema,
+                compiled,
+                list_types,
+            }),
+        );
     }
     if storage.is_empty() {
         storage = versions.first()?.clone();

@@ -46,6 +46,8 @@ pub struct Invalid {
     pub group: String,
     /// Object name (may be empty on generateName).
     pub name: String,
+    /// API version of the object, e.g. `v1alpha1` (boxed: keeps the error small).
+    pub version: Box<str>,
     /// Causes in the order found.
     pub causes: Vec<Cause>,
 }
@@ -56,7 +58,13 @@ impl Invalid {
     pub fn message(&self) -> String {
         if self.code == 400 {
             let parts: Vec<String> = self.causes.iter().map(|c| c.message.clone()).collect();
-            return format!("strict decoding error: {}", parts.join(", "));
+            return format!(
+                "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                self.kind,
+                self.version,
+                self.kind,
+                parts.join(", ")
+            );
         }
         let qualified = if self.group.is_empty() {
             self.kind.clone()
@@ -229,6 +237,11 @@ pub fn validate_compiled(
         kind: ctx.kind.to_string(),
         group: ctx.group.to_string(),
         name: name.clone(),
+        version: obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .map(|v| v.rsplit('/').next().unwrap_or(v).into())
+            .unwrap_or_default(),
         causes,
     };
     let mut object = obj.clone();
@@ -292,18 +305,9 @@ pub fn validate_compiled(
         o
     });
     let structural_ok = causes.is_empty();
-    let root = kube_cel::RootContext {
-        api_version: object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        api_group: ctx.group.to_string(),
-        kind: ctx.kind.to_string(),
-    };
-    // As the real server: after an enum, required, type, too-long or too-many violation
-    // no CEL rule runs, and one cause says so (`hasBlockingErr` in apiextensions).
-    let blocked = causes.iter().any(|c| {
+    // As the apiextensions-apiserver's hasBlockingErr: these schema errors skip
+    // every CEL rule, and say so.
+    let blocking = causes.iter().any(|c| {
         matches!(
             c.reason.as_str(),
             "FieldValueNotSupported"
@@ -313,7 +317,17 @@ pub fn validate_compiled(
                 | "FieldValueTypeInvalid"
         )
     });
-    let cel_result = if blocked {
+    let has_rules = has_cel_rules(ctx.schema);
+    let root = kube_cel::RootContext {
+        api_version: object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        api_group: ctx.group.to_string(),
+        kind: ctx.kind.to_string(),
+    };
+    let cel_result = if blocking {
         Ok(())
     } else {
         CEL.with(|v| {
@@ -341,8 +355,13 @@ pub fn validate_compiled(
                 "FieldValueForbidden" => format!("Forbidden: {}", e.message),
                 "FieldValueRequired" => format!("Required value: {}", e.message),
                 "FieldValueDuplicate" => format!("Duplicate value: \"{type_name}\""),
-                // Kubernetes 1.37 leaves the value out of CEL failures.
-                _ => format!("Invalid value: {}", e.message),
+                // Kubernetes 1.37 shows a scalar value and omits a compound one
+                _ => match value {
+                    Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                        format!("Invalid value: {}: {}", render(v), e.message)
+                    }
+                    _ => format!("Invalid value: {}", e.message),
+                },
             };
             causes.push(Cause {
                 reason,
@@ -357,7 +376,7 @@ pub fn validate_compiled(
     if let Some(old) = old_pruned.as_ref() {
         causes.retain(|c| lookup(&object, &c.field) != lookup(old, &c.field));
     }
-    if blocked && !causes.is_empty() && has_cel_rules(ctx.schema) {
+    if blocking && !causes.is_empty() && has_rules {
         causes.push(Cause {
             reason: "FieldValueInvalid".into(),
             message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
@@ -705,11 +724,15 @@ fn check_string(schema: &Value, v: &Value, s: &str, path: &str, causes: &mut Vec
     }
     if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
         if len > max {
-            causes.push(invalid_cause(
-                path,
-                v,
-                &format!("should be at most {max} chars long"),
-            ));
+            causes.push(Cause {
+                reason: "FieldValueTooLong".into(),
+                message: format!("Too long: may not be more than {max} bytes"),
+                field: if path.is_empty() {
+                    "body".into()
+                } else {
+                    path.to_string()
+                },
+            });
         }
     }
     if let Some(p) = schema.get("pattern").and_then(Value::as_str) {

@@ -72,7 +72,7 @@ fn several_errors_are_bracketed() {
     );
     assert!(m.contains("spec.region: Required value"), "{m}");
     assert!(
-        m.contains("spec.userName in body should be at most 3 chars long"),
+        m.contains("spec.userName: Too long: may not be more than 3 bytes"),
         "{m}"
     );
     assert!(
@@ -152,7 +152,7 @@ fn unknown_fields_pruned_warned_or_strict() {
     assert_eq!(e.code, 400);
     assert_eq!(
         e.message(),
-        "strict decoding error: unknown field \"spec.foo\""
+        "SipConnection in version \"v1alpha1\" cannot be handled as a SipConnection: strict decoding error: unknown field \"spec.foo\""
     );
     assert_eq!(e.status()["reason"], "BadRequest");
 }
@@ -279,7 +279,7 @@ fn cel_rules_and_messages() {
         .expect("codec cause");
     assert_eq!(
         codec.message,
-        "Invalid value: failed rule: self.startsWith('G')"
+        "Invalid value: \"PCMU\": failed rule: self.startsWith('G')"
     );
     let e = err(
         &c,
