@@ -186,13 +186,14 @@ impl World {
 }
 
 /// SIGTERM, so a control plane stops the processes it started; SIGKILL after 20 s.
+/// The POSIX `kill` utility sends it: this crate forbids the `unsafe` of a direct call.
 async fn terminate(p: &mut Proc) {
-    let pid = i32::try_from(p.pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw);
-    if let Some(pid) = pid {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &p.pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
     if tokio::time::timeout(Duration::from_secs(20), p.child.wait())
         .await
         .is_err()
@@ -425,7 +426,7 @@ fn parse_apiserver_metrics(text: &str) -> KubeCounts {
 }
 
 async fn kube_counts(client: &Client) -> Result<KubeCounts, BoxError> {
-    let req = http::Request::get("/metrics").body(Vec::new())?;
+    let req = axum::http::Request::get("/metrics").body(Vec::new())?;
     let text = client.request_text(req).await?;
     Ok(parse_apiserver_metrics(&text))
 }
@@ -448,6 +449,21 @@ fn kube_writes(before: &KubeCounts, after: &KubeCounts) -> BTreeMap<String, u64>
         }
     }
     out
+}
+
+/// `getconf CLK_TCK`: the unit of utime and stime in /proc/PID/stat (100 on Linux).
+fn clock_ticks_per_second() -> u64 {
+    static HZ: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *HZ.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|hz| *hz > 0)
+            .unwrap_or(100)
+    })
 }
 
 /// Memory and CPU of one process from /proc.
@@ -474,7 +490,7 @@ fn proc_stat(pid: u32) -> Option<ProcStat> {
     let after = stat.rsplit_once(')')?.1;
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    let hz = rustix::param::clock_ticks_per_second().max(1);
+    let hz = clock_ticks_per_second();
     Some(ProcStat {
         rss_kib: kib("VmRSS:"),
         hwm_kib: kib("VmHWM:"),
@@ -531,7 +547,7 @@ where
                 }
             };
             let mut s = lock(&seen);
-            let mut note = |s: &mut Seen, o: &K| -> (String, bool) {
+            let note = |s: &mut Seen, o: &K| -> (String, bool) {
                 let key = format!("{kind}/{}", o.name_any());
                 let v = serde_json::to_value(o).unwrap_or_default();
                 let (ready, reason) = ready_condition(&v).unwrap_or((false, String::new()));
