@@ -35,6 +35,10 @@ enum Command {
     /// Start the in-memory API server and both provider simulators, install the CRDs and
     /// examples/, run the controllers and show every object becoming Ready.
     Sandbox(cli::sandbox::SandboxArgs),
+    /// Size an installation: start the API server, both provider simulators (rate limit
+    /// and latency) and the operator as separate processes, converge N objects, hold a
+    /// steady state, delete them all, and print the costs.
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => report(cli::run::run(args).await),
             Command::Sandbox(args) => cli::sandbox::run(args).await,
+            Command::Bench(args) => report(cli::bench::run(args).await.map_err(|e| e as _)),
             Command::Sim(SimCommand::Telnyx(a)) => report(
                 sipcred_provider_sim::run_telnyx(a)
                     .await

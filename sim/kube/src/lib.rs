@@ -25,6 +25,7 @@ pub mod ops;
 pub mod patch;
 pub mod protobuf;
 pub mod rbac;
+pub mod requests;
 pub mod resources;
 pub mod selectors;
 pub mod server;
@@ -229,6 +230,11 @@ impl KubeSim {
     /// Change the watch history bound at run time.
     pub fn set_watch_history(&self, n: usize) {
         self.app.write().set_history(n);
+    }
+
+    /// Resource requests answered so far, by verb, resource and code.
+    pub fn requests(&self) -> serde_json::Value {
+        self.app.requests.to_json()
     }
 
     /// Current resourceVersion.

@@ -20,6 +20,7 @@ use crate::fields;
 use crate::ops::{self, DeleteOpts, WriteOpts, at_version};
 use crate::patch::{self, PatchKind};
 use crate::rbac::{self, Attributes, Audit, Tokens, User};
+use crate::requests::{RequestCounts, RequestLabels, metric_verb};
 use crate::resources::ResourceInfo;
 use crate::selectors::Selectors;
 use crate::store::{Store, obj_key};
@@ -42,6 +43,8 @@ pub struct App {
     pub gc: Notify,
     /// Bound address.
     pub addr: SocketAddr,
+    /// Resource requests answered, by verb, resource and code.
+    pub requests: RequestCounts,
 }
 
 impl App {
@@ -68,6 +71,7 @@ impl App {
             audit: Audit::default(),
             gc: Notify::new(),
             addr,
+            requests: RequestCounts::default(),
         })
     }
 
@@ -309,10 +313,46 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     if matches!(path.as_str(), "/healthz" | "/readyz" | "/livez") {
         return (StatusCode::OK, "ok").into_response();
     }
-    match serve(&app, &parts.method, &path, &q, &parts.headers, body).await {
+    if path == "/metrics" {
+        let mut r = (StatusCode::OK, app.requests.to_prometheus()).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        return r;
+    }
+    let labels = request_labels(&parts.method, &path, &q, &parts.headers);
+    let r = match serve(&app, &parts.method, &path, &q, &parts.headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if let Some(l) = labels {
+        app.requests.record(l, r.status().as_u16());
     }
+    r
+}
+
+/// The `apiserver_request_total` labels of a resource request; `None` for discovery.
+fn request_labels(
+    method: &Method,
+    path: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<RequestLabels> {
+    let Route::Resource(rp) = route(path) else {
+        return None;
+    };
+    let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let apply = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/apply-patch"));
+    Some(RequestLabels {
+        verb: metric_verb(method.as_str(), rp.name.is_some(), watch, apply),
+        group: rp.group,
+        resource: rp.plural,
+        subresource: rp.sub.unwrap_or_default(),
+    })
 }
 
 async fn serve(
@@ -998,6 +1038,11 @@ async fn admin(app: &Arc<App>, method: &Method, rest: &str, body: &[u8]) -> Resp
                 &json!({"token": token, "user": format!("system:serviceaccount:{ns}:{sa}")}),
                 &[],
             )
+        }
+        ("GET", "requests") => json_resp(200, &app.requests.to_json(), &[]),
+        ("POST", "requests/reset") => {
+            app.requests.reset();
+            json_resp(200, &json!({"ok": true}), &[])
         }
         ("GET", "stats") => {
             let st = app.read();
