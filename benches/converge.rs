@@ -80,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.clone(),
         Settings {
             resync,
+            allowed_provider_hosts: vec!["127.0.0.1".into()],
             ..Settings::default()
         },
         Default::default(),

@@ -116,6 +116,8 @@ async fn sandbox(args: SandboxArgs) -> Result<ExitCode, Box<dyn std::error::Erro
         client.clone(),
         Settings {
             resync: Duration::from_secs(60),
+            // The simulators listen on loopback; nothing else may receive a key.
+            allowed_provider_hosts: vec!["127.0.0.1".into()],
             ..Settings::default()
         },
         Metrics::new(),

@@ -29,6 +29,12 @@ pub enum Error {
     /// The provider call failed.
     #[error("{0}")]
     External(ExternalError),
+    /// The object's namespace may not use the referenced ClusterSipProvider.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The provider's baseURL is not an allowed host; the key is never sent there.
+    #[error("{0}")]
+    HostNotAllowed(String),
     /// Observe-only and the provider object does not exist.
     #[error("the provider object does not exist and the management policy is ObserveOnly")]
     Missing,
@@ -45,6 +51,8 @@ impl Error {
             Error::PasswordSource(_) => "PasswordSourceInvalid",
             Error::Waiting(_) => "WaitingForSipConnection",
             Error::External(e) => &e.reason,
+            Error::NotAllowed(_) => "ProviderNotAllowed",
+            Error::HostNotAllowed(_) => "ProviderHostNotAllowed",
             Error::Missing => "ExternalObjectMissing",
         }
     }
@@ -59,6 +67,15 @@ impl Error {
             ),
             _ => false,
         }
+    }
+}
+
+impl Error {
+    /// Whether only a change can help, so no timer retry: a refusal by the tenancy
+    /// rules ends when the object, its provider or its Namespace's labels change,
+    /// and each of those requeues the object.
+    pub fn awaits_change(&self) -> bool {
+        matches!(self, Error::NotAllowed(_) | Error::HostNotAllowed(_))
     }
 }
 

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
-use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
+use kube::core::{DeserializeGuard, PartialObjectMeta, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use super::context::{Ctx, key_of};
 use super::error::Error;
 use super::status::set_condition;
-use super::{provider_account, sip_connection, telephony_credential, trunk_credential};
+use super::{provider_account, sip_connection, telephony_credential, tenancy, trunk_credential};
 use crate::crd::condition::{READY, SYNCED};
 use crate::crd::{
     ClusterSipProvider, ProviderKind, ProviderRef, SipConnection, SipProvider, TelephonyCredential,
@@ -36,7 +36,8 @@ pub struct Scope {
     pub namespaces: Vec<String>,
     /// Label selector for managed objects.
     pub selector: Option<String>,
-    /// Reconciles in flight per controller.
+    /// Reconciles in flight per provider account (and per kind), taken round robin
+    /// between namespaces.
     pub concurrency: u16,
 }
 
@@ -81,6 +82,10 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     ctx: Arc<Ctx>,
 ) -> Action {
     let key = key_of(obj.as_ref());
+    if err.awaits_change() {
+        tracing::info!(object = %key, reason = err.reason(), error = %err, "reconcile refused until something changes");
+        return Action::await_change();
+    }
     let delay = ctx.failed(&key, err.is_transient());
     if err.is_transient() {
         tracing::info!(object = %key, reason = err.reason(), error = %err, requeue_s = delay.as_secs(), "reconcile waiting");
@@ -328,9 +333,27 @@ where
     if let Some(s) = &scope.selector {
         wc = wc.labels(s);
     }
+    // Only the Secrets this operator writes (see secrets::MANAGED_BY): the operator
+    // never caches other Secrets, and reads a referenced one with a direct GET.
+    let owned = watcher::Config::default().labels(&format!(
+        "app.kubernetes.io/managed-by={}",
+        crate::secrets::MANAGED_BY
+    ));
     let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc)
-        .owns(api::<Secret>(client, ns), watcher::Config::default());
-    let (s1, s2) = (ctrl.store(), ctrl.store());
+        .owns(api::<Secret>(client, ns), owned);
+    let (s1, s2, s3) = (ctrl.store(), ctrl.store(), ctrl.store());
+    // A Namespace's labels decide which ClusterSipProviders it may use: a change
+    // re-checks its objects (metadata only: labels are all that matter).
+    let namespaces = watcher(
+        Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(tenancy::namespace_labels, Default::default());
+    let ctrl = ctrl.watches_stream(namespaces, move |n| {
+        tenancy::in_namespace(&s3, &n.name_any())
+    });
     ctrl.watches_stream(
         readiness_stream(api::<SipProvider>(client, ns)),
         move |p: SipProvider| {
@@ -348,7 +371,10 @@ where
             dependants(&s2, ProviderKind::ClusterSipProvider, None, &p.name_any())
         },
     )
-    .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+    // Unbounded here: the reconciles of one account are bounded (and taken round
+    // robin by namespace) by tenancy::fairly, so a busy account and namespace never
+    // hold the slots another needs.
+    .with_config(kube::runtime::controller::Config::default().concurrency(0))
 }
 
 /// Drives a controller to completion, keeping its gauge.
@@ -390,16 +416,17 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         scope.namespaces.iter().cloned().map(Some).collect()
     };
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let gates = tenancy::FairGates::new(usize::from(scope.concurrency));
     for ns in &namespaces {
         let n = ns.as_deref();
         tasks.push(drive(
             managed::<SipConnection>(&client, n, &scope),
-            sip_connection::reconcile,
+            tenancy::fairly(gates.clone(), sip_connection::reconcile),
             &ctx,
         ));
         tasks.push(drive(
             managed::<TrunkCredential>(&client, n, &scope),
-            trunk_credential::reconcile,
+            tenancy::fairly(gates.clone(), trunk_credential::reconcile),
             &ctx,
         ));
         // TelephonyCredentials also follow their SipConnection's readiness.
@@ -425,7 +452,11 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
                     .collect::<Vec<_>>()
             },
         );
-        tasks.push(drive(tc, telephony_credential::reconcile, &ctx));
+        tasks.push(drive(
+            tc,
+            tenancy::fairly(gates.clone(), telephony_credential::reconcile),
+            &ctx,
+        ));
         tasks.push(drive(
             controller_for(
                 api::<DeserializeGuard<SipProvider>>(&client, n),

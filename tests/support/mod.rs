@@ -22,6 +22,8 @@ pub const TELNYX_KEY: &str = "KEYTEST0123456789";
 pub const VOBIZ_ID: &str = "MA_TEST";
 pub const VOBIZ_TOKEN: &str = "test-auth-token";
 pub const NS: &str = "default";
+/// The simulators' host, passed explicitly as the one allowed provider host.
+pub const LOOPBACK: &str = "127.0.0.1";
 
 pub struct World {
     pub kube: sipcred_kube_sim::KubeSim,
@@ -85,6 +87,7 @@ impl World {
         let settings = Settings {
             resync: Duration::from_secs(2),
             provider_timeout: Duration::from_secs(5),
+            allowed_provider_hosts: vec![LOOPBACK.into()],
         };
         let ctx = Ctx::new(
             self.client.clone(),
@@ -134,6 +137,8 @@ impl World {
                 "2",
                 "--log-level",
                 "warn",
+                "--allowed-provider-hosts",
+                LOOPBACK,
             ])
             .args(extra_args)
             .envs(env.iter().copied())
