@@ -258,18 +258,20 @@ mod tests {
             .collect()
     }
 
+    /// (name, conditions, namespace, its labels, allowed).
+    type Case<'a> = (
+        &'a str,
+        Vec<ClusterSipProviderCondition>,
+        &'a str,
+        &'a BTreeMap<String, String>,
+        bool,
+    );
+
     #[test]
     fn namespace_conditions() {
         let team_a = labels(&[("team", "a")]);
         let none = labels(&[]);
-        // (name, conditions, namespace, its labels, allowed, why)
-        let cases: Vec<(
-            &str,
-            Vec<ClusterSipProviderCondition>,
-            &str,
-            &BTreeMap<String, String>,
-            bool,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "absent conditions allow every namespace (today's behaviour)",
                 vec![],
