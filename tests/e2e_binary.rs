@@ -39,6 +39,8 @@ async fn run_serves_metrics_and_health_and_never_leaks_a_secret() {
             "info,sipcred_operator=debug",
             "--log-format",
             "json",
+            "--allowed-provider-hosts",
+            support::LOOPBACK,
         ])
         .env("KUBECONFIG", &w.kubeconfig)
         .stdout(Stdio::null())

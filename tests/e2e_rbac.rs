@@ -393,7 +393,9 @@ where
 async fn drive_scenarios(w: &World) {
     // Providers become Ready: namespaced SipProviders (from World::start) and a
     // ClusterSipProvider whose key lives in the release namespace (left by an earlier
-    // test on the shared real control plane: replaced).
+    // test on the shared real control plane: replaced), usable only from namespaces
+    // labelled sipcred.io/shared=yes (the operator reads the labels of the world's
+    // namespace and watches Namespaces).
     let _ = Api::<ClusterSipProvider>::all(w.client.clone())
         .delete("shared", &DeleteParams::default())
         .await;
@@ -410,11 +412,20 @@ async fn drive_scenarios(w: &World) {
     })
     .await;
     w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared-key", "namespace": RELEASE_NS}, "stringData": {"apiKey": TELNYX_KEY}})).await;
+    Api::<Namespace>::all(w.client.clone())
+        .patch(
+            &w.ns,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"sipcred.io/shared": "yes"}}})),
+        )
+        .await
+        .unwrap();
     Api::<ClusterSipProvider>::all(w.client.clone())
         .create(
             &PostParams::default(),
             &serde_json::from_value(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "ClusterSipProvider", "metadata": {"name": "shared"},
-                "spec": {"telnyx": {"apiKeySecretRef": {"name": "shared-key", "namespace": RELEASE_NS, "key": "apiKey"}, "baseURL": w.telnyx.base_url()}}}))
+                "spec": {"telnyx": {"apiKeySecretRef": {"name": "shared-key", "namespace": RELEASE_NS, "key": "apiKey"}, "baseURL": w.telnyx.base_url()},
+                    "conditions": [{"namespaceSelector": {"matchLabels": {"sipcred.io/shared": "yes"}}}]}}))
             .unwrap(),
         )
         .await

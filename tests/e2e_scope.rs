@@ -25,6 +25,8 @@ async fn selector_and_namespace_limit_what_the_operator_manages() {
             &w.ns,
             "--selector",
             "team=voice",
+            "--allowed-provider-hosts",
+            support::LOOPBACK,
         ])
         .env("KUBECONFIG", &w.kubeconfig)
         .stdout(Stdio::null())

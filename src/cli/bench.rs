@@ -1006,6 +1006,9 @@ async fn bench_one(
         "127.0.0.1:0".into(),
         "--resync-secs".into(),
         args.resync_secs.to_string(),
+        // The simulators listen on loopback, which only an explicit allowance opens.
+        "--allowed-provider-hosts".into(),
+        "127.0.0.1".into(),
     ];
     if let Some(c) = args.concurrency {
         run_args.extend(["--concurrency".into(), c.to_string()]);

@@ -19,9 +19,17 @@ pub struct RunArgs {
     /// Manage only objects matching this label selector.
     #[arg(long)]
     pub selector: Option<String>,
-    /// Reconciles in flight per controller.
+    /// Reconciles in flight per provider account and kind; when several namespaces
+    /// share an account, they take turns (round robin) for these slots and for the
+    /// account's rate limit.
     #[arg(long, default_value_t = 4)]
     pub concurrency: u16,
+    /// A host a provider baseURL may point at (repeatable). Provider keys are never sent
+    /// to any other host: a SipProvider or ClusterSipProvider whose baseURL names another
+    /// host, and every object using it, get Ready=False, reason ProviderHostNotAllowed.
+    /// Default: the official API hosts api.telnyx.com and api.vobiz.ai.
+    #[arg(long = "allowed-provider-hosts", value_name = "HOST", default_values_t = sipcred_operator::controller::tenancy::default_allowed_hosts())]
+    pub allowed_provider_hosts: Vec<String>,
     /// Seconds between re-observations of Ready objects at the provider (drift detection).
     #[arg(long, default_value_t = 300)]
     pub resync_secs: u64,
@@ -51,6 +59,7 @@ pub async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let resync = Duration::from_secs(args.resync_secs);
     let settings = Settings {
         resync,
+        allowed_provider_hosts: args.allowed_provider_hosts,
         ..Settings::default()
     };
     let metrics = Metrics::new();
@@ -74,7 +83,7 @@ pub async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         selector: args.selector,
         concurrency: args.concurrency,
     };
-    tracing::info!(namespaces = ?scope.namespaces, leader_elect = args.leader_elect, "starting controllers");
+    tracing::info!(namespaces = ?scope.namespaces, allowed_provider_hosts = ?ctx.settings.allowed_provider_hosts, leader_elect = args.leader_elect, "starting controllers");
     let cfg = if args.leader_elect {
         LeaderConfig::new(leader::DEFAULT_LEASE_NAME, leader::default_namespace())
     } else {

@@ -171,6 +171,8 @@ async fn sandbox(
         client.clone(),
         Settings {
             resync: Duration::from_secs(60),
+            // The simulators listen on loopback; nothing else may receive a key.
+            allowed_provider_hosts: vec!["127.0.0.1".into()],
             ..Settings::default()
         },
         metrics,

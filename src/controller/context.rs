@@ -22,6 +22,9 @@ pub struct Settings {
     pub resync: Duration,
     /// Per-request timeout towards providers whose account sets no `spec.timeout`.
     pub provider_timeout: Duration,
+    /// Hosts a provider `baseURL` may point at (`run --allowed-provider-hosts`); a key
+    /// is never sent anywhere else.
+    pub allowed_provider_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -29,6 +32,7 @@ impl Default for Settings {
         Self {
             resync: Duration::from_secs(300),
             provider_timeout: Duration::from_secs(30),
+            allowed_provider_hosts: super::tenancy::default_allowed_hosts(),
         }
     }
 }
@@ -168,6 +172,9 @@ impl Ctx {
 
     /// Resolves a provider reference to an account client. With `require_ready`, the
     /// provider object must report Ready=True (the provider controller checked its key).
+    /// Refuses, before any provider call, a namespace a ClusterSipProvider does not
+    /// allow (`namespace` is empty for the provider's own check) and a baseURL whose
+    /// host is not allowed.
     pub async fn account(
         &self,
         namespace: &str,
@@ -200,11 +207,26 @@ impl Ctx {
                     .ok_or_else(|| {
                         Error::ProviderNotReady(format!("ClusterSipProvider {} not found", r.name))
                     })?;
+                if !namespace.is_empty() {
+                    super::tenancy::check_namespace(
+                        &self.client,
+                        &r.name,
+                        &p.spec.conditions,
+                        namespace,
+                    )
+                    .await?;
+                }
                 let spec = ProviderSpecView::from_cluster(&p.spec);
                 let ns = spec.secret_namespace.clone().unwrap_or_default();
                 (spec, p.status, format!("ClusterSipProvider {}", r.name), ns)
             }
         };
+        let url = spec.base_url.as_deref().unwrap_or(match spec.provider {
+            Which::Telnyx => TelnyxConfig::DEFAULT_BASE_URL,
+            Which::Vobiz => VobizConfig::DEFAULT_BASE_URL,
+        });
+        super::tenancy::host_allowed(url, &self.settings.allowed_provider_hosts)
+            .map_err(|m| Error::HostNotAllowed(format!("{label}: {m}")))?;
         if require_ready {
             let ready = status
                 .as_ref()

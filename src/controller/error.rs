@@ -45,6 +45,12 @@ pub enum Error {
     /// The provider call failed.
     #[error("{0}")]
     External(ExternalError),
+    /// The object's namespace may not use the referenced ClusterSipProvider.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The provider's baseURL is not an allowed host; the key is never sent there.
+    #[error("{0}")]
+    HostNotAllowed(String),
     /// Observe-only and the provider object does not exist.
     #[error("the provider object does not exist and the management policy is ObserveOnly")]
     Missing,
@@ -99,6 +105,8 @@ impl Error {
             Error::PasswordSource(_) => "PasswordSourceInvalid",
             Error::Waiting { reason, .. } => reason,
             Error::External(e) => &e.reason,
+            Error::NotAllowed(_) => "ProviderNotAllowed",
+            Error::HostNotAllowed(_) => "ProviderHostNotAllowed",
             Error::Missing => "ExternalObjectMissing",
         }
     }
@@ -108,7 +116,12 @@ impl Error {
         match self {
             Error::Kube(e) if is_conflict(e) => Retry::Soon,
             Error::Waiting { .. } | Error::ProviderNotReady(_) => Retry::OnChange,
-            Error::InvalidSpec(_) | Error::InvalidProviderRef(_) => Retry::Never,
+            // A refusal by the tenancy rules ends when the object, its provider or its
+            // Namespace's labels change, and each of those requeues the object.
+            Error::InvalidSpec(_)
+            | Error::InvalidProviderRef(_)
+            | Error::NotAllowed(_)
+            | Error::HostNotAllowed(_) => Retry::Never,
             other => Retry::Backoff {
                 transient: other.is_transient(),
             },

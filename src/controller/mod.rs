@@ -34,6 +34,7 @@ pub mod shell;
 pub mod sip_connection;
 pub mod status;
 pub mod telephony_credential;
+pub mod tenancy;
 pub mod trunk_credential;
 
 pub use context::{Ctx, Settings};

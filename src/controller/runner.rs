@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
-use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
+use kube::core::{DeserializeGuard, PartialObjectMeta, error_boundary::InvalidObject};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -24,7 +24,7 @@ use super::context::{Ctx, key_of};
 use super::error::{Error, Retry, conflict_delay, jitter};
 use super::kind::{KindVisitor, ManagedKind, ManagedStatus};
 use super::status::set_condition;
-use super::{provider_account, shell};
+use super::{provider_account, shell, tenancy};
 use crate::crd::condition::{READY, SYNCED};
 use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider};
 
@@ -35,7 +35,8 @@ pub struct Scope {
     pub namespaces: Vec<String>,
     /// Label selector for managed objects.
     pub selector: Option<String>,
-    /// Reconciles in flight per controller.
+    /// Reconciles in flight per provider account (and per kind), taken round robin
+    /// between namespaces.
     pub concurrency: u16,
 }
 
@@ -360,10 +361,28 @@ fn managed_controller<K: ManagedKind>(
     if let Some(s) = &scope.selector {
         wc = wc.labels(s);
     }
+    // Only the Secrets this operator writes (see secrets::MANAGED_BY): the operator
+    // never caches other Secrets, and reads a referenced one with a direct GET.
+    let owned = watcher::Config::default().labels(&format!(
+        "app.kubernetes.io/managed-by={}",
+        crate::secrets::MANAGED_BY
+    ));
     let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc)
-        .owns(api::<Secret>(client, ns), watcher::Config::default());
-    let (s1, s2) = (ctrl.store(), ctrl.store());
+        .owns(api::<Secret>(client, ns), owned);
+    let (s1, s2, s3) = (ctrl.store(), ctrl.store(), ctrl.store());
+    // A Namespace's labels decide which ClusterSipProviders it may use: a change
+    // re-checks its objects (metadata only: labels are all that matter).
+    let namespaces = watcher(
+        Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(tenancy::namespace_labels, Default::default());
     let ctrl = ctrl
+        .watches_stream(namespaces, move |n| {
+            tenancy::in_namespace(&s3, &n.name_any())
+        })
         .watches_stream(
             readiness_stream(api::<SipProvider>(client, ns), sip_provider_conditions),
             move |p: SipProvider| {
@@ -384,8 +403,11 @@ fn managed_controller<K: ManagedKind>(
                 dependants(&s2, ProviderKind::ClusterSipProvider, None, &p.name_any())
             },
         );
+    // Unbounded here: the reconciles of one account are bounded (and taken round
+    // robin by namespace) by tenancy::fairly, so a busy account and namespace never
+    // hold the slots another needs.
     K::watch_dependencies(ctrl, client, ns)
-        .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+        .with_config(kube::runtime::controller::Config::default().concurrency(0))
 }
 
 /// Drives a controller to completion.
@@ -422,6 +444,7 @@ struct StartKinds<'a> {
     ns: Option<&'a str>,
     scope: &'a Scope,
     ctx: &'a Arc<Ctx>,
+    gates: &'a Arc<tenancy::FairGates>,
     tasks: &'a mut Vec<BoxFuture<'static, ()>>,
 }
 
@@ -429,8 +452,11 @@ impl KindVisitor for StartKinds<'_> {
     fn visit<K: ManagedKind>(&mut self) {
         let ctrl = managed_controller::<K>(self.client, self.ns, self.scope);
         spawn_gauge(ctrl.store(), self.ctx.clone());
-        self.tasks
-            .push(run_controller(ctrl, shell::reconcile::<K>, self.ctx));
+        self.tasks.push(run_controller(
+            ctrl,
+            tenancy::fairly(self.gates.clone(), shell::reconcile::<K>),
+            self.ctx,
+        ));
     }
 }
 
@@ -443,6 +469,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         scope.namespaces.iter().cloned().map(Some).collect()
     };
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let gates = tenancy::FairGates::new(usize::from(scope.concurrency));
     for ns in &namespaces {
         let n = ns.as_deref();
         super::for_each_kind(&mut StartKinds {
@@ -450,6 +477,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             ns: n,
             scope: &scope,
             ctx: &ctx,
+            gates: &gates,
             tasks: &mut tasks,
         });
         tasks.push(run_controller(

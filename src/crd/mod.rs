@@ -13,7 +13,8 @@ pub mod trunk_credential;
 pub use common::*;
 pub use sip_connection::{SipConnection, SipConnectionSpec, SipConnectionStatus};
 pub use sip_provider::{
-    ClusterSipProvider, ClusterSipProviderSpec, SipProvider, SipProviderSpec, SipProviderStatus,
+    ClusterSipProvider, ClusterSipProviderCondition, ClusterSipProviderSpec, SipProvider,
+    SipProviderSpec, SipProviderStatus,
 };
 pub use telephony_credential::{
     TelephonyCredential, TelephonyCredentialSpec, TelephonyCredentialStatus,

@@ -95,6 +95,29 @@ pub struct ClusterSipProviderSpec {
     #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.timeout must be a duration such as 30s, 1m30s or 1500ms (units h, m, s, ms)"))]
     #[x_kube(validation = kube::core::Rule::new("!self.matches('^([0-9]+(ms|h|m|s))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('5m'))").message("spec.timeout must be from 1s to 5m"))]
     pub timeout: Option<String>,
+    /// Which namespaces may use this account. An object in a namespace that matches
+    /// no entry gets Ready=False, reason `ProviderNotAllowed`, and the operator makes
+    /// no provider call for it. A namespace is allowed when it matches ANY entry.
+    /// Absent or empty: every namespace may use the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub conditions: Vec<ClusterSipProviderCondition>,
+}
+
+/// Namespaces allowed to use a ClusterSipProvider: those named in `namespaces` and
+/// those whose labels match `namespaceSelector` (either suffices).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.namespaces) || has(self.namespaceSelector)").message("spec.conditions[]: set namespaces, namespaceSelector or both"))]
+pub struct ClusterSipProviderCondition {
+    /// Namespaces allowed by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 63)))]
+    pub namespaces: Option<Vec<String>>,
+    /// Namespaces allowed by their labels (`matchLabels` and `matchExpressions`, as in
+    /// any Kubernetes label selector). An empty selector matches every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
 }
 
 /// A Telnyx API v2 account.

@@ -11,6 +11,8 @@
 //!   not found / conflict) and a CamelCase category for Events and metrics.
 //! * [`ratelimit`]: a token bucket plus concurrency limit per provider account,
 //!   shared by clones of a client, that also obeys the server's pause requests.
+//! * [`fair`]: round-robin sharing between fairness keys (tenants), used by the
+//!   rate limiter.
 //! * [`retry`]: jittered exponential backoff; a create is never repeated after
 //!   an ambiguous failure (it is returned with `outcome_unknown`).
 //! * [`observer`]: the metrics hook.
@@ -18,6 +20,7 @@
 //! * [`password`]: policy-driven password generation from a CSPRNG.
 
 pub mod error;
+pub mod fair;
 mod http;
 pub mod observer;
 pub mod page;

@@ -4,6 +4,9 @@
 //! the requests in flight. Both are shared by every clone of a client. When the
 //! provider says "stop" (`x-ratelimit-remaining: 0` with `x-ratelimit-reset`,
 //! or `Retry-After` on a 429/503), every caller pauses until the given time.
+//!
+//! Waiting callers take turns by fairness key (see [`super::fair`]): one tenant with
+//! thousands of queued requests does not hold back another tenant's few.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,6 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::HeaderMap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+
+use super::fair::{FairSemaphore, current_fairness_key};
 
 /// Rate limit settings for one provider account.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +58,9 @@ struct Inner {
     max_server_pause: Duration,
     bucket: Mutex<Bucket>,
     in_flight: Arc<Semaphore>,
+    /// One caller at a time waits for a slot and a token; the others queue here by
+    /// fairness key, so tokens go round robin between keys.
+    turn: FairSemaphore,
 }
 
 /// The shared limiter. Cloning shares the state.
@@ -89,15 +97,29 @@ impl RateLimiter {
                     paused_until: None,
                 }),
                 in_flight: Arc::new(Semaphore::new(cfg.max_in_flight.max(1))),
+                turn: FairSemaphore::new(1),
             }),
         }
     }
 
     /// Waits for a concurrency slot and a token (and for any server-requested
-    /// pause to end).
+    /// pause to end), taking turns with other fairness keys (the key of the running
+    /// future, see [`super::fair::with_fairness_key`]).
     pub async fn acquire(&self) -> Permit {
+        self.acquire_as(&current_fairness_key()).await
+    }
+
+    /// [`RateLimiter::acquire`] on behalf of fairness key `key`.
+    pub async fn acquire_as(&self, key: &str) -> Permit {
         let start = Instant::now();
         let mut waited = false;
+        let turn = match self.inner.turn.try_acquire() {
+            Some(t) => t,
+            None => {
+                waited = true;
+                self.inner.turn.acquire(key).await
+            }
+        };
         let sem = self.inner.in_flight.clone();
         // The semaphore is never closed, so acquiring only fails in theory.
         let permit = match sem.clone().try_acquire_owned() {
@@ -111,6 +133,7 @@ impl RateLimiter {
             waited = true;
             tokio::time::sleep(d).await;
         }
+        drop(turn);
         Permit {
             _permit: permit,
             waited: if waited {
@@ -358,6 +381,41 @@ mod tests {
         drop(p1);
         let waited = waiter.await.unwrap();
         assert!(waited >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_go_round_robin_between_fairness_keys() {
+        // 1 request/s, no burst: 30 requests of namespace "a" queue up, then 3 of
+        // "b". B's requests are interleaved with A's instead of waiting ~30 s.
+        let l = RateLimiter::new(&cfg(1.0, 1, 100));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (key, n) in [("a", 30), ("b", 3)] {
+            for i in 0..n {
+                let (l, order) = (l.clone(), order.clone());
+                tasks.push(tokio::spawn(super::super::fair::with_fairness_key(
+                    key,
+                    async move {
+                        let _p = l.acquire().await;
+                        order.lock().unwrap().push(format!("{key}{i}"));
+                    },
+                )));
+                tokio::task::yield_now().await;
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let b: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.starts_with('b'))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(order.len(), 33);
+        assert_eq!(b.len(), 3);
+        assert!(b[2] <= 7, "B's requests were queued behind A's: {order:?}");
     }
 
     #[test]

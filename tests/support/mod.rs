@@ -35,6 +35,8 @@ pub const VOBIZ_TOKEN: &str = "test-auth-token";
 /// The namespace tests write in their manifests; [`World::apply`] and [`World::api`]
 /// put it in the world's own namespace ([`World::ns`]).
 pub const NS: &str = "default";
+/// The simulators' host, passed explicitly as the one allowed provider host.
+pub const LOOPBACK: &str = "127.0.0.1";
 
 /// The API server of a world.
 pub enum ApiServer {
@@ -296,6 +298,7 @@ impl World {
         let settings = Settings {
             resync: Duration::from_secs(2),
             provider_timeout: Duration::from_secs(5),
+            allowed_provider_hosts: vec![LOOPBACK.into()],
         };
         let ctx = Ctx::new(
             self.client.clone(),
@@ -354,6 +357,8 @@ impl World {
                 "2",
                 "--log-level",
                 "warn",
+                "--allowed-provider-hosts",
+                LOOPBACK,
             ])
             .args(extra_args)
             .env("POD_NAMESPACE", &self.ns)

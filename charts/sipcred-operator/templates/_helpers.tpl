@@ -64,7 +64,10 @@ ClusterRole in templates/rbac.yaml includes one of these; tests/test_rbac.py hol
 expected rules independently and compares.
 */}}
 
-{{/* Namespaced kinds, the Secrets it writes and reads, and Events. */}}
+{{/* Namespaced kinds, the Secrets it writes and reads, and Events. RBAC cannot limit
+a list or watch by label: the operator lists and watches only Secrets labelled
+app.kubernetes.io/managed-by=sipcred-operator (the ones it writes) and GETs the
+Secrets a spec references by name (provider keys, passwordSecretRef). */}}
 {{- define "sipcred-operator.rules.namespaced" -}}
 - apiGroups: ["sipcred.io"]
   resources: ["sipconnections"]
@@ -86,7 +89,9 @@ expected rules independently and compares.
   verbs: ["create", "patch"]
 {{- end }}
 
-{{/* The cluster-scoped kind. */}}
+{{/* The cluster-scoped kind, and Namespaces: their labels decide which namespaces
+may use a ClusterSipProvider (spec.conditions), read with a GET and followed with a
+metadata-only watch. */}}
 {{- define "sipcred-operator.rules.cluster" -}}
 - apiGroups: ["sipcred.io"]
   resources: ["clustersipproviders"]
@@ -94,6 +99,9 @@ expected rules independently and compares.
 - apiGroups: ["sipcred.io"]
   resources: ["clustersipproviders/status"]
   verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/* Secrets referenced by ClusterSipProviders, when only some namespaces are watched. */}}

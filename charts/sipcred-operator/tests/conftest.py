@@ -33,6 +33,7 @@ NON_DEFAULT_VALUES = {
         "logFormat": "text",
         "logLevel": "debug",
         "selector": "sipcred.io/tenant in (a,b)",
+        "allowedProviderHosts": ["telnyx-proxy.example.com", "10.1.2.3"],
     },
     "watchNamespaces": ["voice-a", "voice-b", "sipcred-system"],
     "serviceAccount": {"create": True, "name": "sipcred-sa", "annotations": {"example.com/owner": "voice"}},

@@ -31,9 +31,12 @@ NAMESPACED = (
     | perms("", ["secrets"], ["get", "list", "watch", "create", "patch"])
     | perms("events.k8s.io", ["events"], ["create", "patch"])
 )
+# Namespaces: their labels decide which namespaces may use a ClusterSipProvider
+# (spec.conditions); read with GET, followed with a metadata-only watch.
 CLUSTER = (
     perms("sipcred.io", CLUSTER_KINDS, ["get", "list", "watch"])
     | perms("sipcred.io", [k + "/status" for k in CLUSTER_KINDS], ["patch"])
+    | perms("", ["namespaces"], ["get", "list", "watch"])
 )
 PROVIDER_SECRETS = perms("", ["secrets"], ["get"])
 # Events about ClusterSipProviders live in namespace "default" (API server rule for

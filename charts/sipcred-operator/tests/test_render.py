@@ -37,6 +37,8 @@ def test_default_deployment(default_docs):
     assert c["args"] == [
         "run",
         "--concurrency=4",
+        "--allowed-provider-hosts=api.telnyx.com",
+        "--allowed-provider-hosts=api.vobiz.ai",
         "--metrics-addr=0.0.0.0:8080",
         "--health-addr=0.0.0.0:8081",
         "--leader-elect",
@@ -84,6 +86,8 @@ def test_non_default_deployment(custom_docs):
         "--namespace=sipcred-system",
         "--selector=sipcred.io/tenant in (a,b)",
         "--concurrency=8",
+        "--allowed-provider-hosts=telnyx-proxy.example.com",
+        "--allowed-provider-hosts=10.1.2.3",
         "--metrics-addr=0.0.0.0:9090",
         "--health-addr=0.0.0.0:9091",
         "--leader-elect",
@@ -154,6 +158,26 @@ def test_network_policy(custom_docs):
     assert egress == [(53, "UDP"), (53, "TCP"), (443, "TCP"), (443, "TCP"), (6443, "TCP")]
     api_rule = spec["egress"][2]
     assert api_rule["to"] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}, {"ipBlock": {"cidr": "fd00::1/128"}}]
+    # One allowed provider host is a host name: a NetworkPolicy cannot follow it, so
+    # the provider ports stay open to every destination.
+    assert "to" not in spec["egress"][1]
+
+
+def test_network_policy_follows_allowed_provider_hosts_given_as_addresses():
+    docs = render({
+        "operator": {"allowedProviderHosts": ["203.0.113.7", "2001:db8::5"]},
+        "networkPolicy": {"enabled": True, "providerPorts": [443, 8443]},
+    })
+    c = container(docs)
+    assert [a for a in c["args"] if a.startswith("--allowed-provider-hosts")] == [
+        "--allowed-provider-hosts=203.0.113.7",
+        "--allowed-provider-hosts=2001:db8::5",
+    ]
+    provider_rule = one(docs, "NetworkPolicy")["spec"]["egress"][1]
+    assert provider_rule == {
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}],
+        "to": [{"ipBlock": {"cidr": "203.0.113.7/32"}}, {"ipBlock": {"cidr": "2001:db8::5/128"}}],
+    }
 
 
 def test_optional_objects_off_by_default(default_docs):
