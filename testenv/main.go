@@ -63,6 +63,10 @@ func main() {
 	exitWithParent := flag.Bool("exit-with-parent", false, "stop when the process that started this one exits")
 	auditLog := flag.String("audit-log", "", "write the API server's audit log (JSON lines, Metadata level) here")
 	flag.Parse()
+	// Whoever started this process may stop reading its output once it is ready; a
+	// write to that closed pipe must fail quietly, not kill this process before it has
+	// stopped its components and removed its files.
+	signal.Ignore(syscall.SIGPIPE)
 	if *kubeconfig == "" {
 		fmt.Fprintln(os.Stderr, "testenv: --kubeconfig PATH is required")
 		os.Exit(2)

@@ -72,6 +72,8 @@ impl ControlPlane {
         let kubeconfig = dir.path().join("kubeconfig");
         let audit_log = dir.path().join("audit.log");
         let logs = dir.path().join("logs");
+        let stderr_path = dir.path().join("testenv.stderr");
+        let stderr = std::fs::File::create(&stderr_path)?;
         let mut child = Command::new(&bin)
             .arg("--kubeconfig")
             .arg(&kubeconfig)
@@ -82,7 +84,7 @@ impl ControlPlane {
             .arg("--exit-with-parent")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| std::io::Error::other(format!("{}: {e}", bin.display())))?;
         let stdout = child
@@ -99,11 +101,8 @@ impl ControlPlane {
         }
         if !ready {
             let _ = child.kill();
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
             let _ = child.wait();
+            let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
             return Err(std::io::Error::other(format!(
                 "{} exited before it was ready:\n{err}",
                 bin.display()
