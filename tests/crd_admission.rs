@@ -626,7 +626,7 @@ fn provider_timeout_is_a_bounded_duration() {
         }
         let err = admit(file, &obj(&"1".repeat(40)), None).expect_err("too long");
         assert!(
-            err.contains("spec.timeout in body should be at most 32 chars long"),
+            err.contains("spec.timeout: Too long: may not be more than 32 bytes"),
             "{err}"
         );
     }

@@ -343,10 +343,13 @@ impl Calls {
                 continue;
             }
             let item = route.ends_with('}');
+            // A POST under an object (`{id}/token`, `{id}/actions/...`) acts on it; only
+            // a POST to a collection creates.
+            let create = method == "POST" && !route.contains("{id}");
             let slot = match (method.as_str(), item) {
                 ("GET", false) => &mut c.lookups,
                 ("GET", true) => &mut c.reads,
-                ("POST", false) => &mut c.creates,
+                ("POST", false) if create => &mut c.creates,
                 ("PUT" | "PATCH", _) => &mut c.updates,
                 ("DELETE", _) => &mut c.deletes,
                 _ => &mut c.other,
@@ -354,7 +357,7 @@ impl Calls {
             *slot += n;
             if *status == 429 {
                 c.throttled += n;
-                if method == "POST" && !item {
+                if create {
                     c.throttled_creates += n;
                 }
             }
