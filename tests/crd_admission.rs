@@ -59,7 +59,15 @@ fn real_admission(obj: &Value, old: Option<&Value>) -> Result<(), (Vec<String>, 
         plural: crd.spec.names.plural.clone(),
     };
     let namespaced = crd.spec.scope == "Namespaced";
-    let name = format!("adm-{}", uuid::Uuid::new_v4().simple());
+    // A dry-run create stores nothing, so it keeps the object's own name (which the
+    // message quotes); an update first stores the old object, under a name of its own.
+    let name = match old {
+        None => obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or("adm")
+            .to_string(),
+        Some(_) => format!("adm-{}", uuid::Uuid::new_v4().simple()),
+    };
     let prepare = |v: &Value| {
         let mut v = v.clone();
         v["metadata"] = json!({"name": name});
@@ -426,7 +434,7 @@ fn sip_connection_schema_rules_reject_with_field_and_rule() {
         (
             "attenuation step",
             json!({"noiseSuppressionDetails": {"attenuationLimit": 85}}),
-            "spec.noiseSuppressionDetails.attenuationLimit in body must be a multiple of 10",
+            "spec.noiseSuppressionDetails.attenuationLimit in body should be a multiple of 10",
         ),
         (
             "attenuation range",

@@ -33,7 +33,11 @@ async fn a_malformed_object_is_reported_and_the_others_still_reconcile() {
         "metadata": {"name": "broken", "namespace": w.ns}, "spec": {"userName": 12345}}),
     )
     .unwrap();
-    dynamic.create(&PostParams::default(), &bad).await.unwrap();
+    // A real API server takes a moment to serve a changed schema.
+    w.until("the looser schema served", 30, || async {
+        dynamic.create(&PostParams::default(), &bad).await.ok().map(drop)
+    })
+    .await;
     let mut restored = crds.get("sipconnections.sipcred.io").await.unwrap();
     restored.spec = SipConnection::crd().spec;
     crds.replace(
@@ -48,21 +52,38 @@ async fn a_malformed_object_is_reported_and_the_others_still_reconcile() {
     w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "fine", "namespace": NS},
         "spec": {"providerRef": {"name": "telnyx"}, "userName": "fine0001"}})).await;
     w.wait_ready::<SipConnection>("fine").await;
-    let status = w
-        .until("the malformed object's condition", 20, || async {
-            let o = dynamic.get("broken").await.ok()?;
-            let c = o.data["status"]["conditions"]
-                .as_array()?
-                .iter()
-                .find(|c| c["type"] == "Ready")?
-                .clone();
-            Some(c)
+    // A Warning Event names the object in either world.
+    let note = w
+        .until("an InvalidObject Event", 30, || async {
+            w.events()
+                .await
+                .into_iter()
+                .find(|e| e.0 == "InvalidObject")
+                .map(|e| e.1)
         })
         .await;
-    assert_eq!(status["status"], "False");
-    assert_eq!(status["reason"], "InvalidObject");
-    let msg = status["message"].as_str().unwrap();
-    assert!(msg.contains("does not match the schema"), "{msg}");
+    assert!(note.contains("does not match the schema"), "{note}");
+    if w.is_real() {
+        // A real API server validates the whole object on a status write and refuses
+        // status on one whose stored spec breaks the schema; the Event is the report.
+        println!("on the real API server the malformed object is reported by its Event only");
+    } else {
+        let status = w
+            .until("the malformed object's condition", 20, || async {
+                let o = dynamic.get("broken").await.ok()?;
+                let c = o.data["status"]["conditions"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["type"] == "Ready")?
+                    .clone();
+                Some(c)
+            })
+            .await;
+        assert_eq!(status["status"], "False");
+        assert_eq!(status["reason"], "InvalidObject");
+        let msg = status["message"].as_str().unwrap();
+        assert!(msg.contains("does not match the schema"), "{msg}");
+    }
     assert_eq!(
         World::provider_objects(&w.telnyx, "credential_connections").len(),
         1

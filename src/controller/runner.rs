@@ -285,9 +285,38 @@ where
         &message,
         invalid.metadata.generation,
     );
+    // The Event reaches the user even where the status cannot: a real API server
+    // validates the whole object on a status write and refuses one whose stored spec
+    // breaks the schema.
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(K::api_version(&()).into_owned()),
+        kind: Some(K::kind(&()).into_owned()),
+        name: Some(name.clone()),
+        namespace: ns.clone(),
+        uid: invalid.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let event = kube::runtime::events::Event {
+        type_: kube::runtime::events::EventType::Warning,
+        reason: "InvalidObject".into(),
+        note: Some(message.chars().take(1024).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::warn!(error = %e, "publishing an event failed");
+    }
     let body = serde_json::json!({"status": {"conditions": conds, "observedGeneration": invalid.metadata.generation}});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
-        .await?;
+    match api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 422 => {
+            tracing::warn!(kind = %K::kind(&()), namespace = ?ns, name = %name, error = %e.message, "the API server refuses status on the malformed object; reported by an Event");
+        }
+        Err(e) => return Err(e.into()),
+    }
     tracing::warn!(kind = %K::kind(&()), namespace = ?ns, name = %name, error = %invalid.error, "malformed object skipped");
     Ok(Action::await_change())
 }

@@ -111,13 +111,6 @@ metadata-only watch. */}}
   verbs: ["get"]
 {{- end }}
 
-{{/* Events about cluster-scoped objects, which the API server keeps in namespace "default". */}}
-{{- define "sipcred-operator.rules.clusterEvents" -}}
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-{{- end }}
-
 {{/* The leader-election Lease, in the release namespace only. */}}
 {{- define "sipcred-operator.rules.leaderElection" -}}
 - apiGroups: ["coordination.k8s.io"]

@@ -41,7 +41,6 @@ CLUSTER = (
 PROVIDER_SECRETS = perms("", ["secrets"], ["get"])
 # Events about ClusterSipProviders live in namespace "default" (API server rule for
 # events about cluster-scoped objects).
-CLUSTER_EVENTS = perms("events.k8s.io", ["events"], ["create", "patch"])
 LEASE = perms("coordination.k8s.io", ["leases"], ["create"]) | perms(
     "coordination.k8s.io", ["leases"], ["get", "patch"], names=("sipcred-operator",)
 )
@@ -100,7 +99,6 @@ def test_watched_namespaces_use_roles():
         ("ClusterRole", None, "sipcred"): CLUSTER,
         ("Role", NAMESPACE, "sipcred-provider-secrets"): PROVIDER_SECRETS,
         ("Role", NAMESPACE, "sipcred-leader-election"): LEASE,
-        ("Role", "default", "sipcred-cluster-events"): CLUSTER_EVENTS,
     }
     assert granted(docs) == expected
     assert bindings(docs, "sipcred-sa") == set(expected)

@@ -693,7 +693,7 @@ fn check_number(schema: &Value, v: &Value, n: f64, path: &str, causes: &mut Vec<
             causes.push(invalid_cause(
                 path,
                 v,
-                &format!("must be a multiple of {}", num(schema, "multipleOf")),
+                &format!("should be a multiple of {}", num(schema, "multipleOf")),
             ));
         }
     }

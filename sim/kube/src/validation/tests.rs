@@ -95,7 +95,10 @@ fn ranges_exclusive_and_multiple_of() {
     let m = e.message();
     assert!(m.contains("spec.a in body should be greater than 1"), "{m}");
     assert!(m.contains("spec.b in body should be less than 5"), "{m}");
-    assert!(m.contains("spec.c in body must be a multiple of 10"), "{m}");
+    assert!(
+        m.contains("spec.c in body should be a multiple of 10"),
+        "{m}"
+    );
     assert!(
         m.contains("spec.d: Invalid value: 0: spec.d in body should be greater than or equal to 1"),
         "{m}"
