@@ -14,6 +14,7 @@
 //! | `sipcred_provider_rate_limit_wait_seconds_total` | counter (float) | `provider` |
 //! | `sipcred_provider_rate_limit_waits_total` | counter | `provider` |
 //! | `sipcred_managed_resources` | gauge | `kind`, `ready` (`True`, `False`, `Unknown`) |
+//! | `sipcred_registrations` | gauge | `kind`, `status` (`Registered`, `NotRegistered`, `Failed`, `Expired`, `Unregistered`, `NotApplicable`, `Unknown`); objects with `spec.registrationCheck` by their last registration answer |
 //! | `sipcred_leader` | gauge | none; 1 while this replica holds the leader Lease |
 //! | `sipcred_credential_next_expiry_timestamp_seconds` | gauge | `kind`; the earliest `spec.expiresAt` (Unix seconds) among the kind's objects, absent when none expires |
 //!
@@ -94,6 +95,12 @@ struct ManagedLabels {
     ready: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegistrationLabels {
+    kind: String,
+    status: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -109,6 +116,7 @@ struct Inner {
     rate_limit_wait_seconds: Family<ProviderLabels, Counter<f64, AtomicU64>>,
     rate_limit_waits: Family<ProviderLabels, Counter>,
     managed_resources: Family<ManagedLabels, Gauge>,
+    registrations: Family<RegistrationLabels, Gauge>,
     leader: Gauge,
     next_expiry: Family<KindLabels, Gauge>,
 }
@@ -191,6 +199,13 @@ impl Metrics {
             managed_resources.clone(),
         );
 
+        let registrations = Family::<RegistrationLabels, Gauge>::default();
+        registry.register(
+            "registrations",
+            "Objects with registration checks by kind and last registration status",
+            registrations.clone(),
+        );
+
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -217,6 +232,7 @@ impl Metrics {
                 rate_limit_wait_seconds,
                 rate_limit_waits,
                 managed_resources,
+                registrations,
                 leader,
                 next_expiry,
             }),
@@ -297,6 +313,18 @@ impl Metrics {
             .get_or_create(&ManagedLabels {
                 kind: label(kind),
                 ready,
+            })
+            .set(count);
+    }
+
+    /// Sets the number of objects of `kind` with registration checks whose last
+    /// answer is `status` (CamelCase, e.g. `NotRegistered`).
+    pub fn set_registrations(&self, kind: &str, status: &str, count: i64) {
+        self.inner
+            .registrations
+            .get_or_create(&RegistrationLabels {
+                kind: label(kind),
+                status: label(status),
             })
             .set(count);
     }

@@ -680,3 +680,49 @@ fn secret_formats_are_an_enum_set_on_every_managed_kind() {
         assert_eq!(f["items"]["enum"].as_array().unwrap().len(), 5, "{file}");
     }
 }
+
+#[test]
+fn registration_check_interval_is_a_duration_of_at_least_30s() {
+    for (file, kind, spec) in [
+        (
+            "sipconnections.sipcred.io.yaml",
+            "SipConnection",
+            json!({"providerRef": {"name": "telnyx"}, "userName": "alice01"}),
+        ),
+        (
+            "telephonycredentials.sipcred.io.yaml",
+            "TelephonyCredential",
+            json!({"providerRef": {"name": "telnyx"}, "connectionID": "1234"}),
+        ),
+    ] {
+        let obj = |interval: &str| {
+            let mut spec = spec.clone();
+            spec["registrationCheck"] = json!({"interval": interval});
+            json!({"apiVersion": "sipcred.io/v1alpha1", "kind": kind, "metadata": {"name": "r", "namespace": "default"}, "spec": spec})
+        };
+        for ok in ["30s", "1m", "5m", "1h30m", "30000ms"] {
+            admit(file, &obj(ok), None).unwrap_or_else(|e| panic!("{file} {ok}: {e}"));
+        }
+        for (bad, want) in [
+            (
+                "29s",
+                "spec.registrationCheck.interval must be at least 30s",
+            ),
+            (
+                "500ms",
+                "spec.registrationCheck.interval must be at least 30s",
+            ),
+            (
+                "30",
+                "spec.registrationCheck.interval must be a duration such as 30s, 5m or 1h30m",
+            ),
+            (
+                "soon",
+                "spec.registrationCheck.interval must be a duration such as 30s, 5m or 1h30m",
+            ),
+        ] {
+            let err = admit(file, &obj(bad), None).expect_err(bad);
+            assert!(err.contains(want), "{file} {bad}: {err}");
+        }
+    }
+}

@@ -16,7 +16,7 @@ use super::context::{Account, Ctx};
 use super::error::Error;
 use super::secret_target::SecretSlot;
 use crate::crd::condition::READY;
-use crate::crd::{DeletionPolicy, ProviderRef, SecretTarget};
+use crate::crd::{DeletionPolicy, ProviderRef, RegistrationInfo, SecretTarget};
 use crate::managed::ExternalClient;
 
 /// The status fields every managed kind shares.
@@ -190,6 +190,33 @@ pub trait ManagedKind:
     /// When the provider object expires (RFC 3339), for kinds whose logins expire.
     fn expires_at(&self) -> Option<&str> {
         None
+    }
+
+    /// `spec.registrationCheck.interval`, for kinds whose logins SIP clients register
+    /// with; `None` leaves checking off.
+    fn registration_interval(&self) -> Option<&str> {
+        None
+    }
+
+    /// `status.registration`, for kinds that check registrations.
+    fn registration_mut(_status: &mut Self::Status) -> Option<&mut Option<RegistrationInfo>> {
+        None
+    }
+
+    /// `status.registration.status` as last written.
+    fn registration_status(&self) -> Option<&str> {
+        None
+    }
+
+    /// Asks the provider for the live registration of the object's login: the answer
+    /// and the account's request rate, or `None` while the object has no provider ID.
+    /// A failure is only logged by the caller: it never makes the object not Ready.
+    fn check_registration(
+        &self,
+        _account: Account,
+        _status: &Self::Status,
+    ) -> impl Future<Output = Result<Option<(RegistrationInfo, f64)>, String>> + Send {
+        async { Ok(None) }
     }
 
     /// The Ready condition's status (`True`, `False`), if set.

@@ -27,6 +27,7 @@ pub mod kube_store;
 pub mod password_source;
 pub mod provider_account;
 pub mod provider_calls;
+pub mod registration;
 pub mod request_timeout;
 pub mod runner;
 pub mod secret_target;

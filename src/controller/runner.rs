@@ -223,7 +223,37 @@ fn spawn_gauge<K: ManagedKind>(store: Store<DeserializeGuard<K>>, ctx: Arc<Ctx>)
             let mut counts =
                 std::collections::BTreeMap::from([("True", 0i64), ("False", 0), ("Unknown", 0)]);
             let mut next_expiry: Option<i64> = None;
-            for o in store.state() {
+            let mut registrations: std::collections::BTreeMap<&str, i64> = [
+                "Registered",
+                "NotRegistered",
+                "Failed",
+                "Expired",
+                "Unregistered",
+                "NotApplicable",
+                "Unknown",
+            ]
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
+            let mut checked = 0usize;
+            let state = store.state();
+            for k in state.iter().filter_map(|o| o.0.as_ref().ok()) {
+                if k.registration_interval().is_some() {
+                    checked += 1;
+                    let s = k.registration_status().unwrap_or("Unknown");
+                    let s = registrations
+                        .keys()
+                        .copied()
+                        .find(|k| *k == s)
+                        .unwrap_or("Unknown");
+                    *registrations.entry(s).or_default() += 1;
+                }
+            }
+            super::registration::set_checked(&kind, checked);
+            for (status, n) in registrations {
+                ctx.metrics.set_registrations(&kind, status, n);
+            }
+            for o in state {
                 let key = match o.0.as_ref().ok().and_then(|k| {
                     if let Some(t) = k
                         .expires_at()

@@ -15,6 +15,7 @@ use super::context::{Ctx, key_of};
 use super::error::{Error, Retry, jitter};
 use super::kind::{Connect, ManagedKind, ManagedStatus};
 use super::kube_store::KubeStore;
+use super::registration;
 use super::secret_target::SecretSlot;
 use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
 use crate::managed::{Change, Connector, ManagedState, Outcome, PreObserve, drive, pre_observe};
@@ -38,6 +39,14 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
     let mut status = obj.status().cloned().unwrap_or_default();
     let started = std::time::Instant::now();
     let result = lifecycle(obj.as_ref(), &ctx, &api, &mut status).await;
+    let mut requeue = ctx.settings.resync;
+    if let Ok(Some((_, true))) = &result
+        && let Some(every) =
+            check_registration(obj.as_ref(), &ctx, &ns, &mut status, generation).await
+    {
+        requeue = requeue.min(every);
+    }
+    let result = result.map(|r| r.map(|(msg, _)| msg));
     let kind = K::kind(&());
     ctx.observe_reconcile(
         &kind,
@@ -76,8 +85,54 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
-        Action::requeue(jitter(ctx.settings.resync))
+        Action::requeue(jitter(requeue))
     })
+}
+
+/// Checks the live SIP registration of a synced object with
+/// `spec.registrationCheck`, records it in `status.registration` and the `Registered`
+/// condition, and returns when to check again. A failed check is logged and keeps
+/// the last answer: registration health never makes the object not Ready.
+async fn check_registration<K: ManagedKind>(
+    obj: &K,
+    ctx: &Ctx,
+    namespace: &str,
+    status: &mut K::Status,
+    generation: Option<i64>,
+) -> Option<std::time::Duration> {
+    let interval = registration::parse_interval(obj.registration_interval()?)?;
+    let checked = async {
+        let account = ctx
+            .account(namespace, obj.provider_ref(), true)
+            .await
+            .map_err(|e| e.to_string())?;
+        obj.check_registration(account, status).await
+    }
+    .await;
+    match checked {
+        Ok(Some((info, rps))) => {
+            registration::mark(status.conditions_mut(), &info, generation);
+            if let Some(slot) = K::registration_mut(status) {
+                *slot = Some(info);
+            }
+            Some(registration::effective_interval(
+                interval,
+                registration::checked_total(),
+                rps,
+            ))
+        }
+        Ok(None) => Some(interval),
+        Err(error) => {
+            tracing::warn!(
+                kind = %K::kind(&()),
+                namespace,
+                name = %obj.name_any(),
+                %error,
+                "SIP registration check failed; keeping the last answer"
+            );
+            Some(interval)
+        }
+    }
 }
 
 /// The engine's connector for one object: resolves the provider account, then the
@@ -112,14 +167,14 @@ impl<K: ManagedKind> Connector for KindConnector<'_, K> {
     }
 }
 
-/// One lifecycle step. Returns the Ready message, or `None` once the object is
-/// released (nothing left to report).
+/// One lifecycle step. Returns the Ready message and whether the engine synced the
+/// object, or `None` once the object is released (nothing left to report).
 async fn lifecycle<K: ManagedKind>(
     obj: &K,
     ctx: &Ctx,
     api: &Api<K>,
     status: &mut K::Status,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<(String, bool)>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let state = state_of(obj);
     let store = KubeStore::new(api.clone(), obj);
@@ -165,7 +220,10 @@ async fn lifecycle<K: ManagedKind>(
     {
         K::report(external_name, resource, status);
     }
-    Ok(announce(obj, ctx, &out, K::WHAT, status).await)
+    let synced = matches!(out, Outcome::Synced { .. });
+    Ok(announce(obj, ctx, &out, K::WHAT, status)
+        .await
+        .map(|msg| (msg, synced)))
 }
 
 /// Reports what a drive step did (Events, lastSyncedAt) and returns the Ready message.

@@ -5,12 +5,14 @@ use kube::ResourceExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use super::context::Account;
 use super::error::Error;
 use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
 use super::password_source::{self, Limits};
 use super::provider_calls::{by_id_or_identity, deleted, drift, from_provider, no_desired_state};
+use super::registration;
 use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, EncryptedMedia};
-use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
+use crate::crd::{RegistrationInfo, SipConnection, SipConnectionSpec, SipConnectionStatus};
 use crate::managed::{ExternalClient, ExternalError, Observation};
 use crate::provider::Nullable;
 use crate::provider::telnyx::{
@@ -255,6 +257,45 @@ impl ManagedKind for SipConnection {
             user_name: obj.spec.user_name.clone(),
             desired,
         })
+    }
+
+    fn registration_interval(&self) -> Option<&str> {
+        self.spec
+            .registration_check
+            .as_ref()
+            .map(|r| r.interval.as_str())
+    }
+
+    fn registration_mut(status: &mut SipConnectionStatus) -> Option<&mut Option<RegistrationInfo>> {
+        Some(&mut status.registration)
+    }
+
+    fn registration_status(&self) -> Option<&str> {
+        self.status
+            .as_ref()?
+            .registration
+            .as_ref()?
+            .status
+            .as_deref()
+    }
+
+    async fn check_registration(
+        &self,
+        account: Account,
+        status: &SipConnectionStatus,
+    ) -> Result<Option<(RegistrationInfo, f64)>, String> {
+        let Some(id) = &status.connection_id else {
+            return Ok(None);
+        };
+        let client = account.telnyx("SipConnection").map_err(|e| e.to_string())?;
+        let r = client
+            .check_registration_status(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Some((
+            registration::from_connection(&r),
+            client.rate_limiter().rate(),
+        )))
     }
 
     fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {

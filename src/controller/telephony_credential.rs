@@ -8,15 +8,17 @@ use kube::core::DeserializeGuard;
 use kube::runtime::Controller;
 use secrecy::SecretString;
 
+use super::context::Account;
 use super::error::Error;
 use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
 use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
+use super::registration;
 use super::runner::wake_on_ready;
-use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
+use crate::crd::{RegistrationInfo, SipConnection, TelephonyCredential, TelephonyCredentialStatus};
 use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
 use crate::provider::telnyx::{
-    SIP_DOMAIN, TelephonyCredentialFilter, TelephonyCredentialObject as Cred,
-    TelephonyCredentialRequest, TelnyxClient,
+    RegistrationCredentialType, SIP_DOMAIN, TelephonyCredentialFilter,
+    TelephonyCredentialObject as Cred, TelephonyCredentialRequest, TelnyxClient,
 };
 use crate::secrets::ConnectionDetails;
 
@@ -255,6 +257,49 @@ impl ManagedKind for TelephonyCredential {
             connection_id,
             known_password: slot.password(),
         })
+    }
+
+    fn registration_interval(&self) -> Option<&str> {
+        self.spec
+            .registration_check
+            .as_ref()
+            .map(|r| r.interval.as_str())
+    }
+
+    fn registration_mut(
+        status: &mut TelephonyCredentialStatus,
+    ) -> Option<&mut Option<RegistrationInfo>> {
+        Some(&mut status.registration)
+    }
+
+    fn registration_status(&self) -> Option<&str> {
+        self.status
+            .as_ref()?
+            .registration
+            .as_ref()?
+            .status
+            .as_deref()
+    }
+
+    async fn check_registration(
+        &self,
+        account: Account,
+        status: &TelephonyCredentialStatus,
+    ) -> Result<Option<(RegistrationInfo, f64)>, String> {
+        let Some(username) = &status.sip_username else {
+            return Ok(None);
+        };
+        let client = account
+            .telnyx("TelephonyCredential")
+            .map_err(|e| e.to_string())?;
+        let r = client
+            .sip_registration_status(RegistrationCredentialType::TelephonyCredential, username)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Some((
+            registration::from_lookup(&r),
+            client.rate_limiter().rate(),
+        )))
     }
 
     fn report(id: &str, c: &Cred, status: &mut TelephonyCredentialStatus) {

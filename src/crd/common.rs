@@ -163,12 +163,56 @@ pub enum SecretFormat {
     Env,
 }
 
+/// Periodic checking of whether a SIP client is registered with this login.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationCheck {
+    /// How often to ask Telnyx, as a duration such as `30s`, `5m` or `1h30m` (at least
+    /// 30s). The operator stretches it when many objects are checked so that checks
+    /// use at most a tenth of the account's request rate (see the README).
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.registrationCheck.interval must be a duration such as 30s, 5m or 1h30m (units h, m, s, ms)"))]
+    #[x_kube(validation = kube::core::Rule::new("!self.matches('^([0-9]+(ms|h|m|s))+$') || duration(self) >= duration('30s')").message("spec.registrationCheck.interval must be at least 30s"))]
+    pub interval: String,
+}
+
+/// The live SIP registration of the login, as Telnyx last reported it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationInfo {
+    /// `Registered`, `NotRegistered`, `Failed`, `Expired`, `Unregistered` or
+    /// `NotApplicable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Address the client registered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// Port the client registered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// Transport of the registration (e.g. `UDP`, `TLS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// User agent of the registered client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// When the client last registered, as Telnyx reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_registration: Option<String>,
+    /// When the operator last asked Telnyx (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
+}
+
 /// Condition types every managed kind reports.
 pub mod condition {
     /// The provider object exists as declared and the Secret holds working credentials.
     pub const READY: &str = "Ready";
     /// The last reconcile succeeded.
     pub const SYNCED: &str = "Synced";
+    /// A SIP client is registered with the login (only with
+    /// `spec.registrationCheck`; never affects Ready).
+    pub const REGISTERED: &str = "Registered";
 }
 
 /// Finds a condition by type.

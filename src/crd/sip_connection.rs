@@ -9,7 +9,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, PasswordPolicy, ProviderRef, SecretKeySelector, SecretTarget};
+use super::common::{
+    DeletionPolicy, PasswordPolicy, ProviderRef, RegistrationCheck, RegistrationInfo,
+    SecretKeySelector, SecretTarget,
+};
 
 /// Desired state of a Telnyx credential connection.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
@@ -40,6 +43,11 @@ use super::common::{DeletionPolicy, PasswordPolicy, ProviderRef, SecretKeySelect
     ),
     printcolumn(name = "User", type_ = "string", json_path = ".spec.userName"),
     printcolumn(name = "Secret", type_ = "string", json_path = ".status.secretName"),
+    printcolumn(
+        name = "Registration",
+        type_ = "string",
+        json_path = ".status.registration.status"
+    ),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -78,6 +86,11 @@ pub struct SipConnectionSpec {
     /// What happens at Telnyx when this object is deleted: `Delete` (default) or `Orphan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// Check periodically whether a SIP client is registered with this login
+    /// (off when absent); the answer is in `status.registration` and the `Registered`
+    /// condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_check: Option<RegistrationCheck>,
 
     /// Whether the connection is active. Telnyx default: true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -590,4 +603,7 @@ pub struct SipConnectionStatus {
     /// When the password last reached Telnyx (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_updated_at: Option<String>,
+    /// The live SIP registration, with `spec.registrationCheck`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationInfo>,
 }

@@ -6,7 +6,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, ProviderRef, SecretTarget};
+use super::common::{
+    DeletionPolicy, ProviderRef, RegistrationCheck, RegistrationInfo, SecretTarget,
+};
 
 /// Desired state of a Telnyx telephony credential.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
@@ -37,6 +39,11 @@ use super::common::{DeletionPolicy, ProviderRef, SecretTarget};
     ),
     printcolumn(name = "SIP User", type_ = "string", json_path = ".status.sipUsername"),
     printcolumn(name = "Secret", type_ = "string", json_path = ".status.secretName"),
+    printcolumn(
+        name = "Registration",
+        type_ = "string",
+        json_path = ".status.registration.status"
+    ),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -83,6 +90,11 @@ pub struct TelephonyCredentialSpec {
     /// What happens at Telnyx when this object is deleted: `Delete` (default) or `Orphan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// Check periodically whether a SIP client is registered with this login
+    /// (off when absent); the answer is in `status.registration` and the `Registered`
+    /// condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_check: Option<RegistrationCheck>,
 }
 
 /// A reference to an object in the same namespace.
@@ -136,4 +148,7 @@ pub struct TelephonyCredentialStatus {
     /// When the provider object last matched the spec (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_at: Option<String>,
+    /// The live SIP registration, with `spec.registrationCheck`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationInfo>,
 }

@@ -78,6 +78,11 @@ pub struct Permit {
 }
 
 impl RateLimiter {
+    /// Sustained requests per second of this limiter.
+    pub fn rate(&self) -> f64 {
+        self.inner.rate
+    }
+
     /// Builds a limiter; out-of-range values are clamped to sane minimums.
     pub fn new(cfg: &RateLimitConfig) -> Self {
         let rate = if cfg.requests_per_second.is_finite() && cfg.requests_per_second > 0.0 {
