@@ -35,7 +35,11 @@ async fn a_malformed_object_is_reported_and_the_others_still_reconcile() {
     .unwrap();
     // A real API server takes a moment to serve a changed schema.
     w.until("the looser schema served", 30, || async {
-        dynamic.create(&PostParams::default(), &bad).await.ok().map(drop)
+        dynamic
+            .create(&PostParams::default(), &bad)
+            .await
+            .ok()
+            .map(drop)
     })
     .await;
     let mut restored = crds.get("sipconnections.sipcred.io").await.unwrap();
