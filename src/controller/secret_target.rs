@@ -98,12 +98,20 @@ impl DetailsPublisher for SecretSlot {
     type Error = Error;
 
     async fn publish(&self, details: &ConnectionDetails) -> Result<(), Error> {
-        let desired = secrets::desired(&self.owner, self.target.as_ref(), details);
         let existing = self
             .current
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        // A step that does not know the provider's ID yet (a reconcile of an object
+        // read before its ID was recorded) keeps the ID the Secret already holds: a
+        // published login never loses its ID, and a new ID replaces it.
+        let mut details = details.clone();
+        if details.id.is_none() {
+            details.id = secrets::read_key(existing.as_ref(), &self.keys.id)
+                .map(|id| secrecy::ExposeSecret::expose_secret(&id).to_string());
+        }
+        let desired = secrets::desired(&self.owner, self.target.as_ref(), &details);
         secrets::apply(&self.api, existing.as_ref(), &desired).await?;
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(desired);
         Ok(())
