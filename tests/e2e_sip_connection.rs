@@ -254,13 +254,7 @@ async fn a_spec_telnyx_rejects_is_reported_with_the_field_and_not_retried_hot() 
     w.wait_ready::<SipConnection>("gina").await;
     // Same SIP username: Telnyx refuses it (unique across the account).
     w.apply(conn("gina2", "gina0001", json!({}))).await;
-    let (_, reason, message) = w
-        .until("Ready=False", 20, || async {
-            w.ready::<SipConnection>("gina2")
-                .await
-                .filter(|r| r.0 == "False")
-        })
-        .await;
+    let (reason, message) = w.failed::<SipConnection>("gina2").await;
     assert_eq!(
         reason, "Conflict",
         "a duplicate user_name is a conflict: {message}"

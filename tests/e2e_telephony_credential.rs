@@ -95,13 +95,7 @@ async fn a_lost_create_response_is_recovered_with_the_password() {
     w.apply(tc("bob", json!({"connectionID": "placeholder"})))
         .await;
     // A raw connection ID that does not exist: Telnyx refuses it and names the field.
-    let (_, reason, message) = w
-        .until("Ready=False", 20, || async {
-            w.ready::<TelephonyCredential>("bob")
-                .await
-                .filter(|r| r.0 == "False")
-        })
-        .await;
+    let (reason, message) = w.failed::<TelephonyCredential>("bob").await;
     assert!(message.contains("connection_id"), "{reason}: {message}");
 
     w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "c2", "namespace": NS},

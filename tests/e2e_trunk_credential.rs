@@ -153,13 +153,7 @@ async fn a_telnyx_provider_is_refused_with_a_clear_reason() {
     w.start_operator();
     w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "TrunkCredential", "metadata": {"name": "wrong", "namespace": NS},
         "spec": {"providerRef": {"name": "telnyx"}, "username": "wrongprov1"}})).await;
-    let (_, reason, message) = w
-        .until("Ready=False", 20, || async {
-            w.ready::<TrunkCredential>("wrong")
-                .await
-                .filter(|r| r.0 == "False")
-        })
-        .await;
+    let (reason, message) = w.failed::<TrunkCredential>("wrong").await;
     // A spec mistake, not an account to wait for: terminal until the object changes.
     assert_eq!(reason, "InvalidProviderRef");
     assert!(message.contains("needs a Vobiz provider"), "{message}");

@@ -479,6 +479,26 @@ impl World {
         ))
     }
 
+    /// Waits for the object to fail for a reason of its own: Ready=False with a reason
+    /// other than waiting (for its account to be checked, or for a dependency), which
+    /// every object passes through on a fresh start against any API server.
+    pub async fn failed<K>(&self, name: &str) -> (String, String)
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + serde::Serialize,
+    {
+        self.until(&format!("{name}: Ready=False, not waiting"), 30, || async {
+            self.ready::<K>(name).await.and_then(|(status, reason, message)| {
+                let waiting = reason == "ProviderNotReady" || reason.starts_with("WaitingFor");
+                (status == "False" && !waiting).then_some((reason, message))
+            })
+        })
+        .await
+    }
+
     /// Every Event in the world's namespace as (reason, note, count), each note checked
     /// with [`assert_readable`].
     pub async fn events(&self) -> Vec<(String, String, i32)> {
