@@ -96,6 +96,11 @@ pub struct ConnectionDetails {
     pub id: Option<String>,
     /// Digest of the password the provider holds, when known (see [`PASSWORD_SYNCED`]).
     pub synced_digest: Option<String>,
+    /// Annotations that describe the login (which issue of it this is), written in the
+    /// same write as the login so the two can never disagree.
+    pub marks: BTreeMap<String, String>,
+    /// Further keys published next to the login (e.g. a WebRTC access token).
+    pub extra: BTreeMap<String, SecretString>,
 }
 
 /// A hex SHA-256 digest of a password, salted with the owner's UID so equal passwords
@@ -127,6 +132,10 @@ pub fn desired(owner: &Owner, target: Option<&SecretTarget>, creds: &ConnectionD
     if let Some(id) = &creds.id {
         data.insert(keys.id.clone(), ByteString(id.clone().into_bytes()));
     }
+    for (k, v) in &creds.extra {
+        data.entry(k.clone())
+            .or_insert_with(|| ByteString(v.expose_secret().as_bytes().to_vec()));
+    }
     // Client-ready renderings never displace the login's own keys.
     let login = crate::secret_formats::Login {
         name: &owner.name,
@@ -153,6 +162,7 @@ pub fn desired(owner: &Owner, target: Option<&SecretTarget>, creds: &ConnectionD
     if let Some(d) = &creds.synced_digest {
         annotations.insert(PASSWORD_SYNCED.into(), d.clone());
     }
+    annotations.extend(creds.marks.clone());
     Secret {
         metadata: ObjectMeta {
             name: Some(secret_name(target, &owner.name)),
@@ -216,7 +226,18 @@ pub fn needs_write(existing: Option<&Secret>, desired: &Secret) -> bool {
             .flatten()
             .all(|(k, v)| have.as_ref().and_then(|h| h.get(k)) == Some(v))
     };
+    // An annotation of ours that the login no longer carries (a rotation's
+    // predecessor, once deleted) must go too.
+    let dropped = e.metadata.annotations.iter().flatten().any(|(k, _)| {
+        k.starts_with("sipcred.io/")
+            && !desired
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|d| d.contains_key(k))
+    });
     e.data != desired.data
+        || dropped
         || !subset(&desired.metadata.labels, &e.metadata.labels)
         || !subset(&desired.metadata.annotations, &e.metadata.annotations)
         || e.metadata.owner_references != desired.metadata.owner_references
@@ -272,6 +293,8 @@ mod tests {
             domain: "sip.telnyx.com".into(),
             id: Some("123".into()),
             synced_digest: None,
+            marks: Default::default(),
+            extra: Default::default(),
         }
     }
 
@@ -367,6 +390,25 @@ mod tests {
         c.password = SecretString::from("other-pass");
         assert!(needs_write(Some(&existing), &desired(&owner(), None, &c)));
         assert!(needs_write(None, &d));
+    }
+
+    #[test]
+    fn a_mark_the_login_no_longer_carries_is_removed_and_foreign_annotations_stay() {
+        let d = desired(&owner(), None, &creds());
+        let mut existing = d.clone();
+        let ann = existing.metadata.annotations.get_or_insert_default();
+        ann.insert("reloader.stakater.com/match".into(), "true".into());
+        assert!(
+            !needs_write(Some(&existing), &d),
+            "not ours: kept, no write"
+        );
+        existing
+            .metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert("sipcred.io/previous-external-name".into(), "old".into());
+        assert!(needs_write(Some(&existing), &d), "ours and gone: written");
     }
 
     #[test]

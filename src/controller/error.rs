@@ -54,6 +54,18 @@ pub enum Error {
     /// Observe-only and the provider object does not exist.
     #[error("the provider object does not exist and the management policy is ObserveOnly")]
     Missing,
+    /// The provider object expired: it can only be replaced.
+    #[error("{0}")]
+    Expired(String),
+    /// The provider object was just created and the provider activates it after a
+    /// delay: come back then.
+    #[error("{message}")]
+    Activating {
+        /// What is awaited.
+        message: String,
+        /// How long until it can be used.
+        after: Duration,
+    },
 }
 
 /// `Kubernetes API: 500 InternalError: <message>` for an API status, the error's own
@@ -81,6 +93,9 @@ pub enum Retry {
     /// Waiting for something a watch reports (a dependency, the provider account):
     /// no backoff growth; the resync is only a safety net.
     OnChange,
+    /// Waiting for a known time (a provider activating a new login): no backoff
+    /// growth, nothing reported as a failure.
+    After(Duration),
     /// The object as it stands can never succeed: no timer; a change of the object
     /// (or of the provider it references) wakes it.
     Never,
@@ -108,6 +123,8 @@ impl Error {
             Error::NotAllowed(_) => "ProviderNotAllowed",
             Error::HostNotAllowed(_) => "ProviderHostNotAllowed",
             Error::Missing => "ExternalObjectMissing",
+            Error::Activating { .. } => "WaitingForActivation",
+            Error::Expired(_) => "Expired",
         }
     }
 
@@ -116,12 +133,14 @@ impl Error {
         match self {
             Error::Kube(e) if is_conflict(e) => Retry::Soon,
             Error::Waiting { .. } | Error::ProviderNotReady(_) => Retry::OnChange,
+            Error::Activating { after, .. } => Retry::After(*after),
             // A refusal by the tenancy rules ends when the object, its provider or its
             // Namespace's labels change, and each of those requeues the object.
             Error::InvalidSpec(_)
             | Error::InvalidProviderRef(_)
             | Error::NotAllowed(_)
-            | Error::HostNotAllowed(_) => Retry::Never,
+            | Error::HostNotAllowed(_)
+            | Error::Expired(_) => Retry::Never,
             other => Retry::Backoff {
                 transient: other.is_transient(),
             },
@@ -135,6 +154,7 @@ impl Error {
             Error::Kube(_)
             | Error::Waiting { .. }
             | Error::ProviderNotReady(_)
+            | Error::Activating { .. }
             | Error::AccountUnusable(_) => true,
             Error::External(e) => matches!(
                 e.kind,

@@ -16,8 +16,9 @@ use super::context::{Account, Ctx};
 use super::error::Error;
 use super::secret_target::SecretSlot;
 use crate::crd::condition::READY;
-use crate::crd::{DeletionPolicy, ProviderRef, RegistrationInfo, SecretTarget};
+use crate::crd::{DeletionPolicy, ProviderRef, RegistrationInfo, RotationStatus, SecretTarget};
 use crate::managed::ExternalClient;
+use crate::managed::rotation::{Issue, Schedule};
 
 /// The status fields every managed kind shares.
 pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
@@ -35,6 +36,10 @@ pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
     fn secret_name_mut(&mut self) -> &mut Option<String>;
     /// `passwordUpdatedAt`, for kinds whose password this operator chooses.
     fn password_updated_at_mut(&mut self) -> Option<&mut Option<String>>;
+    /// The rotation fields.
+    fn rotation(&self) -> &RotationStatus;
+    /// The rotation fields, to change.
+    fn rotation_mut(&mut self) -> &mut RotationStatus;
 }
 
 /// Implements [`ManagedStatus`] for a status struct with the usual field names; add
@@ -76,6 +81,12 @@ macro_rules! managed_status {
             }
             fn password_updated_at_mut(&mut self) -> Option<&mut Option<String>> {
                 $crate::controller::kind::PasswordField::field(self)
+            }
+            fn rotation(&self) -> &$crate::crd::RotationStatus {
+                &self.rotation
+            }
+            fn rotation_mut(&mut self) -> &mut $crate::crd::RotationStatus {
+                &mut self.rotation
             }
         }
     };
@@ -127,6 +138,12 @@ pub struct Connect<'a, K: ManagedKind> {
     pub status: &'a K::Status,
     /// The object's Secret; `None` while deleting (only identity is needed then).
     pub secret: Option<&'a SecretSlot>,
+    /// Which login this step publishes: the mark it carries in the Secret (see
+    /// [`crate::managed::rotation`]). Its `count` is the rotation the provider object
+    /// belongs to, for kinds whose identity changes with each rotation.
+    pub issue: &'a Issue,
+    /// A new secret must replace the current one (a rotation is due).
+    pub rotate: bool,
 }
 
 /// A managed kind: a namespaced custom resource whose objects each own one provider
@@ -177,6 +194,15 @@ pub trait ManagedKind:
         status: &mut Self::Status,
     );
 
+    /// Maps what the Secret now holds into the kind's own status fields (a rotation's
+    /// predecessor, a token's expiry), after a synced step.
+    fn report_secret(&self, _slot: &SecretSlot, _status: &mut Self::Status) {}
+
+    /// When connection details that expire on their own (a token) must be renewed.
+    fn refresh_at(&self, _status: &Self::Status) -> Option<jiff::Timestamp> {
+        None
+    }
+
     /// Adds watches of objects this kind waits for (see
     /// [`super::runner::wake_on_ready`]); the default waits for nothing else.
     fn watch_dependencies(
@@ -190,6 +216,33 @@ pub trait ManagedKind:
     /// When the provider object expires (RFC 3339), for kinds whose logins expire.
     fn expires_at(&self) -> Option<&str> {
         None
+    }
+
+    /// When the login is replaced without being asked (`spec.rotation`).
+    fn rotation_schedule(&self) -> Schedule {
+        Schedule::default()
+    }
+
+    /// Whether a rotation can replace the login; `false` when the user supplies the
+    /// password (rotating is then changing the referenced Secret).
+    fn can_rotate(&self) -> bool {
+        true
+    }
+
+    /// A rotation creates a NEW provider object (the provider generates the login) and
+    /// deletes the previous one after `grace_period`, instead of pushing a new password.
+    fn replaces_on_rotation(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// How long until a provider object just created can be used (a provider that
+    /// activates new logins after a delay); the object is not Ready, and a rotation
+    /// does not switch the Secret, until then.
+    /// `Err` says why it can never be used again (it expired).
+    fn usable_in(
+        _resource: &<Self::Client as ExternalClient>::Resource,
+    ) -> Result<Option<std::time::Duration>, String> {
+        Ok(None)
     }
 
     /// `spec.registrationCheck.interval`, for kinds whose logins SIP clients register

@@ -65,18 +65,41 @@ pub fn generate(policy: Option<&PasswordPolicy>) -> Result<SecretString, Error> 
 }
 
 /// The password of an object whose password this operator chooses: the referenced
-/// one, else the one its Secret already holds, else a new one under the policy.
+/// one, else the one its Secret already holds (unless a rotation replaces it), else a
+/// new one under the policy.
 pub async fn choose(
     slot: &SecretSlot,
     reference: Option<&SecretKeySelector>,
     policy: Option<&PasswordPolicy>,
     limits: Limits,
+    rotate: bool,
 ) -> Result<SecretString, Error> {
     match reference {
         Some(r) => from_ref(slot.api(), r, limits).await,
-        None => match slot.password() {
+        None => match slot.password().filter(|_| !rotate) {
             Some(p) => Ok(p),
             None => generate(policy),
         },
     }
+}
+
+/// The rotation schedule of `spec.rotation.interval` (validated by the schema).
+pub fn schedule(rotation: Option<&crate::crd::Rotation>) -> crate::managed::rotation::Schedule {
+    crate::managed::rotation::Schedule {
+        interval: rotation
+            .and_then(|r| r.interval.as_deref())
+            .and_then(crate::managed::rotation::parse_duration),
+        renew_before: None,
+    }
+}
+
+/// The marks of the login a step publishes (see [`crate::managed::rotation`]).
+pub fn marks(
+    issue: &crate::managed::rotation::Issue,
+) -> std::collections::BTreeMap<String, String> {
+    issue
+        .annotations()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }

@@ -71,6 +71,10 @@ fn error_policy<K: Resource<DynamicType = ()>>(
             tracing::info!(object = %key, reason, error = %err, "waiting");
             Action::requeue(jitter(ctx.settings.resync))
         }
+        Retry::After(delay) => {
+            tracing::info!(object = %key, reason, error = %err, requeue_ms = delay.as_millis() as u64, "waiting");
+            Action::requeue(delay)
+        }
         Retry::Never => {
             tracing::warn!(object = %key, reason, error = %err, "reconcile failed; waiting for a change of the object");
             Action::await_change()

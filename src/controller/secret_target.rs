@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use super::error::Error;
 use crate::crd::SecretTarget;
 use crate::managed::DetailsPublisher;
+use crate::managed::rotation::Issue;
 use crate::secrets::{self, ConnectionDetails, Keys, Owner, Ownership};
 
 /// The owner of an object's Secret.
@@ -79,6 +80,12 @@ impl SecretSlot {
         secrets::read_key(cur.as_ref(), &self.keys.password)
     }
 
+    /// A key of the Secret, if it holds a non-empty value.
+    pub fn key(&self, key: &str) -> Option<SecretString> {
+        let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        secrets::read_key(cur.as_ref(), key)
+    }
+
     /// An annotation of the Secret.
     pub fn annotation(&self, key: &str) -> Option<String> {
         let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
@@ -86,6 +93,12 @@ impl SecretSlot {
             .and_then(|s| s.metadata.annotations.as_ref())
             .and_then(|a| a.get(key))
             .cloned()
+    }
+
+    /// Which login the Secret holds (its rotation mark), if it records one.
+    pub fn issue(&self) -> Option<Issue> {
+        let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        Issue::from_annotations(cur.as_ref().and_then(|s| s.metadata.annotations.as_ref()))
     }
 
     /// The Secrets API of the object's namespace (for referenced password Secrets).

@@ -17,8 +17,13 @@ use super::kind::{Connect, ManagedKind, ManagedStatus};
 use super::kube_store::KubeStore;
 use super::registration;
 use super::secret_target::SecretSlot;
-use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status};
-use crate::managed::{Change, Connector, ManagedState, Outcome, PreObserve, drive, pre_observe};
+use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status_from};
+use crate::managed::rotation::{self, Issue, Previous, ROTATE_REQUESTED_AT, Why};
+use crate::managed::{
+    Change, Connector, DetailsPublisher, ExternalClient, ManagedState, ObjectStore, Outcome,
+    PreObserve, drive, pre_observe, replace,
+};
+use jiff::Timestamp;
 
 /// The lifecycle state of an object for the managed engine.
 pub fn state_of<K: ManagedKind>(obj: &K) -> ManagedState {
@@ -40,13 +45,18 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
     let started = std::time::Instant::now();
     let result = lifecycle(obj.as_ref(), &ctx, &api, &mut status).await;
     let mut requeue = ctx.settings.resync;
-    if let Ok(Some((_, true))) = &result
-        && let Some(every) =
-            check_registration(obj.as_ref(), &ctx, &ns, &mut status, generation).await
-    {
-        requeue = requeue.min(every);
+    if let Ok(Some(step)) = &result {
+        if let Some(at) = step.requeue {
+            requeue = requeue.min(at);
+        }
+        if step.synced
+            && let Some(every) =
+                check_registration(obj.as_ref(), &ctx, &ns, &mut status, generation).await
+        {
+            requeue = requeue.min(every);
+        }
     }
-    let result = result.map(|r| r.map(|(msg, _)| msg));
+    let result = result.map(|r| r.map(|step| step.message));
     let kind = K::kind(&());
     ctx.observe_reconcile(
         &kind,
@@ -81,7 +91,7 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
         }
     }
     if obj.status() != Some(&status) {
-        patch_status(&api, &obj.name_any(), &status).await?;
+        patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
@@ -144,6 +154,21 @@ struct KindConnector<'a, K: ManagedKind> {
     deleting: bool,
     status: &'a K::Status,
     secret: Option<&'a SecretSlot>,
+    issue: &'a Issue,
+    rotate: bool,
+}
+
+impl<'a, K: ManagedKind> KindConnector<'a, K> {
+    /// The same object, publishing another login (a rotation's successor, or the
+    /// current login once its predecessor is gone).
+    fn with_issue(&self, issue: &'a Issue, rotate: bool) -> Self {
+        Self {
+            issue,
+            rotate,
+            secret: self.secret,
+            ..*self
+        }
+    }
 }
 
 impl<K: ManagedKind> Connector for KindConnector<'_, K> {
@@ -162,29 +187,91 @@ impl<K: ManagedKind> Connector for KindConnector<'_, K> {
             account,
             status: self.status,
             secret: self.secret,
+            issue: self.issue,
+            rotate: self.rotate,
         })
         .await
     }
 }
 
-/// One lifecycle step. Returns the Ready message and whether the engine synced the
-/// object, or `None` once the object is released (nothing left to report).
+/// What one lifecycle step reports.
+struct Step {
+    /// The Ready message.
+    message: String,
+    /// The engine synced the object.
+    synced: bool,
+    /// Come back this soon (a rotation falls due, a new login activates).
+    requeue: Option<std::time::Duration>,
+}
+
+/// How long until `at`, at least a second.
+fn until(at: Timestamp, now: Timestamp) -> std::time::Duration {
+    std::time::Duration::try_from(now.duration_until(at))
+        .unwrap_or_default()
+        .max(std::time::Duration::from_secs(1))
+}
+
+/// One lifecycle step. Returns the Ready message, whether the engine synced the object
+/// and when to come back, or `None` once the object is released (nothing left to
+/// report).
 async fn lifecycle<K: ManagedKind>(
     obj: &K,
     ctx: &Ctx,
     api: &Api<K>,
     status: &mut K::Status,
-) -> Result<Option<(String, bool)>, Error> {
+) -> Result<Option<Step>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let state = state_of(obj);
     let store = KubeStore::new(api.clone(), obj);
-    // The Secret is read only for a step that may publish into it.
-    let slot = match pre_observe(&state) {
+    let phase = pre_observe(&state);
+    let replaces = obj.replaces_on_rotation();
+    // The Secret is read for a step that may publish into it, and for the deletion of
+    // an object whose rotations leave a predecessor behind (the Secret records it).
+    let slot = match phase {
         PreObserve::Observe { .. } => {
             obj.validate()?;
             Some(SecretSlot::load(&ctx.client, obj, obj.secret_target()).await?)
         }
+        PreObserve::ObserveAndDelete if replaces.is_some() => {
+            SecretSlot::load(&ctx.client, obj, obj.secret_target())
+                .await
+                .ok()
+        }
         _ => None,
+    };
+    let now = Timestamp::now();
+    let requested = obj
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ROTATE_REQUESTED_AT))
+        .filter(|r| !r.is_empty())
+        .map(String::as_str);
+    let current = slot.as_ref().and_then(SecretSlot::issue);
+    // A login the user supplies is rotated by the user: nothing is scheduled.
+    let schedule = if obj.can_rotate() {
+        obj.rotation_schedule()
+    } else {
+        rotation::Schedule::default()
+    };
+    let verdict = rotation::decide(&schedule, requested, current.as_ref(), now);
+    // The login this step publishes, and whether it replaces the current one.
+    let (issue, rotate) = match (&current, verdict.due) {
+        (None, _) => (Issue::first(now, requested), false),
+        (Some(c), Some(_)) if obj.can_rotate() => {
+            let mut next = c.next(now, requested);
+            next.expires_at =
+                rotation::renewed_expiry(c, schedule.renew_before.unwrap_or_default(), now);
+            (next, true)
+        }
+        (Some(c), Some(Why::Requested)) => (c.acknowledge(requested), false),
+        (Some(c), _) => (c.clone(), false),
+    };
+    // A replacement rotation first keeps the current object in sync; the successor
+    // follows once it is.
+    let (in_place, replacing) = match (rotate, replaces) {
+        (true, Some(_)) => (current.clone().unwrap_or_else(|| issue.clone()), true),
+        _ => (issue.clone(), false),
     };
     let before = status.clone();
     let connector = KindConnector {
@@ -193,9 +280,15 @@ async fn lifecycle<K: ManagedKind>(
         namespace: &ns,
         deleting: state.deleting,
         status: &before,
-        secret: slot.as_ref(),
+        secret: if state.deleting { None } else { slot.as_ref() },
+        issue: &in_place,
+        rotate: rotate && !replacing,
     };
+    if matches!(phase, PreObserve::ObserveAndDelete) && replaces.is_some() {
+        retire_leftovers(&connector, current.as_ref()).await?;
+    }
     let out = drive(&state, &connector, &store, &slot).await?;
+    let mut requeue = None;
     if let (Outcome::Synced { change, .. }, Some(slot)) = (&out, &slot) {
         *status.secret_name_mut() = Some(slot.name.clone());
         let pushed = match change {
@@ -221,9 +314,236 @@ async fn lifecycle<K: ManagedKind>(
         K::report(external_name, resource, status);
     }
     let synced = matches!(out, Outcome::Synced { .. });
-    Ok(announce(obj, ctx, &out, K::WHAT, status)
+    let Some(mut message) = announce(obj, ctx, &out, K::WHAT, status).await else {
+        return Ok(None);
+    };
+    if let (
+        Outcome::Synced {
+            external_name,
+            resource,
+            ..
+        },
+        Some(slot),
+    ) = (&out, &slot)
+    {
+        let usable = K::usable_in(resource);
+        match &usable {
+            Ok(Some(wait)) if !replacing => {
+                return Err(Error::Activating {
+                    message: format!(
+                        "{} {external_name} was just created; the provider activates it in about {} s",
+                        K::WHAT.trim_start_matches("the "),
+                        wait.as_secs().max(1)
+                    ),
+                    after: *wait,
+                });
+            }
+            // An expired login can only be replaced: by a rotation when one is due.
+            Err(why) if !replacing => {
+                return Err(Error::Expired(format!(
+                    "{} {external_name} {why}; request a rotation (annotation {ROTATE_REQUESTED_AT}) or set spec.rotation.renewBefore",
+                    K::WHAT.trim_start_matches("the ")
+                )));
+            }
+            _ => {}
+        }
+        if let (true, Some(grace)) = (replacing, replaces) {
+            let successor = Issue {
+                previous: Some(Previous {
+                    external_name: external_name.clone(),
+                    delete_at: now.checked_add(grace).unwrap_or(now),
+                }),
+                ..issue.clone()
+            };
+            if let Some(wait) = rotate_by_replacement(
+                &connector,
+                &store,
+                slot,
+                &successor,
+                in_place.previous.as_ref(),
+            )
+            .await?
+            {
+                message = format!(
+                    "{message}; rotating: the new {} becomes usable in about {} s",
+                    K::WHAT.trim_start_matches("the "),
+                    wait.as_secs().max(1)
+                );
+                requeue = Some(wait);
+            }
+        } else if let Some(prev) = in_place.previous.as_ref() {
+            if prev.delete_at <= now {
+                retire_previous(&connector, slot, &in_place, prev, external_name, resource).await?;
+            } else {
+                requeue = Some(until(prev.delete_at, now));
+            }
+        }
+        report_rotation::<K>(obj, ctx, slot, &schedule, requested, now, status).await;
+        let refresh = obj.refresh_at(status);
+        if let Some(next) = status
+            .rotation()
+            .next_rotation_at
+            .as_deref()
+            .and_then(|n| n.parse::<Timestamp>().ok())
+            .into_iter()
+            .chain(refresh)
+            .min()
+        {
+            let at = until(next, now);
+            requeue = Some(requeue.map_or(at, |r: std::time::Duration| r.min(at)));
+        }
+    }
+    Ok(Some(Step {
+        message,
+        synced,
+        requeue,
+    }))
+}
+
+/// Creates (or finds) the successor of a replacement rotation and, once the provider
+/// lets it be used, switches the Secret to it in one write that also records the
+/// predecessor and when it goes; then records the successor's ID on the object.
+/// Returns how long until the successor can be used when it cannot yet.
+async fn rotate_by_replacement<K: ManagedKind>(
+    connector: &KindConnector<'_, K>,
+    store: &KubeStore<K>,
+    slot: &SecretSlot,
+    successor: &Issue,
+    older: Option<&Previous>,
+) -> Result<Option<std::time::Duration>, Error> {
+    let next = connector.with_issue(successor, true);
+    let client = next.connect().await?;
+    let (id, resource, _) = replace::successor(&client).await.map_err(Error::External)?;
+    match K::usable_in(&resource) {
+        Ok(None) => {}
+        Ok(Some(wait)) => return Ok(Some(wait)),
+        Err(why) => {
+            return Err(Error::External(crate::managed::ExternalError::new(
+                crate::managed::ExternalErrorKind::Terminal,
+                "Expired",
+                format!("the rotation's new login {id} {why}"),
+            )));
+        }
+    }
+    client
+        .refresh(&id, &resource)
         .await
-        .map(|msg| (msg, synced)))
+        .map_err(Error::External)?;
+    // A predecessor still in its grace period when another rotation switches: its
+    // grace ends now (a rotation on demand is often about a leaked login).
+    if let Some(older) = older {
+        replace::retire(&client, &older.external_name)
+            .await
+            .map_err(Error::External)?;
+    }
+    if let Some(details) = client.details(&id, &resource) {
+        slot.publish(&details).await?;
+    }
+    store.record_external_name(Some(&id)).await?;
+    Ok(None)
+}
+
+/// Deletes the predecessor whose grace period is over, then drops it from the Secret's
+/// mark.
+async fn retire_previous<K: ManagedKind>(
+    connector: &KindConnector<'_, K>,
+    slot: &SecretSlot,
+    current: &Issue,
+    previous: &Previous,
+    external_name: &str,
+    resource: &<K::Client as ExternalClient>::Resource,
+) -> Result<(), Error> {
+    let client = connector.connect().await?;
+    replace::retire(&client, &previous.external_name)
+        .await
+        .map_err(Error::External)?;
+    let remaining = Issue {
+        previous: None,
+        ..current.clone()
+    };
+    let after = connector.with_issue(&remaining, false).connect().await?;
+    if let Some(details) = after.details(external_name, resource) {
+        slot.publish(&details).await?;
+    }
+    connector
+        .ctx
+        .event(
+            connector.obj,
+            false,
+            "PreviousDeleted",
+            "Rotate",
+            format!(
+                "deleted the previous {} {} after its grace period",
+                K::WHAT.trim_start_matches("the "),
+                previous.external_name
+            ),
+        )
+        .await;
+    Ok(())
+}
+
+/// On deletion, deletes what rotations may have left: the predecessor in its grace
+/// period and a successor created but not yet switched to.
+async fn retire_leftovers<K: ManagedKind>(
+    connector: &KindConnector<'_, K>,
+    current: Option<&Issue>,
+) -> Result<(), Error> {
+    if state_of(connector.obj).deletion_policy == crate::crd::DeletionPolicy::Orphan {
+        return Ok(());
+    }
+    let Some(current) = current else {
+        return Ok(());
+    };
+    let client = connector.connect().await?;
+    if let Some(p) = &current.previous {
+        replace::retire(&client, &p.external_name)
+            .await
+            .map_err(Error::External)?;
+    }
+    let successor = current.next(Timestamp::now(), None);
+    let pending = connector.with_issue(&successor, true).connect().await?;
+    replace::retire_successor(&pending)
+        .await
+        .map_err(Error::External)?;
+    Ok(())
+}
+
+/// Records the rotation state of the login the Secret now holds in status, with an
+/// Event when a rotation completed.
+async fn report_rotation<K: ManagedKind>(
+    obj: &K,
+    ctx: &Ctx,
+    slot: &SecretSlot,
+    schedule: &rotation::Schedule,
+    requested: Option<&str>,
+    now: Timestamp,
+    status: &mut K::Status,
+) {
+    obj.report_secret(slot, status);
+    let Some(held) = slot.issue() else { return };
+    let verdict = rotation::decide(schedule, requested, Some(&held), now);
+    let before = status.rotation().rotations.unwrap_or(0);
+    let r = status.rotation_mut();
+    r.rotations = Some(held.count);
+    if held.count > 0 {
+        r.last_rotated_at = Some(rotation::rfc3339(held.at));
+    }
+    r.last_rotation_request = held.request.clone();
+    r.next_rotation_at = verdict.next_at.map(rotation::rfc3339);
+    if held.count > before {
+        let bare = K::WHAT.trim_start_matches("the ");
+        ctx.event(
+            obj,
+            false,
+            "Rotated",
+            "Rotate",
+            format!(
+                "rotated the login of the {bare} (rotation {}); Secret {} holds the new one",
+                held.count, slot.name
+            ),
+        )
+        .await;
+    }
 }
 
 /// Reports what a drive step did (Events, lastSyncedAt) and returns the Ready message.

@@ -128,6 +128,7 @@ fn outbound(o: &CredentialOutbound) -> tx::CredentialOutbound {
 struct Desired {
     request: CredentialConnectionRequest,
     password: SecretString,
+    marks: std::collections::BTreeMap<String, String>,
 }
 
 /// The Telnyx credential connection as the engine sees it.
@@ -175,6 +176,8 @@ impl TelnyxConnection {
             domain: SIP_DOMAIN.into(),
             id: id.map(String::from),
             synced_digest: None,
+            marks: d.marks.clone(),
+            extra: Default::default(),
         })
     }
 }
@@ -235,6 +238,14 @@ impl ManagedKind for SipConnection {
 
     managed_fields!();
 
+    fn rotation_schedule(&self) -> crate::managed::rotation::Schedule {
+        password_source::schedule(self.spec.rotation.as_ref())
+    }
+
+    fn can_rotate(&self) -> bool {
+        self.spec.password_secret_ref.is_none()
+    }
+
     async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
         let client = cx.account.telnyx("SipConnection")?;
         let (obj, name) = (cx.obj, connection_name(cx.obj));
@@ -247,8 +258,10 @@ impl ManagedKind for SipConnection {
                     obj.spec.password_secret_ref.as_ref(),
                     obj.spec.password_policy.as_ref(),
                     LIMITS,
+                    cx.rotate,
                 )
                 .await?,
+                marks: password_source::marks(cx.issue),
             }),
         };
         Ok(TelnyxConnection {

@@ -91,7 +91,31 @@ where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize,
 {
-    let body = serde_json::json!({ "status": status });
+    patch_status_from(api, name, None::<&S>, status).await
+}
+
+/// Writes status with a merge patch that also clears the fields `before` had and
+/// `status` no longer has (a merge patch keeps what it does not mention).
+pub async fn patch_status_from<K, S>(
+    api: &Api<K>,
+    name: &str,
+    before: Option<&S>,
+    status: &S,
+) -> kube::Result<()>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize,
+{
+    let mut now = serde_json::to_value(status).unwrap_or_default();
+    let was = before
+        .and_then(|b| serde_json::to_value(b).ok())
+        .unwrap_or_default();
+    if let (Some(now), Some(was)) = (now.as_object_mut(), was.as_object()) {
+        for k in was.keys() {
+            now.entry(k.clone()).or_insert(serde_json::Value::Null);
+        }
+    }
+    let body = serde_json::json!({ "status": now });
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
         .await?;
     Ok(())

@@ -2,11 +2,15 @@
 //! response is recovered by looking the credential up by its deterministic name
 //! (Telnyx returns the password on GET too). Only its hooks live here.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::Controller;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::context::Account;
 use super::error::Error;
@@ -24,12 +28,47 @@ use crate::secrets::ConnectionDetails;
 
 managed_status!(TelephonyCredentialStatus);
 
-/// The credential's name at Telnyx: its deterministic identity.
-pub fn credential_name(obj: &TelephonyCredential) -> String {
-    obj.spec
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+/// The credential's name at Telnyx: its deterministic identity. Each rotation
+/// replaces the credential by a new one, named with the rotation's number, so a
+/// successor is found (never created twice) exactly as a first credential is.
+pub fn credential_name(obj: &TelephonyCredential, rotation: u32) -> String {
+    let base =
+        obj.spec.name.clone().unwrap_or_else(|| {
+            format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+        });
+    match rotation {
+        0 => base,
+        n => format!("{base} (rotation {n})"),
+    }
+}
+
+/// How long Telnyx takes to activate a new credential (documented as about 5 s).
+pub const ACTIVATION: Duration = Duration::from_secs(5);
+
+/// How long until a credential created at `created_at` is active, seen at `now`.
+/// A creation time far ahead of our clock cannot be measured: it counts as active
+/// rather than waited for forever.
+fn activation_left(created_at: Option<&str>, now: jiff::Timestamp) -> Option<Duration> {
+    let created: jiff::Timestamp = created_at?.parse().ok()?;
+    let age = created.duration_until(now);
+    if age < -jiff::SignedDuration::from_secs(60) {
+        return None;
+    }
+    let left =
+        jiff::SignedDuration::try_from(ACTIVATION).ok()? - age.max(jiff::SignedDuration::ZERO);
+    Duration::try_from(left).ok().filter(|d| !d.is_zero())
+}
+
+/// When a JWT expires (its `exp` claim), read without verifying: the operator only
+/// schedules its refresh.
+fn jwt_expiry(token: &str) -> Option<jiff::Timestamp> {
+    use base64::Engine;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    jiff::Timestamp::from_second(v.get("exp")?.as_i64()?).ok()
 }
 
 fn same_instant(a: Option<&str>, b: Option<&str>) -> bool {
@@ -57,6 +96,12 @@ pub struct TelnyxCredential {
     desired: Option<TelephonyCredentialRequest>,
     /// The password the Secret holds, for a response that omits it.
     known_password: Option<SecretString>,
+    /// The marks of the login this client publishes.
+    marks: BTreeMap<String, String>,
+    /// `spec.accessToken`: the Secret key and how long before expiry to refresh.
+    token: Option<(String, Duration)>,
+    /// The token the Secret holds (or a fresh one), for this credential.
+    held_token: Mutex<Option<SecretString>>,
 }
 
 impl TelnyxCredential {
@@ -106,6 +151,13 @@ impl TelnyxCredential {
     fn request(&self) -> Result<&TelephonyCredentialRequest, ExternalError> {
         self.desired.as_ref().ok_or_else(no_desired_state)
     }
+
+    fn held_token(&self) -> Option<SecretString> {
+        self.held_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 impl ExternalClient for TelnyxCredential {
@@ -123,7 +175,35 @@ impl ExternalClient for TelnyxCredential {
             domain: SIP_DOMAIN.into(),
             id: Some(id.into()),
             synced_digest: None,
+            marks: self.marks.clone(),
+            extra: match (&self.token, self.held_token()) {
+                (Some((key, _)), Some(t)) => [(key.clone(), t)].into(),
+                _ => BTreeMap::new(),
+            },
         })
+    }
+
+    async fn refresh(&self, id: &str, _: &Cred) -> Result<(), ExternalError> {
+        let Some((_, before)) = &self.token else {
+            return Ok(());
+        };
+        let due = match self.held_token() {
+            None => true,
+            Some(t) => jwt_expiry(t.expose_secret()).is_none_or(|exp| {
+                jiff::Timestamp::now()
+                    .checked_add(*before)
+                    .is_ok_and(|soon| exp <= soon)
+            }),
+        };
+        if due {
+            let t = self
+                .client
+                .create_access_token(id)
+                .await
+                .map_err(|e| from_provider(&e))?;
+            *self.held_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+        }
+        Ok(())
     }
 
     async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<Cred>>, ExternalError> {
@@ -216,6 +296,42 @@ impl ManagedKind for TelephonyCredential {
         self.spec.expires_at.as_deref()
     }
 
+    fn rotation_schedule(&self) -> crate::managed::rotation::Schedule {
+        let r = self.spec.rotation.as_ref();
+        let parse =
+            |d: Option<&String>| d.and_then(|d| crate::managed::rotation::parse_duration(d));
+        crate::managed::rotation::Schedule {
+            interval: parse(r.and_then(|r| r.interval.as_ref())),
+            renew_before: parse(r.and_then(|r| r.renew_before.as_ref())),
+        }
+    }
+
+    fn replaces_on_rotation(&self) -> Option<Duration> {
+        let grace = self
+            .spec
+            .rotation
+            .as_ref()
+            .and_then(|r| r.grace_period.as_deref())
+            .and_then(crate::managed::rotation::parse_duration);
+        Some(grace.unwrap_or(Duration::from_secs(600)))
+    }
+
+    fn usable_in(c: &Cred) -> Result<Option<Duration>, String> {
+        if c.expired == Some(true) {
+            return Err(format!(
+                "has expired at Telnyx{}",
+                c.expires_at
+                    .as_deref()
+                    .map(|e| format!(" (at {e})"))
+                    .unwrap_or_default()
+            ));
+        }
+        Ok(activation_left(
+            c.created_at.as_deref(),
+            jiff::Timestamp::now(),
+        ))
+    }
+
     fn validate(&self) -> Result<(), Error> {
         match &self.spec.expires_at {
             Some(at) if at.parse::<jiff::Timestamp>().is_err() => Err(Error::InvalidSpec(format!(
@@ -227,7 +343,7 @@ impl ManagedKind for TelephonyCredential {
 
     async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxCredential, Error> {
         let client = cx.account.clone().telnyx("TelephonyCredential")?;
-        let name = credential_name(cx.obj);
+        let name = credential_name(cx.obj, cx.issue.count);
         let Some(slot) = cx.secret else {
             // Deleting: the identity as recorded when it was created.
             let connection_id = cx
@@ -242,20 +358,51 @@ impl ManagedKind for TelephonyCredential {
                 connection_id,
                 desired: None,
                 known_password: None,
+                marks: BTreeMap::new(),
+                token: None,
+                held_token: Mutex::new(None),
             });
         };
         let connection_id = connection_id(&cx).await?;
+        let spec = &cx.obj.spec;
+        // The first credential expires when the spec says; a rotation's successor when
+        // its renewal decided (recorded in the login's mark).
+        let mut issue = cx.issue.clone();
+        if issue.count == 0 {
+            issue.expires_at = spec.expires_at.as_deref().and_then(|e| e.parse().ok());
+        }
+        let expires_at = issue.expires_at.map(crate::managed::rotation::rfc3339);
+        let token = spec.access_token.as_ref().filter(|t| t.enabled).map(|t| {
+            (
+                t.key.clone().unwrap_or_else(|| "token".into()),
+                t.refresh_before
+                    .as_deref()
+                    .and_then(crate::managed::rotation::parse_duration)
+                    .unwrap_or(Duration::from_secs(3600)),
+            )
+        });
+        // A rotation's successor starts with no token: the one held belongs to the
+        // credential it replaces.
+        let held = token
+            .as_ref()
+            .filter(|_| !cx.rotate)
+            .and_then(|(key, _)| slot.key(key));
         Ok(TelnyxCredential {
             client,
             desired: Some(TelephonyCredentialRequest {
                 connection_id: Some(connection_id.clone()),
                 name: Some(name.clone()),
-                tag: cx.obj.spec.tag.clone(),
-                expires_at: cx.obj.spec.expires_at.clone(),
+                tag: spec.tag.clone(),
+                expires_at,
             }),
             name,
             connection_id,
-            known_password: slot.password(),
+            // A successor's password is Telnyx's to generate; the held one is its
+            // predecessor's.
+            known_password: slot.password().filter(|_| !cx.rotate),
+            marks: super::password_source::marks(&issue),
+            token,
+            held_token: Mutex::new(held),
         })
     }
 
@@ -300,6 +447,42 @@ impl ManagedKind for TelephonyCredential {
             registration::from_lookup(&r),
             client.rate_limiter().rate(),
         )))
+    }
+
+    fn report_secret(
+        &self,
+        slot: &super::secret_target::SecretSlot,
+        status: &mut TelephonyCredentialStatus,
+    ) {
+        let previous = slot.issue().and_then(|i| i.previous);
+        status.previous_credential_id = previous.as_ref().map(|p| p.external_name.clone());
+        status.previous_credential_delete_at = previous
+            .as_ref()
+            .map(|p| crate::managed::rotation::rfc3339(p.delete_at));
+        let key = self
+            .spec
+            .access_token
+            .as_ref()
+            .filter(|t| t.enabled)
+            .map(|t| t.key.clone().unwrap_or_else(|| "token".into()));
+        status.access_token_expires_at = key
+            .and_then(|k| slot.key(&k))
+            .and_then(|t| jwt_expiry(t.expose_secret()))
+            .map(crate::managed::rotation::rfc3339);
+    }
+
+    fn refresh_at(&self, status: &TelephonyCredentialStatus) -> Option<jiff::Timestamp> {
+        let before = self
+            .spec
+            .access_token
+            .as_ref()
+            .filter(|t| t.enabled)?
+            .refresh_before
+            .as_deref()
+            .and_then(crate::managed::rotation::parse_duration)
+            .unwrap_or(Duration::from_secs(3600));
+        let exp: jiff::Timestamp = status.access_token_expires_at.as_deref()?.parse().ok()?;
+        exp.checked_sub(before).ok()
     }
 
     fn report(id: &str, c: &Cred, status: &mut TelephonyCredentialStatus) {

@@ -40,6 +40,7 @@ struct Desired {
     enabled: Option<bool>,
     description: Option<String>,
     trunk_id: Option<String>,
+    marks: std::collections::BTreeMap<String, String>,
 }
 
 /// The Vobiz credential as the engine sees it.
@@ -113,6 +114,8 @@ impl VobizCredential {
             domain: realm.unwrap_or(&want.domain).to_string(),
             id: id.map(String::from),
             synced_digest: synced.then(|| want.digest.clone()),
+            marks: want.marks.clone(),
+            extra: Default::default(),
         })
     }
 }
@@ -224,6 +227,14 @@ impl ManagedKind for TrunkCredential {
 
     managed_fields!();
 
+    fn rotation_schedule(&self) -> crate::managed::rotation::Schedule {
+        password_source::schedule(self.spec.rotation.as_ref())
+    }
+
+    fn can_rotate(&self) -> bool {
+        self.spec.password_secret_ref.is_none()
+    }
+
     async fn connect(cx: Connect<'_, Self>) -> Result<VobizCredential, Error> {
         let client = cx.account.vobiz("TrunkCredential")?;
         let spec = &cx.obj.spec;
@@ -235,6 +246,7 @@ impl ManagedKind for TrunkCredential {
                     spec.password_secret_ref.as_ref(),
                     spec.password_policy.as_ref(),
                     LIMITS,
+                    cx.rotate,
                 )
                 .await?;
                 let digest = secrets::password_digest(&slot.owner.uid, &password);
@@ -251,6 +263,7 @@ impl ManagedKind for TrunkCredential {
                     enabled: spec.enabled,
                     description: spec.description.clone(),
                     trunk_id: spec.trunk_id.clone(),
+                    marks: password_source::marks(cx.issue),
                 })
             }
         };

@@ -219,3 +219,70 @@ pub mod condition {
 pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)
 }
+
+/// Rotation of a login this operator chooses the password of: a new password from the
+/// policy on a schedule, or on demand with the annotation
+/// `sipcred.io/rotate-requested-at: <RFC 3339 time>` (each distinct value honoured
+/// once). With `passwordSecretRef` the referenced Secret is the source: rotate by
+/// changing it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotation {
+    /// How long a password lives before a new one replaces it, as a duration such as
+    /// `720h` or `90m` (at least 10s); absent: only on demand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.rotation.interval must be a duration such as 720h, 90m or 1h30m (units h, m, s, ms)"))]
+    #[x_kube(validation = kube::core::Rule::new("!self.matches('^([0-9]+(ms|h|m|s))+$') || duration(self) >= duration('10s')").message("spec.rotation.interval must be at least 10s"))]
+    pub interval: Option<String>,
+}
+
+/// Rotation of a login the provider generates: a NEW credential replaces the current
+/// one, the Secret switches to it once it can be used, and the previous credential is
+/// deleted after `gracePeriod`, so clients that still hold it keep working meanwhile.
+/// On a schedule, on demand with the annotation
+/// `sipcred.io/rotate-requested-at: <RFC 3339 time>` (each distinct value honoured
+/// once), or `renewBefore` the credential expires.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialRotation {
+    /// How long a credential lives before a new one replaces it, as a duration such as
+    /// `720h` (at least 10s); absent: only on demand or before expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.rotation.interval must be a duration such as 720h, 90m or 1h30m (units h, m, s, ms)"))]
+    #[x_kube(validation = kube::core::Rule::new("!self.matches('^([0-9]+(ms|h|m|s))+$') || duration(self) >= duration('10s')").message("spec.rotation.interval must be at least 10s"))]
+    pub interval: Option<String>,
+    /// How long the previous credential keeps working after the Secret switched to the
+    /// new one, as a duration (default `10m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.rotation.gracePeriod must be a duration such as 10m or 1h (units h, m, s, ms)"))]
+    pub grace_period: Option<String>,
+    /// Renew (as a rotation) this long before `spec.expiresAt`; the new credential
+    /// lives as long as the previous one did, so the Secret never holds an expired
+    /// login. A duration such as `24h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.rotation.renewBefore must be a duration such as 24h or 30m (units h, m, s, ms)"))]
+    pub renew_before: Option<String>,
+}
+
+/// Where a managed object stands in its rotations.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationStatus {
+    /// When the login in the Secret was last replaced by a rotation (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotated_at: Option<String>,
+    /// When the next scheduled rotation or renewal is due (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_rotation_at: Option<String>,
+    /// The last value of the `sipcred.io/rotate-requested-at` annotation that was
+    /// honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotation_request: Option<String>,
+    /// How many times the login has been rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotations: Option<u32>,
+}

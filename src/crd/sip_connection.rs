@@ -10,8 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    DeletionPolicy, PasswordPolicy, ProviderRef, RegistrationCheck, RegistrationInfo,
-    SecretKeySelector, SecretTarget,
+    DeletionPolicy, PasswordPolicy, ProviderRef, RegistrationCheck, RegistrationInfo, Rotation,
+    RotationStatus, SecretKeySelector, SecretTarget,
 };
 
 /// Desired state of a Telnyx credential connection.
@@ -57,6 +57,8 @@ use super::common::{
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new("!has(self.passwordSecretRef) || !has(self.passwordPolicy)")
     .message("spec: set exactly one password source: passwordSecretRef or passwordPolicy (leave both unset to generate with the default policy)"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.passwordSecretRef) || !has(self.rotation)")
+    .message("spec.rotation: a password from passwordSecretRef is rotated by changing that Secret; remove spec.rotation or spec.passwordSecretRef"))]
 pub struct SipConnectionSpec {
     /// The provider account (a Telnyx `SipProvider` or `ClusterSipProvider`).
     pub provider_ref: ProviderRef,
@@ -91,6 +93,9 @@ pub struct SipConnectionSpec {
     /// condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_check: Option<RegistrationCheck>,
+    /// Replace the generated password on a schedule or on demand (see the README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
 
     /// Whether the connection is active. Telnyx default: true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -606,4 +611,7 @@ pub struct SipConnectionStatus {
     /// The live SIP registration, with `spec.registrationCheck`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<RegistrationInfo>,
+    /// Rotations of the password.
+    #[serde(flatten)]
+    pub rotation: RotationStatus,
 }

@@ -7,7 +7,8 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    DeletionPolicy, ProviderRef, RegistrationCheck, RegistrationInfo, SecretTarget,
+    CredentialRotation, DeletionPolicy, ProviderRef, RegistrationCheck, RegistrationInfo,
+    RotationStatus, SecretTarget,
 };
 
 /// Desired state of a Telnyx telephony credential.
@@ -39,6 +40,7 @@ use super::common::{
     ),
     printcolumn(name = "SIP User", type_ = "string", json_path = ".status.sipUsername"),
     printcolumn(name = "Secret", type_ = "string", json_path = ".status.secretName"),
+    printcolumn(name = "Expires", type_ = "date", json_path = ".status.expiresAt"),
     printcolumn(
         name = "Registration",
         type_ = "string",
@@ -95,6 +97,33 @@ pub struct TelephonyCredentialSpec {
     /// condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_check: Option<RegistrationCheck>,
+    /// Replace the credential with a new one on a schedule, on demand or before it
+    /// expires, keeping the previous one working for a grace period (see the README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<CredentialRotation>,
+    /// Keep a WebRTC access token for the credential in the Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<AccessToken>,
+}
+
+/// A WebRTC access token (a JWT Telnyx issues for the credential, valid 24 hours or
+/// until the credential expires), refreshed before it expires.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    /// Whether to keep a token in the Secret.
+    pub enabled: bool,
+    /// Get a new token this long before the current one expires, as a duration
+    /// (default `1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(ms|h|m|s))+$')").message("spec.accessToken.refreshBefore must be a duration such as 1h or 30m (units h, m, s, ms)"))]
+    pub refresh_before: Option<String>,
+    /// The Secret key of the token (default `token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^[-._a-zA-Z0-9]+$')").message("spec.accessToken.key must be a valid Secret key: letters, digits, '-', '_' and '.'"))]
+    pub key: Option<String>,
 }
 
 /// A reference to an object in the same namespace.
@@ -151,4 +180,21 @@ pub struct TelephonyCredentialStatus {
     /// The live SIP registration, with `spec.registrationCheck`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<RegistrationInfo>,
+    /// Rotations of the credential.
+    #[serde(flatten)]
+    pub rotation: RotationStatus,
+    /// The credential a rotation replaced, kept working until
+    /// `previousCredentialDeleteAt`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "previousCredentialID"
+    )]
+    pub previous_credential_id: Option<String>,
+    /// When the previous credential is deleted (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_credential_delete_at: Option<String>,
+    /// When the access token in the Secret expires (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<String>,
 }

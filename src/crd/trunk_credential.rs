@@ -5,7 +5,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, PasswordPolicy, ProviderRef, SecretKeySelector, SecretTarget};
+use super::common::{
+    DeletionPolicy, PasswordPolicy, ProviderRef, Rotation, RotationStatus, SecretKeySelector,
+    SecretTarget,
+};
 
 /// Desired state of a Vobiz trunk credential.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
@@ -46,6 +49,8 @@ use super::common::{DeletionPolicy, PasswordPolicy, ProviderRef, SecretKeySelect
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new("!has(self.passwordSecretRef) || !has(self.passwordPolicy)")
     .message("spec: set exactly one password source: passwordSecretRef or passwordPolicy (leave both unset to generate with the default policy)"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.passwordSecretRef) || !has(self.rotation)")
+    .message("spec.rotation: a password from passwordSecretRef is rotated by changing that Secret; remove spec.rotation or spec.passwordSecretRef"))]
 pub struct TrunkCredentialSpec {
     /// The provider account (a Vobiz `SipProvider` or `ClusterSipProvider`).
     pub provider_ref: ProviderRef,
@@ -80,6 +85,9 @@ pub struct TrunkCredentialSpec {
     /// What happens at Vobiz when this object is deleted: `Delete` (default) or `Orphan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// Replace the generated password on a schedule or on demand (see the README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
 }
 
 /// Observed state of a TrunkCredential.
@@ -122,4 +130,7 @@ pub struct TrunkCredentialStatus {
     /// When the password last reached Vobiz (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_updated_at: Option<String>,
+    /// Rotations of the password.
+    #[serde(flatten)]
+    pub rotation: RotationStatus,
 }

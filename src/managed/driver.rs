@@ -135,10 +135,12 @@ where
                 resource,
                 ..
             } = &out
-                && let Some(d) = client.details(external_name, resource)
             {
-                // The provider's IDs join the login once it holds the object.
-                publisher.publish(&d).await.map_err(local)?;
+                client.refresh(external_name, resource).await.map_err(ext)?;
+                if let Some(d) = client.details(external_name, resource) {
+                    // The provider's IDs join the login once it holds the object.
+                    publisher.publish(&d).await.map_err(local)?;
+                }
             }
             Ok(out)
         }
@@ -318,6 +320,8 @@ mod tests {
             domain: "d".into(),
             id: id.map(String::from),
             synced_digest: None,
+            marks: Default::default(),
+            extra: Default::default(),
         }
     }
 

@@ -88,6 +88,17 @@ pub trait ExternalClient: Send + Sync {
     /// from a client built only to observe and delete.
     fn details(&self, external_name: &str, resource: &Self::Resource) -> Option<ConnectionDetails>;
 
+    /// Renews connection details that expire on their own (an access token) before
+    /// they are published; called after every synced step.
+    fn refresh(
+        &self,
+        external_name: &str,
+        resource: &Self::Resource,
+    ) -> impl Future<Output = Result<(), ExternalError>> + Send {
+        let _ = (external_name, resource);
+        async { Ok(()) }
+    }
+
     /// Finds the provider object: by `external_name` when one is recorded, otherwise
     /// by the deterministic identity. `Ok(None)` means it does not exist.
     fn observe(
@@ -121,6 +132,13 @@ impl<T: ExternalClient> ExternalClient for &T {
     }
     fn details(&self, external_name: &str, resource: &Self::Resource) -> Option<ConnectionDetails> {
         (**self).details(external_name, resource)
+    }
+    fn refresh(
+        &self,
+        external_name: &str,
+        resource: &Self::Resource,
+    ) -> impl Future<Output = Result<(), ExternalError>> + Send {
+        (**self).refresh(external_name, resource)
     }
     fn observe(
         &self,

@@ -19,6 +19,8 @@ pub mod decide;
 pub mod driver;
 pub mod external;
 pub mod policy;
+pub mod replace;
+pub mod rotation;
 
 pub use decide::{Action, Plan, PreObserve, Seen, plan, pre_observe};
 pub use driver::{Change, DriveError, Outcome, drive};

@@ -491,10 +491,12 @@ impl World {
             + serde::Serialize,
     {
         self.until(&format!("{name}: Ready=False, not waiting"), 30, || async {
-            self.ready::<K>(name).await.and_then(|(status, reason, message)| {
-                let waiting = reason == "ProviderNotReady" || reason.starts_with("WaitingFor");
-                (status == "False" && !waiting).then_some((reason, message))
-            })
+            self.ready::<K>(name)
+                .await
+                .and_then(|(status, reason, message)| {
+                    let waiting = reason == "ProviderNotReady" || reason.starts_with("WaitingFor");
+                    (status == "False" && !waiting).then_some((reason, message))
+                })
         })
         .await
     }
