@@ -332,3 +332,101 @@ async fn missing_objects_and_unknown_kinds_fail_with_a_clear_message() {
         out.stdout
     );
 }
+
+/// The acceptance step: `kubectl sipcred status` and `rotate` against the
+/// sandbox's kubeconfig (the sandbox always runs its own in-memory API server).
+#[tokio::test]
+async fn kubectl_sipcred_against_the_sandbox() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("sandbox.kubeconfig");
+    let mut sandbox = tokio::process::Command::new(BIN)
+        .args(["sandbox", "--timeout-secs", "90", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
+    let mut out = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        out.push_str(&line);
+        out.push('\n');
+        if line.starts_with("running;") {
+            break;
+        }
+    }
+    assert!(
+        out.contains("running;"),
+        "the sandbox never got Ready:\n{out}"
+    );
+    assert!(
+        out.contains("sipcred-operator status tc/agent-alice --kubeconfig"),
+        "{out}"
+    );
+
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(BIN, bin_dir.path().join("kubectl-sipcred")).unwrap();
+    let kc = kubeconfig.to_str().unwrap();
+    let plugin = |args: &'static [&'static str]| {
+        let mut a = vec!["sipcred"];
+        a.extend_from_slice(args);
+        a.extend(["--kubeconfig", kc]);
+        a
+    };
+    let out = run_with(
+        "kubectl",
+        &plugin(&["status", "tc/agent-alice"]),
+        Path::new("/nonexistent"),
+        Some(bin_dir.path()),
+    )
+    .await;
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Namespace:  default"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Secret agent-alice-sip:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("password:  ******** (32 bytes)"),
+        "{}",
+        out.stdout
+    );
+
+    let out = run_with(
+        "kubectl",
+        &plugin(&["rotate", "trunkcred/office-pbx"]),
+        Path::new("/nonexistent"),
+        Some(bin_dir.path()),
+    )
+    .await;
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
+    let value = out
+        .stdout
+        .split(&format!("{ROTATE}: "))
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no value in {}", out.stdout))
+        .to_string();
+    value.parse::<jiff::Timestamp>().unwrap();
+    // Pending, or already honoured by an operator that rotates: either way, shown.
+    let out = run_with(
+        "kubectl",
+        &plugin(&["status", "trunkcred/office-pbx"]),
+        Path::new("/nonexistent"),
+        Some(bin_dir.path()),
+    )
+    .await;
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&value),
+        "the request {value} is not shown:\n{}",
+        out.stdout
+    );
+
+    sandbox.start_kill().unwrap();
+    let _ = sandbox.wait().await;
+}

@@ -195,6 +195,10 @@ async fn sandbox(
                     "\nkubectl --kubeconfig {} get sipcred",
                     kubeconfig.display()
                 );
+                println!(
+                    "sipcred-operator status tc/agent-alice --kubeconfig {}   (or kubectl sipcred ..., see README)",
+                    kubeconfig.display()
+                );
                 println!("running; Ctrl-C or SIGTERM to stop");
                 (&mut stop).await;
                 println!("stopping");
