@@ -159,25 +159,25 @@ async fn status_rotate_and_the_kubectl_plugin_against_a_ready_object() {
         out.stdout
     );
 
-    // Without -n: the namespace of the kubeconfig's context, as kubectl takes it.
+    // Without -n: the namespace of the chosen context (--context, else the current
+    // one), as kubectl takes it; KUBECONFIG is then the file to read.
     let mut kc = kube::config::Kubeconfig::read_from(&w.kubeconfig).unwrap();
     let current = kc.current_context.clone().unwrap();
-    for c in &mut kc.contexts {
-        if c.name == current {
-            c.context.as_mut().unwrap().namespace = Some(w.ns.clone());
-        }
-    }
-    let with_ns = w.dir.path().join("kubeconfig-with-namespace");
-    std::fs::write(&with_ns, serde_yaml::to_string(&kc).unwrap()).unwrap();
+    let mut other = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == current)
+        .unwrap()
+        .clone();
+    other.name = "in-world-namespace".into();
+    other.context.as_mut().unwrap().namespace = Some(w.ns.clone());
+    kc.contexts.push(other);
+    let contexts = w.dir.path().join("kubeconfig-contexts");
+    std::fs::write(&contexts, serde_yaml::to_string(&kc).unwrap()).unwrap();
     let out = run_with(
         BIN,
-        &[
-            "status",
-            "telcred/alice",
-            "--kubeconfig",
-            with_ns.to_str().unwrap(),
-        ],
-        Path::new("/nonexistent"),
+        &["status", "telcred/alice", "--context", "in-world-namespace"],
+        &contexts,
         None,
     )
     .await;
@@ -188,6 +188,33 @@ async fn status_rotate_and_the_kubectl_plugin_against_a_ready_object() {
         "{}",
         out.stdout
     );
+    kc.current_context = Some("in-world-namespace".into());
+    let current_has_ns = w.dir.path().join("kubeconfig-current");
+    std::fs::write(&current_has_ns, serde_yaml::to_string(&kc).unwrap()).unwrap();
+    let args = [
+        "status",
+        "telcred/alice",
+        "--kubeconfig",
+        current_has_ns.to_str().unwrap(),
+    ];
+    let out = run_with(BIN, &args, Path::new("/nonexistent"), None).await;
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("credentialID:  {credential_id}")),
+        "{}",
+        out.stdout
+    );
+    if w.is_real() {
+        // The admin context has no namespace: `default`, where alice is not.
+        let out = run_with(BIN, &["status", "telcred/alice"], &w.kubeconfig, None).await;
+        assert!(!out.ok);
+        assert!(
+            out.stderr.contains("not found in namespace \"default\""),
+            "{}",
+            out.stderr
+        );
+    }
 
     // rotate: the annotation, an RFC 3339 time, and a new value each time.
     let out = run(&w, &["rotate", "tc/alice", "-n", &w.ns]).await;

@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::target::{BoxError, KubeArgs, Target};
 
-/// Secret keys whose values identify a login without granting it; every other value
-/// is masked.
-const SHOWN_KEYS: &[&str] = &["username", "domain", "id"];
+/// The `spec.secret.keys` fields whose values identify a login without granting it;
+/// every other value is masked.
+const SHOWN_FIELDS: &[&str] = &["username", "domain", "id"];
 /// The annotation `rotate` sets.
 pub const ROTATE_ANNOTATION: &str = "sipcred.io/rotate-requested-at";
 /// Events shown.
@@ -75,8 +75,35 @@ fn secret_name(obj: &DynamicObject) -> String {
         .unwrap_or_else(|| obj.name_any())
 }
 
+/// The Secret keys whose values may be printed: `username`, `domain` and `id` under
+/// the names `spec.secret.keys` gives them, unless another field (the password, a
+/// token) is given the same name.
+fn shown_keys(obj: &DynamicObject) -> Vec<String> {
+    let keys = obj.data["spec"]["secret"]["keys"].as_object();
+    let named = |field: &str| {
+        keys.and_then(|k| k.get(field))
+            .and_then(Value::as_str)
+            .unwrap_or(field)
+            .to_string()
+    };
+    let hidden: Vec<&str> = keys
+        .map(|k| {
+            k.iter()
+                .filter(|(f, _)| !SHOWN_FIELDS.contains(&f.as_str()))
+                .filter_map(|(_, v)| v.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    SHOWN_FIELDS
+        .iter()
+        .map(|f| named(f))
+        .filter(|k| !hidden.contains(&k.as_str()) && k != "password" && k != "token")
+        .collect()
+}
+
 async fn read_secret(client: &Client, namespace: &str, obj: &DynamicObject) -> SecretView {
     let name = secret_name(obj);
+    let shown_keys = shown_keys(obj);
     match Api::<Secret>::namespaced(client.clone(), namespace)
         .get_opt(&name)
         .await
@@ -88,8 +115,8 @@ async fn read_secret(client: &Client, namespace: &str, obj: &DynamicObject) -> S
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(k, v)| {
-                    let shown = SHOWN_KEYS
-                        .contains(&k.as_str())
+                    let shown = shown_keys
+                        .contains(&k)
                         .then(|| printable(&String::from_utf8_lossy(&v.0)));
                     let len = v.0.len();
                     (k, len, shown)
@@ -241,6 +268,16 @@ pub fn render(
             .as_str()
             .unwrap_or("SipProvider");
         let _ = writeln!(out, "Provider:   {kind} {}", printable(p));
+    }
+    let annotations = obj.annotations();
+    if annotations.get("sipcred.io/paused").map(String::as_str) == Some("true") {
+        let _ = writeln!(
+            out,
+            "Paused:     yes (annotation sipcred.io/paused: the operator leaves it alone)"
+        );
+    }
+    if let Some(p) = annotations.get("sipcred.io/management-policy") {
+        let _ = writeln!(out, "Management: {}", printable(p));
     }
     if obj.metadata.deletion_timestamp.is_some() {
         let _ = writeln!(
@@ -620,6 +657,35 @@ mod tests {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
         assert!(!text.contains("Rotation:"), "{text}");
+    }
+
+    #[test]
+    fn only_identifying_keys_are_shown_under_their_configured_names() {
+        let cases = [
+            ("defaults", json!(null), vec!["username", "domain", "id"]),
+            (
+                "renamed username",
+                json!({"username": "user"}),
+                vec!["user", "domain", "id"],
+            ),
+            (
+                "the password under a shown name stays masked",
+                json!({"password": "id"}),
+                vec!["username", "domain"],
+            ),
+            (
+                "a shown field renamed to the password's default name",
+                json!({"username": "password", "password": "pw"}),
+                vec!["domain", "id"],
+            ),
+        ];
+        for (why, keys, want) in cases {
+            let o = obj(
+                json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection",
+                               "metadata": {"name": "x"}, "spec": {"secret": {"keys": keys}}}),
+            );
+            assert_eq!(shown_keys(&o), want, "{why}");
+        }
     }
 
     #[test]
