@@ -39,6 +39,44 @@ enum Command {
     /// and latency) and the operator as separate processes, converge N objects, hold a
     /// steady state, delete them all, and print the costs.
     Bench(cli::bench::BenchArgs),
+    /// Show an object's conditions, provider IDs, Secret keys (values masked), rotation
+    /// and expiry times and recent Events, using the kubeconfig as kubectl does.
+    Status(cli::status::StatusArgs),
+    /// Ask the operator to rotate an object's credential now (sets the annotation
+    /// sipcred.io/rotate-requested-at).
+    Rotate(cli::rotate::RotateArgs),
+    /// The kubectl plugin (`kubectl sipcred status|rotate ...`).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Symlink `kubectl-sipcred` to this binary in a directory on PATH.
+    Install(cli::plugin::InstallArgs),
+}
+
+/// The same binary run as `kubectl-sipcred`: kubectl passes the words after
+/// `kubectl sipcred`.
+#[derive(Parser)]
+#[command(
+    name = "kubectl sipcred",
+    bin_name = "kubectl sipcred",
+    version,
+    about = "Inspect and rotate sipcred.io credentials (the sipcred-operator kubectl plugin)"
+)]
+struct PluginCli {
+    #[command(subcommand)]
+    command: PluginTopCommand,
+}
+
+#[derive(Subcommand)]
+enum PluginTopCommand {
+    /// Show an object's conditions, provider IDs, Secret keys (values masked), rotation
+    /// and expiry times and recent Events.
+    Status(cli::status::StatusArgs),
+    /// Ask the operator to rotate an object's credential now.
+    Rotate(cli::rotate::RotateArgs),
 }
 
 #[derive(Subcommand)]
@@ -52,7 +90,22 @@ enum SimCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let cli = if cli::plugin::is_plugin(&argv0.to_string_lossy()) {
+        match PluginCli::parse().command {
+            PluginTopCommand::Status(a) => Cli {
+                command: Command::Status(a),
+            },
+            PluginTopCommand::Rotate(a) => Cli {
+                command: Command::Rotate(a),
+            },
+        }
+    } else {
+        Cli::parse()
+    };
+    if let Command::Plugin(PluginCommand::Install(args)) = cli.command {
+        return report(cli::plugin::install(args).map_err(|e| e as _));
+    }
     if let Command::Crd { output_dir } = cli.command {
         return report(print_crds(output_dir));
     }
@@ -68,6 +121,8 @@ fn main() -> ExitCode {
             Command::Run(args) => report(cli::run::run(args).await),
             Command::Sandbox(args) => cli::sandbox::run(args).await,
             Command::Bench(args) => report(cli::bench::run(args).await.map_err(|e| e as _)),
+            Command::Status(args) => report(cli::status::run(args).await.map_err(|e| e as _)),
+            Command::Rotate(args) => report(cli::rotate::run(args).await.map_err(|e| e as _)),
             Command::Sim(SimCommand::Telnyx(a)) => report(
                 sipcred_provider_sim::run_telnyx(a)
                     .await
@@ -79,7 +134,7 @@ fn main() -> ExitCode {
             Command::Sim(SimCommand::Kube(a)) => {
                 report(sipcred_kube_sim::run(a).await.map_err(Into::into))
             }
-            Command::Crd { .. } => ExitCode::SUCCESS,
+            Command::Crd { .. } | Command::Plugin(_) => ExitCode::SUCCESS,
         }
     })
 }

@@ -17,7 +17,10 @@ const KEY: &str = "KEYregistration0123";
 const PASSWORD: &str = "Reg1ster-Me-Passw0rd";
 
 async fn setup() -> (RunningSim, TelnyxClient, reqwest::Client) {
-    let sim = start_telnyx(SimConfig::new(KEY)).await.unwrap();
+    // These tests log in right after creating a telephony credential.
+    let sim = start_telnyx(SimConfig::new(KEY).with_activation_delay(Duration::ZERO))
+        .await
+        .unwrap();
     let client = TelnyxClient::new(TelnyxConfig {
         base_url: sim.base_url(),
         rate: open_rate(),

@@ -132,9 +132,11 @@ async fn sandbox(
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut stop = std::pin::pin!(stop);
     let kube = sipcred_kube_sim::start(sipcred_kube_sim::KubeSimConfig::default()).await?;
-    let telnyx =
-        sipcred_provider_sim::start_telnyx(sipcred_provider_sim::TelnyxConfig::new(TELNYX_KEY))
-            .await?;
+    // Zero until the operator waits for a new telephony credential to activate.
+    let telnyx = sipcred_provider_sim::start_telnyx(
+        sipcred_provider_sim::TelnyxConfig::new(TELNYX_KEY).with_activation_delay(Duration::ZERO),
+    )
+    .await?;
     let vobiz = sipcred_provider_sim::start_vobiz(sipcred_provider_sim::VobizConfig::new(
         VOBIZ_ID,
         VOBIZ_TOKEN,
@@ -191,6 +193,10 @@ async fn sandbox(
             true => {
                 println!(
                     "\nkubectl --kubeconfig {} get sipcred",
+                    kubeconfig.display()
+                );
+                println!(
+                    "sipcred-operator status tc/agent-alice --kubeconfig {}   (or kubectl sipcred ..., see README)",
                     kubeconfig.display()
                 );
                 println!("running; Ctrl-C or SIGTERM to stop");

@@ -139,9 +139,12 @@ impl World {
                 (ApiServer::Real(cp), client, ns, Some(guard), offset)
             }
         };
-        let telnyx = sipcred_provider_sim::start_telnyx(TelnyxConfig::new(TELNYX_KEY))
-            .await
-            .unwrap();
+        // Zero until the operator waits for a new telephony credential to activate.
+        let telnyx = sipcred_provider_sim::start_telnyx(
+            TelnyxConfig::new(TELNYX_KEY).with_activation_delay(Duration::ZERO),
+        )
+        .await
+        .unwrap();
         let vobiz = sipcred_provider_sim::start_vobiz(VobizConfig::new(VOBIZ_ID, VOBIZ_TOKEN))
             .await
             .unwrap();

@@ -140,6 +140,10 @@ pub struct TelnyxArgs {
     /// Telephony credentials per tag.
     #[arg(long, default_value_t = 1_000)]
     pub max_credentials_per_tag: usize,
+    /// How long a new telephony credential (and a token minted from it) cannot log in,
+    /// on the simulator's clock, e.g. `5s`, `500ms`, `0s` (Telnyx documents about 5 s).
+    #[arg(long, default_value = "5s", value_parser = parse_delay)]
+    pub activation_delay: std::time::Duration,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -167,6 +171,7 @@ impl std::fmt::Debug for TelnyxArgs {
             .field("api_key", &"<redacted>")
             .field("max_connections", &self.max_connections)
             .field("max_credentials_per_tag", &self.max_credentials_per_tag)
+            .field("activation_delay", &self.activation_delay)
             .field("common", &self.common)
             .finish()
     }
@@ -183,6 +188,18 @@ impl std::fmt::Debug for VobizArgs {
     }
 }
 
+/// A non-negative duration with a unit (`5s`, `500ms`, `1m`; ISO 8601 `PT5S` too), or `0`.
+fn parse_delay(s: &str) -> Result<std::time::Duration, String> {
+    if s.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let d: jiff::SignedDuration = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 5s, 500ms or 0s"))?;
+    std::time::Duration::try_from(d).map_err(|_| format!("`{s}` is negative"))
+}
+
 /// Runs a Telnyx simulator until SIGTERM/SIGINT. Prints one line with the base URL
 /// on stdout once listening.
 pub async fn run_telnyx(args: TelnyxArgs) -> std::io::Result<()> {
@@ -192,6 +209,7 @@ pub async fn run_telnyx(args: TelnyxArgs) -> std::io::Result<()> {
         max_connections: args.max_connections,
         max_credentials_per_tag: args.max_credentials_per_tag,
         faults: args.common.fault_config()?,
+        activation_delay: args.activation_delay,
     };
     let sim = start_telnyx_on(args.listen, cfg).await?;
     announce("telnyx", &sim)?;
@@ -284,5 +302,27 @@ mod tests {
         assert_eq!(f.rules.len(), 1);
         assert_eq!(f.latency, Some(Latency::Fixed { ms: 3 }));
         assert!(!format!("{:?}", t.a).contains("\"k\""));
+        assert_eq!(t.a.activation_delay, std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn activation_delay_flag() {
+        let cases = [
+            ("seconds", "5s", Some(5_000)),
+            ("milliseconds", "250ms", Some(250)),
+            ("zero without a unit", "0", Some(0)),
+            ("zero seconds", "0s", Some(0)),
+            ("minutes", "1m", Some(60_000)),
+            ("ISO 8601", "PT2S", Some(2_000)),
+            ("no unit is ambiguous", "5", None),
+            ("negative", "-1s", None),
+            ("not a duration", "soon", None),
+        ];
+        for (name, arg, want) in cases {
+            let got = T::try_parse_from(["x", "--api-key", "k", "--activation-delay", arg])
+                .ok()
+                .map(|t| t.a.activation_delay.as_millis());
+            assert_eq!(got, want, "{name}: {arg}");
+        }
     }
 }

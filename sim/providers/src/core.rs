@@ -151,6 +151,24 @@ pub(crate) trait Sim: Send + Sync + 'static {
     fn oob_create(&self, collection: &str, body: Value) -> Result<Value, Value>;
     fn oob_patch(&self, collection: &str, id: &str, patch: Value) -> Option<Value>;
     fn oob_delete(&self, collection: &str, id: &str) -> bool;
+    /// Why `check` refuses this login, when the reason is not simply wrong
+    /// credentials (Telnyx: `credential_not_active`).
+    fn check_refusal(&self, _username: &str, _password: &str) -> Option<&'static str> {
+        None
+    }
+    /// Verifies an access token as a WebRTC login would.
+    fn verify_token(&self, _token: &str) -> crate::TokenCheck {
+        crate::TokenCheck {
+            valid: false,
+            credential_id: None,
+            expires_at: None,
+            reason: Some("unsupported".into()),
+        }
+    }
+    fn set_activation_delay(&self, _delay: std::time::Duration) {}
+    fn activation_delay(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Provider-specific parts of the request pipeline.
@@ -425,7 +443,11 @@ async fn check<S: Sim>(State(s): State<Arc<S>>, body: Bytes) -> Response {
             "username and password are required",
         );
     };
-    axum::Json(json!({"valid": s.check(u, p)})).into_response()
+    let valid = s.check(u, p);
+    match s.check_refusal(u, p).filter(|_| !valid) {
+        Some(reason) => axum::Json(json!({"valid": valid, "reason": reason})).into_response(),
+        None => axum::Json(json!({"valid": valid})).into_response(),
+    }
 }
 
 fn check_provider<S: Sim>(s: &S, provider: &str) -> Result<(), Response> {

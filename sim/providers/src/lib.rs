@@ -34,6 +34,9 @@ pub struct TelnyxConfig {
     /// Telephony credentials per tag (seed 003: 1,000).
     pub max_credentials_per_tag: usize,
     pub faults: FaultConfig,
+    /// How long a new telephony credential cannot log in (SIP or a token minted from
+    /// it), on the simulator's clock. Telnyx documents about 5 s; the default.
+    pub activation_delay: std::time::Duration,
 }
 
 impl std::fmt::Debug for TelnyxConfig {
@@ -44,6 +47,7 @@ impl std::fmt::Debug for TelnyxConfig {
             .field("max_connections", &self.max_connections)
             .field("max_credentials_per_tag", &self.max_credentials_per_tag)
             .field("faults", &self.faults)
+            .field("activation_delay", &self.activation_delay)
             .finish()
     }
 }
@@ -56,9 +60,14 @@ impl Default for TelnyxConfig {
             max_connections: 10_000,
             max_credentials_per_tag: 1_000,
             faults: FaultConfig::default(),
+            activation_delay: TELNYX_ACTIVATION_DELAY,
         }
     }
 }
+
+/// Telnyx: "newly created telephony credentials (and JWTs minted from them) may fail to
+/// authenticate for about 5 s".
+pub const TELNYX_ACTIVATION_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl TelnyxConfig {
     pub fn new(api_key: impl Into<String>) -> Self {
@@ -67,6 +76,29 @@ impl TelnyxConfig {
             ..Default::default()
         }
     }
+
+    /// The same configuration with another activation delay (`Duration::ZERO`: a new
+    /// telephony credential logs in at once).
+    pub fn with_activation_delay(mut self, delay: std::time::Duration) -> Self {
+        self.activation_delay = delay;
+        self
+    }
+}
+
+/// What a WebRTC login would conclude from an access token
+/// (`POST /_sim/tokens/verify`, [`RunningSim::verify_token`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenCheck {
+    /// Whether a login with this token succeeds now (simulator clock).
+    pub valid: bool,
+    /// The credential the token was minted from (`sub`), once the signature checks.
+    pub credential_id: Option<String>,
+    /// The token's `exp`, once the signature checks.
+    pub expires_at: Option<jiff::Timestamp>,
+    /// Why it is refused: `malformed`, `bad_signature`, `not_yet_valid`, `expired`,
+    /// `credential_not_found`, `credential_expired`, `credential_not_active`,
+    /// `unsupported` (not a Telnyx simulator); `None` when valid.
+    pub reason: Option<String>,
 }
 
 /// Configuration of a Vobiz simulator (one account). `Debug` redacts the token.
@@ -228,6 +260,24 @@ impl RunningSim {
     /// Would a SIP REGISTER with this username/password succeed?
     pub fn check_credentials(&self, username: &str, password: &str) -> bool {
         self.sim.check(username, password)
+    }
+
+    /// Would a WebRTC login with this access token succeed now? (Telnyx; other
+    /// simulators answer `unsupported`.) Same as `POST /_sim/tokens/verify`.
+    pub fn verify_token(&self, token: &str) -> TokenCheck {
+        self.sim.verify_token(token)
+    }
+
+    /// Telnyx: sets how long a new telephony credential cannot log in; it applies to
+    /// existing credentials too (their age is compared with the delay at each login).
+    /// Same as `PUT /_sim/activation`. No effect on other simulators.
+    pub fn set_activation_delay(&self, delay: std::time::Duration) {
+        self.sim.set_activation_delay(delay);
+    }
+
+    /// Telnyx: the activation delay now (`Duration::ZERO` elsewhere).
+    pub fn activation_delay(&self) -> std::time::Duration {
+        self.sim.activation_delay()
     }
 
     /// Out-of-band create (as in the provider's portal), bypassing auth, rate limits

@@ -143,6 +143,8 @@ struct Credential {
     sip_username: String,
     sip_password: String,
     expires_at: Option<Timestamp>,
+    /// Creation on the simulator's clock: the start of the activation delay.
+    created: Timestamp,
     created_at: String,
     updated_at: String,
 }
@@ -150,6 +152,14 @@ struct Credential {
 impl Credential {
     fn expired(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|e| e <= now)
+    }
+
+    /// When the credential can first log in, with this activation delay.
+    fn active_from(&self, delay: std::time::Duration) -> Timestamp {
+        jiff::SignedDuration::try_from(delay)
+            .ok()
+            .and_then(|d| self.created.checked_add(d).ok())
+            .unwrap_or(Timestamp::MAX)
     }
 
     /// The TelephonyCredential shape of seed 003.
@@ -226,6 +236,8 @@ pub(crate) struct TelnyxApp {
     /// Seconds added to the wall clock (`POST /_sim/clock/advance`), so tests can
     /// expire registrations and credentials without waiting.
     clock_offset: Mutex<i64>,
+    /// How long a new telephony credential cannot log in (`/_sim/activation`).
+    activation_delay: Mutex<std::time::Duration>,
 }
 
 impl TelnyxApp {
@@ -238,6 +250,7 @@ impl TelnyxApp {
             common: Common::new(cfg.faults.clone(), cfg.rate_limit),
             state: Mutex::new(State_::default()),
             clock_offset: Mutex::new(0),
+            activation_delay: Mutex::new(cfg.activation_delay),
             cfg,
         })
     }
@@ -248,6 +261,87 @@ impl TelnyxApp {
         Timestamp::now()
             .checked_add(jiff::SignedDuration::from_secs(off))
             .unwrap_or_else(|_| Timestamp::now())
+    }
+
+    fn delay(&self) -> std::time::Duration {
+        *lock(&self.activation_delay)
+    }
+
+    /// Whether a credential has passed its activation delay at `now`.
+    fn activated(&self, c: &Credential, now: Timestamp) -> bool {
+        c.active_from(self.delay()) <= now
+    }
+
+    /// A WebRTC login with an access token: the simulator's signature, `nbf`/`exp` on
+    /// the simulator's clock, and a credential that still exists, has not expired and
+    /// has passed its activation delay (the docs: JWTs minted from a new credential may
+    /// fail to authenticate too).
+    fn verify(&self, token: &str) -> crate::TokenCheck {
+        let refuse = |reason: &str, id: Option<String>, exp: Option<Timestamp>| crate::TokenCheck {
+            valid: false,
+            credential_id: id,
+            expires_at: exp,
+            reason: Some(reason.to_string()),
+        };
+        let parts: Vec<&str> = token.trim().split('.').collect();
+        let [h, c, sig] = parts[..] else {
+            return refuse("malformed", None, None);
+        };
+        let decode = |p: &str| {
+            URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        };
+        let (Some(header), Some(claims), Ok(sig)) =
+            (decode(h), decode(c), URL_SAFE_NO_PAD.decode(sig))
+        else {
+            return refuse("malformed", None, None);
+        };
+        if header["alg"] != "HS256" {
+            return refuse("bad_signature", None, None);
+        }
+        let signed = &token.trim()[..h.len() + 1 + c.len()];
+        if ring::hmac::verify(&self.jwt_key, signed.as_bytes(), &sig).is_err() {
+            return refuse("bad_signature", None, None);
+        }
+        let id = claims["sub"].as_str().map(str::to_string);
+        let exp = claims["exp"]
+            .as_i64()
+            .and_then(|e| Timestamp::from_second(e).ok());
+        let (Some(id), Some(exp), Some(nbf)) = (id, exp, claims["nbf"].as_i64()) else {
+            return refuse("malformed", None, None);
+        };
+        if claims["aud"] != "telnyx_telephony" || claims["typ"] != "access" {
+            return refuse("malformed", Some(id), Some(exp));
+        }
+        let now = self.now();
+        if now.as_second() < nbf {
+            return refuse("not_yet_valid", Some(id), Some(exp));
+        }
+        if exp <= now {
+            return refuse("expired", Some(id), Some(exp));
+        }
+        let st = lock(&self.state);
+        let Some(cred) = st
+            .credentials
+            .get(&id)
+            .filter(|c| st.connections.contains_key(&c.connection_id))
+        else {
+            return refuse("credential_not_found", Some(id), Some(exp));
+        };
+        if cred.expired(now) {
+            return refuse("credential_expired", Some(id), Some(exp));
+        }
+        if !self.activated(cred, now) {
+            return refuse("credential_not_active", Some(id), Some(exp));
+        }
+        crate::TokenCheck {
+            valid: true,
+            credential_id: Some(id),
+            expires_at: Some(exp),
+            reason: None,
+        }
     }
 
     // ----- credential connections -----
@@ -534,6 +628,7 @@ impl TelnyxApp {
             sip_username: format!("gencred{}", random_alnum(22)),
             sip_password: random_hex(32),
             expires_at: expires_at.flatten(),
+            created: now,
             created_at: created.clone(),
             updated_at: created,
         };
@@ -915,6 +1010,26 @@ async fn create_token(State(app): S, Path(id): Path<String>) -> Response {
 // ---------- SIP registrations ----------
 
 impl TelnyxApp {
+    /// `credential_not_active` when this is a live credential's right login that only
+    /// its activation delay refuses.
+    fn refusal(
+        &self,
+        st: &State_,
+        username: &str,
+        password: &str,
+        now: Timestamp,
+    ) -> Option<&'static str> {
+        st.credentials
+            .values()
+            .any(|c| {
+                c.sip_username == username
+                    && c.sip_password == password
+                    && !c.expired(now)
+                    && !self.activated(c, now)
+            })
+            .then_some("credential_not_active")
+    }
+
     fn check_registration(&self, id: &str) -> ApiResult {
         let now = self.now();
         let st = lock(&self.state);
@@ -1034,9 +1149,13 @@ impl TelnyxApp {
                 .any(|c| c.sip_username == req.username);
         if known {
             st.registrar.record_failure(&req.username, now);
+            let error = match self.refusal(&st, &req.username, &req.password, now) {
+                Some(_) => "authentication failed: the credential is not active yet",
+                None => "authentication failed",
+            };
             admin(
                 StatusCode::FORBIDDEN,
-                json!({"sip_status": 403, "error": "authentication failed"}),
+                json!({"sip_status": 403, "error": error}),
             )
         } else {
             admin(
@@ -1097,6 +1216,47 @@ async fn admin_clock_advance(State(app): S, body: Bytes) -> Response {
     axum::Json(clock_json(&app)).into_response()
 }
 
+fn activation_json(app: &TelnyxApp) -> Value {
+    json!({"delay_ms": u64::try_from(app.delay().as_millis()).unwrap_or(u64::MAX)})
+}
+
+async fn admin_activation(State(app): S) -> Response {
+    axum::Json(activation_json(&app)).into_response()
+}
+
+/// `{"delay_ms": N}`: how long a new telephony credential cannot log in; it applies
+/// to existing credentials too, by their age.
+async fn admin_set_activation(State(app): S, body: Bytes) -> Response {
+    let ms = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["delay_ms"].as_u64())
+        .filter(|ms| *ms <= 86_400_000);
+    let Some(ms) = ms else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "delay_ms must be an integer between 0 and 86400000"})),
+        )
+            .into_response();
+    };
+    *lock(&app.activation_delay) = std::time::Duration::from_millis(ms);
+    axum::Json(activation_json(&app)).into_response()
+}
+
+/// `{"token": "..."}` -> [`crate::TokenCheck`].
+async fn admin_verify_token(State(app): S, body: Bytes) -> Response {
+    let token = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["token"].as_str().map(str::to_string));
+    let Some(token) = token else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "token (a string) is required"})),
+        )
+            .into_response();
+    };
+    axum::Json(app.verify(&token)).into_response()
+}
+
 /// Bad query strings (e.g. `page[size]=%zz`) still get a Telnyx-shaped 400.
 async fn query_rejection_guard(req: Request, next: axum::middleware::Next) -> Response {
     if let Some(q) = req.uri().query()
@@ -1143,6 +1303,11 @@ pub(crate) fn router(app: Arc<TelnyxApp>) -> Router {
         .route("/_sim/telnyx/registrations", get(admin_registrations))
         .route("/_sim/clock", get(admin_clock))
         .route("/_sim/clock/advance", post(admin_clock_advance))
+        .route(
+            "/_sim/activation",
+            get(admin_activation).put(admin_set_activation),
+        )
+        .route("/_sim/tokens/verify", post(admin_verify_token))
         .with_state(app.clone());
     api.merge(admin)
         .merge(core::admin_router(app.clone()))
@@ -1179,6 +1344,7 @@ impl Sim for TelnyxApp {
                 let mut v = c.to_json(&self.user_id, now);
                 v["tag"] = json!(c.tag);
                 v["connection_id"] = json!(c.connection_id);
+                v["active_from"] = json!(ts_millis(c.active_from(self.delay())));
                 v
             }).collect::<Vec<_>>(),
         })
@@ -1197,8 +1363,27 @@ impl Sim for TelnyxApp {
                 c.sip_username == username
                     && c.sip_password == password
                     && !c.expired(now)
+                    && self.activated(c, now)
                     && st.connections.contains_key(&c.connection_id)
             })
+    }
+
+    fn check_refusal(&self, username: &str, password: &str) -> Option<&'static str> {
+        let now = self.now();
+        let st = lock(&self.state);
+        self.refusal(&st, username, password, now)
+    }
+
+    fn verify_token(&self, token: &str) -> crate::TokenCheck {
+        self.verify(token)
+    }
+
+    fn set_activation_delay(&self, delay: std::time::Duration) {
+        *lock(&self.activation_delay) = delay;
+    }
+
+    fn activation_delay(&self) -> std::time::Duration {
+        self.delay()
     }
 
     fn oob_create(&self, collection: &str, body: Value) -> Result<Value, Value> {

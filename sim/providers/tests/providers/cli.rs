@@ -92,6 +92,31 @@ fn sim_telnyx_prints_url_and_stops_on_sigterm() {
 }
 
 #[test]
+fn sim_telnyx_activation_delay_flag() {
+    run(
+        &[
+            "telnyx",
+            "--api-key",
+            "KEYcli",
+            "--activation-delay",
+            "250ms",
+        ],
+        |url| {
+            let admin = format!("{}/_sim/activation", url.trim_end_matches("/v2"));
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let v: serde_json::Value = rt.block_on(async {
+                let r = crate::common::client().get(&admin).send().await.unwrap();
+                r.json().await.unwrap()
+            });
+            assert_eq!(v, serde_json::json!({"delay_ms": 250}));
+        },
+    );
+}
+
+#[test]
 fn sim_vobiz_prints_url_and_stops_on_sigterm() {
     run(
         &[

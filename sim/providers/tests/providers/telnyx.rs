@@ -38,6 +38,18 @@ impl Tx {
         assert_eq!(r.status, 201, "{}", r.text);
         r.json["data"].clone()
     }
+    /// Moves the simulator's clock past the documented activation delay of new
+    /// telephony credentials.
+    pub async fn pass_activation(&self) {
+        let r = self
+            .c
+            .post(format!("{}/clock/advance", self.sim.admin_url()))
+            .json(&json!({"seconds": 5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
     pub async fn create_cred(&self, body: Value) -> Resp {
         self.call(Method::POST, "/telephony_credentials", Some(body))
             .await
@@ -930,6 +942,8 @@ async fn telephony_credential_crud() {
     assert!(d["user_id"].is_string());
     assert!(is_ts_millis(d["created_at"].as_str().unwrap()));
     assert!(is_ts_millis(d["updated_at"].as_str().unwrap()));
+    assert!(!t.sim.check_credentials(su, sp), "not active yet");
+    t.pass_activation().await;
     assert!(t.sim.check_credentials(su, sp));
     assert!(!t.sim.check_credentials(su, "wrong"));
 
@@ -1267,6 +1281,7 @@ async fn deleting_connection_cascades_and_check() {
         d["sip_username"].as_str().unwrap(),
         d["sip_password"].as_str().unwrap(),
     );
+    t.pass_activation().await;
     assert!(t.sim.check_credentials(u, p));
     // Inactive connection: its own credentials stop working.
     t.call(
