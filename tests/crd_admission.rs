@@ -726,3 +726,80 @@ fn registration_check_interval_is_a_duration_of_at_least_30s() {
         }
     }
 }
+
+#[test]
+fn rotation_durations_and_sources_are_checked_at_admission() {
+    let kinds = [
+        (
+            "sipconnections.sipcred.io.yaml",
+            "SipConnection",
+            json!({"providerRef": {"name": "telnyx"}, "userName": "alice01"}),
+        ),
+        (
+            "trunkcredentials.sipcred.io.yaml",
+            "TrunkCredential",
+            json!({"providerRef": {"name": "vobiz"}, "username": "alice01"}),
+        ),
+        (
+            "telephonycredentials.sipcred.io.yaml",
+            "TelephonyCredential",
+            json!({"providerRef": {"name": "telnyx"}, "connectionID": "1234"}),
+        ),
+    ];
+    for (file, kind, spec) in &kinds {
+        let obj = |extra: Value| {
+            let mut spec = spec.clone();
+            spec.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            json!({"apiVersion": "sipcred.io/v1alpha1", "kind": kind, "metadata": {"name": "r", "namespace": "default"}, "spec": spec})
+        };
+        admit(file, &obj(json!({"rotation": {"interval": "720h"}})), None)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        for (bad, want) in [
+            ("9s", "spec.rotation.interval must be at least 10s"),
+            (
+                "monthly",
+                "spec.rotation.interval must be a duration such as 720h",
+            ),
+        ] {
+            let err =
+                admit(file, &obj(json!({"rotation": {"interval": bad}})), None).expect_err(bad);
+            assert!(err.contains(want), "{kind} {bad}: {err}");
+        }
+        if *kind != "TelephonyCredential" {
+            let err = admit(
+                file,
+                &obj(json!({"passwordSecretRef": {"name": "s"}, "rotation": {"interval": "720h"}})),
+                None,
+            )
+            .expect_err("rotation of a referenced password");
+            assert!(
+                err.contains("spec.rotation: a password from passwordSecretRef is rotated by changing that Secret"),
+                "{kind}: {err}"
+            );
+        }
+    }
+    let (file, _, _) = &kinds[2];
+    let tc = |r: Value| {
+        json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "TelephonyCredential", "metadata": {"name": "r", "namespace": "default"},
+            "spec": {"providerRef": {"name": "telnyx"}, "connectionID": "1234", "rotation": r,
+                     "accessToken": {"enabled": true, "refreshBefore": "1h", "key": "webrtc.jwt"}}})
+    };
+    admit(
+        file,
+        &tc(json!({"gracePeriod": "10m", "renewBefore": "24h"})),
+        None,
+    )
+    .unwrap();
+    let err = admit(file, &tc(json!({"gracePeriod": "ten minutes"})), None).unwrap_err();
+    assert!(
+        err.contains("spec.rotation.gracePeriod must be a duration"),
+        "{err}"
+    );
+    let err = admit(file, &tc(json!({"renewBefore": "1d"})), None).unwrap_err();
+    assert!(
+        err.contains("spec.rotation.renewBefore must be a duration"),
+        "{err}"
+    );
+}

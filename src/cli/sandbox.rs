@@ -132,11 +132,10 @@ async fn sandbox(
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut stop = std::pin::pin!(stop);
     let kube = sipcred_kube_sim::start(sipcred_kube_sim::KubeSimConfig::default()).await?;
-    // Zero until the operator waits for a new telephony credential to activate.
-    let telnyx = sipcred_provider_sim::start_telnyx(
-        sipcred_provider_sim::TelnyxConfig::new(TELNYX_KEY).with_activation_delay(Duration::ZERO),
-    )
-    .await?;
+    // Telnyx's documented activation delay: the operator waits for it.
+    let telnyx =
+        sipcred_provider_sim::start_telnyx(sipcred_provider_sim::TelnyxConfig::new(TELNYX_KEY))
+            .await?;
     let vobiz = sipcred_provider_sim::start_vobiz(sipcred_provider_sim::VobizConfig::new(
         VOBIZ_ID,
         VOBIZ_TOKEN,

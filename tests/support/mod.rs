@@ -139,12 +139,10 @@ impl World {
                 (ApiServer::Real(cp), client, ns, Some(guard), offset)
             }
         };
-        // Zero until the operator waits for a new telephony credential to activate.
-        let telnyx = sipcred_provider_sim::start_telnyx(
-            TelnyxConfig::new(TELNYX_KEY).with_activation_delay(Duration::ZERO),
-        )
-        .await
-        .unwrap();
+        // Telnyx's documented activation delay: the operator waits for it.
+        let telnyx = sipcred_provider_sim::start_telnyx(TelnyxConfig::new(TELNYX_KEY))
+            .await
+            .unwrap();
         let vobiz = sipcred_provider_sim::start_vobiz(VobizConfig::new(VOBIZ_ID, VOBIZ_TOKEN))
             .await
             .unwrap();
