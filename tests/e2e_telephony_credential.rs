@@ -97,6 +97,17 @@ async fn a_lost_create_response_is_recovered_with_the_password() {
     // A raw connection ID that does not exist: Telnyx refuses it and names the field.
     let (reason, message) = w.failed::<TelephonyCredential>("bob").await;
     assert!(message.contains("connection_id"), "{reason}: {message}");
+    // Its retries would count as creates below.
+    w.delete::<TelephonyCredential>("bob").await;
+    w.until("bob gone", 30, || async {
+        w.api::<TelephonyCredential>()
+            .get_opt("bob")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
 
     w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "c2", "namespace": NS},
         "spec": {"providerRef": {"name": "telnyx"}, "userName": "conn0002"}})).await;

@@ -134,6 +134,8 @@ struct Desired {
 /// The Telnyx credential connection as the engine sees it.
 pub struct TelnyxConnection {
     client: TelnyxClient,
+    /// How old the account's shared listing may be (the resync interval).
+    max_age: std::time::Duration,
     name: String,
     user_name: String,
     desired: Option<Desired>,
@@ -200,7 +202,7 @@ impl ExternalClient for TelnyxConnection {
         let c = &self.client;
         let found = by_id_or_identity(
             id,
-            async |id| c.get_credential_connection(id).await,
+            async |id| c.observe_credential_connection(id, self.max_age).await,
             async || c.find_connection_by_name(&self.name).await,
         )
         .await?;
@@ -266,6 +268,7 @@ impl ManagedKind for SipConnection {
         };
         Ok(TelnyxConnection {
             client,
+            max_age: cx.ctx.settings.resync,
             name,
             user_name: obj.spec.user_name.clone(),
             desired,

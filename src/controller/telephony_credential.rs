@@ -91,6 +91,8 @@ fn same_instant(a: Option<&str>, b: Option<&str>) -> bool {
 /// deleting (deletion needs only the identity).
 pub struct TelnyxCredential {
     client: TelnyxClient,
+    /// How old the account's shared listing may be (the resync interval).
+    max_age: Duration,
     name: String,
     connection_id: String,
     desired: Option<TelephonyCredentialRequest>,
@@ -210,7 +212,7 @@ impl ExternalClient for TelnyxCredential {
         let c = &self.client;
         let found = by_id_or_identity(
             id,
-            async |id| c.get_telephony_credential(id).await,
+            async |id| c.observe_telephony_credential(id, self.max_age).await,
             async || {
                 c.find_credential_by_name(&self.name, &self.connection_id)
                     .await
@@ -354,6 +356,7 @@ impl ManagedKind for TelephonyCredential {
                 .unwrap_or_default();
             return Ok(TelnyxCredential {
                 client,
+                max_age: cx.ctx.settings.resync,
                 name,
                 connection_id,
                 desired: None,
@@ -389,6 +392,7 @@ impl ManagedKind for TelephonyCredential {
             .and_then(|(key, _)| slot.key(key));
         Ok(TelnyxCredential {
             client,
+            max_age: cx.ctx.settings.resync,
             desired: Some(TelephonyCredentialRequest {
                 connection_id: Some(connection_id.clone()),
                 name: Some(name.clone()),

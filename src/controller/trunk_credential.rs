@@ -46,6 +46,8 @@ struct Desired {
 /// The Vobiz credential as the engine sees it.
 pub struct VobizCredential {
     client: VobizClient,
+    /// How old the account's shared listing may be (the resync interval).
+    max_age: std::time::Duration,
     username: String,
     desired: Option<Desired>,
 }
@@ -140,7 +142,7 @@ impl ExternalClient for VobizCredential {
         let c = &self.client;
         let found = by_id_or_identity(
             id,
-            async |id| c.get_credential(id).await,
+            async |id| c.observe_credential(id, self.max_age).await,
             async || c.find_credential_by_username(&self.username).await,
         )
         .await?;
@@ -269,6 +271,7 @@ impl ManagedKind for TrunkCredential {
         };
         Ok(VobizCredential {
             client,
+            max_age: cx.ctx.settings.resync,
             username: spec.username.clone(),
             desired,
         })

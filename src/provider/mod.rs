@@ -22,6 +22,7 @@
 pub mod error;
 pub mod fair;
 mod http;
+pub mod listing;
 pub mod observer;
 pub mod page;
 pub mod password;

@@ -307,8 +307,13 @@ impl World {
 
     /// Runs the controllers in this process.
     pub fn start_operator(&mut self) {
+        self.start_operator_with(Duration::from_secs(2), 4);
+    }
+
+    /// Runs the controllers in this process with a resync interval and concurrency.
+    pub fn start_operator_with(&mut self, resync: Duration, concurrency: u16) {
         let settings = Settings {
-            resync: Duration::from_secs(2),
+            resync,
             provider_timeout: Duration::from_secs(5),
             allowed_provider_hosts: vec![LOOPBACK.into()],
         };
@@ -319,7 +324,7 @@ impl World {
             Default::default(),
         );
         let scope = runner::Scope {
-            concurrency: 4,
+            concurrency,
             namespaces: self.scope(),
             ..Default::default()
         };

@@ -16,6 +16,7 @@ pub use models::*;
 
 use super::error::{ErrorCategory, OpKind, ProviderError};
 use super::http::{Call, CoreConfig, HttpCore};
+use super::listing::{Listed, Listing};
 use super::observer::{NoopObserver, RequestObserver};
 use super::page::{self, MAX_PAGE_SIZE, Page};
 use super::ratelimit::{RateLimitConfig, RateLimiter};
@@ -82,6 +83,8 @@ impl fmt::Debug for TelnyxConfig {
 #[derive(Clone, Debug)]
 pub struct TelnyxClient {
     core: HttpCore,
+    connections: Listing<CredentialConnection>,
+    credentials: Listing<TelephonyCredentialObject>,
 }
 
 #[derive(Deserialize)]
@@ -117,7 +120,11 @@ impl TelnyxClient {
                 auth_secrets: vec![cfg.api_key.clone()],
             },
         )?;
-        Ok(Self { core })
+        Ok(Self {
+            core,
+            connections: Listing::default(),
+            credentials: Listing::default(),
+        })
     }
 
     /// The account's shared rate limiter.
@@ -214,6 +221,59 @@ impl TelnyxClient {
         }
     }
 
+    /// The credential connection `id` from the account's shared listing when it is
+    /// no older than `max_age` (one paged LIST serves every object of the account); a
+    /// connection absent from it is confirmed with a GET (404: `NotFound`).
+    pub async fn observe_credential_connection(
+        &self,
+        id: &str,
+        max_age: Duration,
+    ) -> Result<CredentialConnection, ProviderError> {
+        let listed = self
+            .connections
+            .lookup(id, max_age, || async {
+                let all = self
+                    .list_all_credential_connections(&ConnectionFilter::default())
+                    .await?;
+                Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+            })
+            .await?;
+        match listed {
+            Listed::Present(c) => Ok(c),
+            Listed::Absent => {
+                let c = self.get_credential_connection(id).await?;
+                self.connections.wrote(id, Some(c.clone()));
+                Ok(c)
+            }
+        }
+    }
+
+    /// The telephony credential `id` from the account's shared listing (see
+    /// [`Self::observe_credential_connection`]).
+    pub async fn observe_telephony_credential(
+        &self,
+        id: &str,
+        max_age: Duration,
+    ) -> Result<TelephonyCredentialObject, ProviderError> {
+        let listed = self
+            .credentials
+            .lookup(id, max_age, || async {
+                let all = self
+                    .list_all_telephony_credentials(&TelephonyCredentialFilter::default())
+                    .await?;
+                Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+            })
+            .await?;
+        match listed {
+            Listed::Present(c) => Ok(c),
+            Listed::Absent => {
+                let c = self.get_telephony_credential(id).await?;
+                self.credentials.wrote(id, Some(c.clone()));
+                Ok(c)
+            }
+        }
+    }
+
     /// GET `/credential_connections/{id}`.
     pub async fn get_credential_connection(
         &self,
@@ -243,7 +303,9 @@ impl TelnyxClient {
         );
         call.body = Some(self.core.encode(OP, req)?);
         call.secrets.extend(req.password.as_ref());
-        Ok(self.get_json::<Data<_>>(call).await?.data)
+        let c: CredentialConnection = self.get_json::<Data<_>>(call).await?.data;
+        self.connections.wrote(&c.id, Some(c.clone()));
+        Ok(c)
     }
 
     /// PATCH `/credential_connections/{id}`: sends only the fields set in `req`.
@@ -261,7 +323,9 @@ impl TelnyxClient {
         );
         call.body = Some(self.core.encode(OP, req)?);
         call.secrets.extend(req.password.as_ref());
-        Ok(self.get_json::<Data<_>>(call).await?.data)
+        let c: CredentialConnection = self.get_json::<Data<_>>(call).await?.data;
+        self.connections.wrote(id, Some(c.clone()));
+        Ok(c)
     }
 
     /// DELETE `/credential_connections/{id}` (200 with the deleted object,
@@ -273,7 +337,11 @@ impl TelnyxClient {
             Method::DELETE,
             vec!["credential_connections", id],
         );
-        self.core.execute(&call).await.map(|_| ())
+        let r = self.core.execute(&call).await.map(|_| ());
+        if r.as_ref().is_ok() || r.as_ref().is_err_and(ProviderError::is_not_found) {
+            self.connections.wrote(id, None);
+        }
+        r
     }
 
     /// POST `/credential_connections/{id}/actions/check_registration_status`
@@ -427,7 +495,9 @@ impl TelnyxClient {
             vec!["telephony_credentials"],
         );
         call.body = Some(self.core.encode(OP, req)?);
-        Ok(self.get_json::<Data<_>>(call).await?.data)
+        let c: TelephonyCredentialObject = self.get_json::<Data<_>>(call).await?.data;
+        self.credentials.wrote(&c.id, Some(c.clone()));
+        Ok(c)
     }
 
     /// PATCH `/telephony_credentials/{id}`. An expired credential cannot be
@@ -445,7 +515,9 @@ impl TelnyxClient {
             vec!["telephony_credentials", id],
         );
         call.body = Some(self.core.encode(OP, req)?);
-        Ok(self.get_json::<Data<_>>(call).await?.data)
+        let c: TelephonyCredentialObject = self.get_json::<Data<_>>(call).await?.data;
+        self.credentials.wrote(id, Some(c.clone()));
+        Ok(c)
     }
 
     /// DELETE `/telephony_credentials/{id}` (200). 404 is `NotFound`.
@@ -456,7 +528,11 @@ impl TelnyxClient {
             Method::DELETE,
             vec!["telephony_credentials", id],
         );
-        self.core.execute(&call).await.map(|_| ())
+        let r = self.core.execute(&call).await.map(|_| ());
+        if r.as_ref().is_ok() || r.as_ref().is_err_and(ProviderError::is_not_found) {
+            self.credentials.wrote(id, None);
+        }
+        r
     }
 
     /// POST `/telephony_credentials/{id}/token` with `Accept: text/plain`:

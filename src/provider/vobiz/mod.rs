@@ -2,6 +2,7 @@
 
 mod models;
 
+use super::listing::{Listed, Listing};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,6 +93,7 @@ pub struct VobizClient {
     auth_id: String,
     /// Set once GET `/credentials/{id}` answered 405: use list-and-match.
     get_unsupported: Arc<AtomicBool>,
+    credentials: Listing<Credential>,
 }
 
 /// Accepts a bare object or `{"data": {...}}`.
@@ -146,6 +148,7 @@ impl VobizClient {
             core,
             auth_id: cfg.auth_id,
             get_unsupported: Arc::new(AtomicBool::new(false)),
+            credentials: Listing::default(),
         })
     }
 
@@ -196,7 +199,34 @@ impl VobizClient {
         call.body = Some(self.core.encode(OP, req)?);
         call.secrets.push(&req.password);
         let reply = self.core.execute(&call).await?;
-        self.decode_obj(OP, &reply)
+        let c: Credential = self.decode_obj(OP, &reply)?;
+        self.credentials.wrote(&c.id, Some(c.clone()));
+        Ok(c)
+    }
+
+    /// The credential `id` from the account's shared listing when it is no older
+    /// than `max_age` (one paged LIST serves every object of the account); a
+    /// credential absent from it is confirmed with a GET (`NotFound` when gone).
+    pub async fn observe_credential(
+        &self,
+        id: &str,
+        max_age: std::time::Duration,
+    ) -> Result<Credential, ProviderError> {
+        let listed = self
+            .credentials
+            .lookup(id, max_age, || async {
+                let all = self.list_all_credentials().await?;
+                Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+            })
+            .await?;
+        match listed {
+            Listed::Present(c) => Ok(c),
+            Listed::Absent => {
+                let c = self.get_credential(id).await?;
+                self.credentials.wrote(id, Some(c.clone()));
+                Ok(c)
+            }
+        }
     }
 
     /// GET `/Account/{auth_id}/trunks/credentials?limit=&offset=` (one page).
@@ -321,7 +351,9 @@ impl VobizClient {
         call.body = Some(self.core.encode(OP, req)?);
         call.secrets.extend(req.password.as_ref());
         let reply = self.core.execute(&call).await?;
-        self.decode_obj(OP, &reply)
+        let c: Credential = self.decode_obj(OP, &reply)?;
+        self.credentials.wrote(id, Some(c.clone()));
+        Ok(c)
     }
 
     /// DELETE `/Account/{auth_id}/credentials/{id}` (204). 404 is `NotFound`
@@ -333,7 +365,11 @@ impl VobizClient {
             Method::DELETE,
             vec!["Account", &self.auth_id, "credentials", id],
         );
-        self.core.execute(&call).await.map(|_| ())
+        let r = self.core.execute(&call).await.map(|_| ());
+        if r.as_ref().is_ok() || r.as_ref().is_err_and(ProviderError::is_not_found) {
+            self.credentials.wrote(id, None);
+        }
+        r
     }
 
     // ----- trunks -----------------------------------------------------------------
