@@ -385,6 +385,12 @@ async fn an_access_token_is_written_and_refreshed_before_it_expires() {
         s["id"].as_str(),
         "a token of this credential"
     );
+    let check = w.telnyx.verify_token(&token);
+    assert!(
+        check.valid,
+        "Telnyx accepts it as a WebRTC login: {check:?}"
+    );
+    assert_eq!(check.credential_id.as_deref(), Some(s["id"].as_str()));
     let exp = t
         .status
         .unwrap()
@@ -402,6 +408,8 @@ async fn an_access_token_is_written_and_refreshed_before_it_expires() {
     })
     .await;
     assert!(w.telnyx.request_count("POST", TOKEN, None) >= 2);
+    let fresh = w.secret("webrtc").await.unwrap()["token"].clone();
+    assert!(w.telnyx.verify_token(&fresh).valid);
     // The login itself is untouched by token refreshes.
     let after = w.secret("webrtc").await.unwrap();
     assert_eq!(after["password"], s["password"]);
@@ -584,4 +592,86 @@ async fn a_telephony_credential_killed_inside_its_rotation_leaves_one_credential
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_trunk_credential_killed_between_the_new_password_and_its_push_converges() {
+    let w = World::start().await;
+    w.apply(obj(
+        "TrunkCredential",
+        "crashtrunk",
+        json!({"providerRef": {"name": "vobiz"}, "username": "crashtrunk1"}),
+    ))
+    .await;
+    let mut first = Killed(w.spawn_binary());
+    w.wait_ready::<TrunkCredential>("crashtrunk").await;
+    let old = w.secret("crashtrunk").await.unwrap();
+    w.vobiz.set_faults(
+        FaultConfig::none().with_rule(
+            FaultRule::new(FaultKind::Latency {
+                latency: Latency::Fixed { ms: 5_000 },
+            })
+            .method("PUT")
+            .route(VOBIZ_CRED),
+        ),
+    );
+    request_rotation::<TrunkCredential>(&w, "crashtrunk", "crash-1").await;
+    w.until("new password in the Secret", 30, || async {
+        let s = w.secret("crashtrunk").await.unwrap();
+        (s["password"] != old["password"]).then_some(())
+    })
+    .await;
+    first.kill();
+    w.vobiz.set_faults(FaultConfig::none());
+    let held = w.secret("crashtrunk").await.unwrap();
+    let _second = Killed(w.spawn_binary());
+    rotated::<TrunkCredential>(&w, "crashtrunk", 1, 40).await;
+    let s = w.secret("crashtrunk").await.unwrap();
+    assert_eq!(s["password"], held["password"]);
+    assert!(w.vobiz.check_credentials("crashtrunk1", &s["password"]));
+    assert_eq!(World::provider_objects(&w.vobiz, "credentials").len(), 1);
+    assert_eq!(w.vobiz.request_count("POST", VOBIZ_CREDS, None), 1);
+}
+
+#[tokio::test]
+async fn a_telephony_credential_killed_in_its_grace_period_still_deletes_the_predecessor() {
+    let w = World::start().await;
+    w.apply(conn("conn", "tcconn001", json!({}))).await;
+    w.apply(tc("grace", json!({"rotation": {"gracePeriod": "8s"}})))
+        .await;
+    let mut first = Killed(w.spawn_binary());
+    w.wait_ready::<TelephonyCredential>("grace").await;
+    let old = w.secret("grace").await.unwrap();
+    request_rotation::<TelephonyCredential>(&w, "grace", "crash-2").await;
+    w.until("switched", 30, || async {
+        let s = w.secret("grace").await.unwrap();
+        (s["id"] != old["id"]).then_some(())
+    })
+    .await;
+    // Inside the grace period: the predecessor is recorded only in the Secret.
+    first.kill();
+    let new = w.secret("grace").await.unwrap();
+    assert!(
+        w.telnyx
+            .check_credentials(&old["username"], &old["password"])
+    );
+    assert_eq!(
+        World::provider_objects(&w.telnyx, "telephony_credentials").len(),
+        2
+    );
+    let _second = Killed(w.spawn_binary());
+    w.until("the predecessor deleted", 40, || async {
+        let c = World::provider_objects(&w.telnyx, "telephony_credentials");
+        (c.len() == 1 && c[0]["id"] == new["id"].as_str()).then_some(())
+    })
+    .await;
+    assert!(
+        w.telnyx
+            .check_credentials(&new["username"], &new["password"])
+    );
+    assert!(
+        !w.telnyx
+            .check_credentials(&old["username"], &old["password"])
+    );
+    assert_eq!(w.telnyx.request_count("DELETE", CRED, None), 1);
 }
