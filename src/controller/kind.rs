@@ -114,6 +114,52 @@ macro_rules! managed_fields {
 }
 pub(crate) use managed_fields;
 
+/// The registration-check hooks of [`ManagedKind`] for a kind with
+/// `spec.registrationCheck` and `status.registration`; expands inside the
+/// `impl ManagedKind` block.
+macro_rules! registration_fields {
+    () => {
+        fn registration_interval(&self) -> Option<&str> {
+            self.spec
+                .registration_check
+                .as_ref()
+                .map(|r| r.interval.as_str())
+        }
+
+        fn registration_mut(
+            status: &mut Self::Status,
+        ) -> Option<&mut Option<$crate::crd::RegistrationInfo>> {
+            Some(&mut status.registration)
+        }
+
+        fn registration_status(&self) -> Option<&str> {
+            self.status
+                .as_ref()?
+                .registration
+                .as_ref()?
+                .status
+                .as_deref()
+        }
+    };
+}
+pub(crate) use registration_fields;
+
+/// The rotation hooks of [`ManagedKind`] for a kind whose password this operator
+/// chooses (`spec.rotation`, `spec.passwordSecretRef`); expands inside the
+/// `impl ManagedKind` block.
+macro_rules! chosen_password_rotation {
+    () => {
+        fn rotation_schedule(&self) -> $crate::managed::rotation::Schedule {
+            $crate::controller::password_source::schedule(self.spec.rotation.as_ref())
+        }
+
+        fn can_rotate(&self) -> bool {
+            self.spec.password_secret_ref.is_none()
+        }
+    };
+}
+pub(crate) use chosen_password_rotation;
+
 /// Whether a status records password pushes (see [`managed_status!`]).
 #[doc(hidden)]
 pub trait PasswordField {

@@ -7,7 +7,10 @@ use serde::Serialize;
 
 use super::context::Account;
 use super::error::Error;
-use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
+use super::kind::{
+    Connect, ManagedKind, chosen_password_rotation, managed_fields, managed_status,
+    registration_fields,
+};
 use super::password_source::{self, Limits};
 use super::provider_calls::{by_id_or_identity, deleted, drift, from_provider, no_desired_state};
 use super::registration;
@@ -240,13 +243,7 @@ impl ManagedKind for SipConnection {
 
     managed_fields!();
 
-    fn rotation_schedule(&self) -> crate::managed::rotation::Schedule {
-        password_source::schedule(self.spec.rotation.as_ref())
-    }
-
-    fn can_rotate(&self) -> bool {
-        self.spec.password_secret_ref.is_none()
-    }
+    chosen_password_rotation!();
 
     async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
         let client = cx.account.telnyx("SipConnection")?;
@@ -275,25 +272,7 @@ impl ManagedKind for SipConnection {
         })
     }
 
-    fn registration_interval(&self) -> Option<&str> {
-        self.spec
-            .registration_check
-            .as_ref()
-            .map(|r| r.interval.as_str())
-    }
-
-    fn registration_mut(status: &mut SipConnectionStatus) -> Option<&mut Option<RegistrationInfo>> {
-        Some(&mut status.registration)
-    }
-
-    fn registration_status(&self) -> Option<&str> {
-        self.status
-            .as_ref()?
-            .registration
-            .as_ref()?
-            .status
-            .as_deref()
-    }
+    registration_fields!();
 
     async fn check_registration(
         &self,

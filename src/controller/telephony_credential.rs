@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::context::Account;
 use super::error::Error;
-use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
+use super::kind::{Connect, ManagedKind, managed_fields, managed_status, registration_fields};
 use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
 use super::registration;
 use super::runner::wake_on_ready;
@@ -410,27 +410,7 @@ impl ManagedKind for TelephonyCredential {
         })
     }
 
-    fn registration_interval(&self) -> Option<&str> {
-        self.spec
-            .registration_check
-            .as_ref()
-            .map(|r| r.interval.as_str())
-    }
-
-    fn registration_mut(
-        status: &mut TelephonyCredentialStatus,
-    ) -> Option<&mut Option<RegistrationInfo>> {
-        Some(&mut status.registration)
-    }
-
-    fn registration_status(&self) -> Option<&str> {
-        self.status
-            .as_ref()?
-            .registration
-            .as_ref()?
-            .status
-            .as_deref()
-    }
+    registration_fields!();
 
     async fn check_registration(
         &self,

@@ -7,7 +7,7 @@
 use secrecy::SecretString;
 
 use super::error::Error;
-use super::kind::{Connect, ManagedKind, managed_fields, managed_status};
+use super::kind::{Connect, ManagedKind, chosen_password_rotation, managed_fields, managed_status};
 use super::password_source::{self, Limits};
 use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
@@ -229,13 +229,7 @@ impl ManagedKind for TrunkCredential {
 
     managed_fields!();
 
-    fn rotation_schedule(&self) -> crate::managed::rotation::Schedule {
-        password_source::schedule(self.spec.rotation.as_ref())
-    }
-
-    fn can_rotate(&self) -> bool {
-        self.spec.password_secret_ref.is_none()
-    }
+    chosen_password_rotation!();
 
     async fn connect(cx: Connect<'_, Self>) -> Result<VobizCredential, Error> {
         let client = cx.account.vobiz("TrunkCredential")?;
