@@ -190,6 +190,10 @@ pub struct Connect<'a, K: ManagedKind> {
     pub issue: &'a Issue,
     /// A new secret must replace the current one (a rotation is due).
     pub rotate: bool,
+    /// A create may already have happened (a create-pending marker, or a recorded ID):
+    /// identity lookups must ask the provider, never a shared listing that may predate
+    /// that create.
+    pub may_exist: bool,
 }
 
 /// A managed kind: a namespaced custom resource whose objects each own one provider

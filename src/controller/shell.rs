@@ -156,6 +156,7 @@ struct KindConnector<'a, K: ManagedKind> {
     secret: Option<&'a SecretSlot>,
     issue: &'a Issue,
     rotate: bool,
+    may_exist: bool,
 }
 
 impl<'a, K: ManagedKind> KindConnector<'a, K> {
@@ -189,6 +190,7 @@ impl<K: ManagedKind> Connector for KindConnector<'_, K> {
             secret: self.secret,
             issue: self.issue,
             rotate: self.rotate,
+            may_exist: self.may_exist,
         })
         .await
     }
@@ -283,6 +285,7 @@ async fn lifecycle<K: ManagedKind>(
         secret: if state.deleting { None } else { slot.as_ref() },
         issue: &in_place,
         rotate: rotate && !replacing,
+        may_exist: state.create_pending || state.external_name.is_some(),
     };
     if matches!(phase, PreObserve::ObserveAndDelete) && replaces.is_some() {
         retire_leftovers(&connector, current.as_ref()).await?;
@@ -361,6 +364,7 @@ async fn lifecycle<K: ManagedKind>(
                 slot,
                 &successor,
                 in_place.previous.as_ref(),
+                status,
             )
             .await?
             {
@@ -410,6 +414,7 @@ async fn rotate_by_replacement<K: ManagedKind>(
     slot: &SecretSlot,
     successor: &Issue,
     older: Option<&Previous>,
+    status: &mut K::Status,
 ) -> Result<Option<std::time::Duration>, Error> {
     let next = connector.with_issue(successor, true);
     let client = next.connect().await?;
@@ -440,6 +445,8 @@ async fn rotate_by_replacement<K: ManagedKind>(
         slot.publish(&details).await?;
     }
     store.record_external_name(Some(&id)).await?;
+    // Status describes the login the Secret now holds.
+    K::report(&id, &resource, status);
     Ok(None)
 }
 

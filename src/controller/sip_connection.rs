@@ -139,6 +139,8 @@ pub struct TelnyxConnection {
     client: TelnyxClient,
     /// How old the account's shared listing may be (the resync interval).
     max_age: std::time::Duration,
+    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
+    may_exist: bool,
     name: String,
     user_name: String,
     desired: Option<Desired>,
@@ -206,7 +208,13 @@ impl ExternalClient for TelnyxConnection {
         let found = by_id_or_identity(
             id,
             async |id| c.observe_credential_connection(id, self.max_age).await,
-            async || c.find_connection_by_name(&self.name).await,
+            async || {
+                if self.may_exist {
+                    c.find_connection_by_name(&self.name).await
+                } else {
+                    c.find_listed_connection(&self.name, self.max_age).await
+                }
+            },
         )
         .await?;
         Ok(found.map(|c| self.observation(c)))
@@ -266,6 +274,7 @@ impl ManagedKind for SipConnection {
         Ok(TelnyxConnection {
             client,
             max_age: cx.ctx.settings.resync,
+            may_exist: cx.may_exist,
             name,
             user_name: obj.spec.user_name.clone(),
             desired,

@@ -93,6 +93,8 @@ pub struct TelnyxCredential {
     client: TelnyxClient,
     /// How old the account's shared listing may be (the resync interval).
     max_age: Duration,
+    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
+    may_exist: bool,
     name: String,
     connection_id: String,
     desired: Option<TelephonyCredentialRequest>,
@@ -214,8 +216,13 @@ impl ExternalClient for TelnyxCredential {
             id,
             async |id| c.observe_telephony_credential(id, self.max_age).await,
             async || {
-                c.find_credential_by_name(&self.name, &self.connection_id)
-                    .await
+                if self.may_exist {
+                    c.find_credential_by_name(&self.name, &self.connection_id)
+                        .await
+                } else {
+                    c.find_listed_credential(&self.name, &self.connection_id, self.max_age)
+                        .await
+                }
             },
         )
         .await?;
@@ -357,6 +364,7 @@ impl ManagedKind for TelephonyCredential {
             return Ok(TelnyxCredential {
                 client,
                 max_age: cx.ctx.settings.resync,
+                may_exist: cx.may_exist,
                 name,
                 connection_id,
                 desired: None,
@@ -393,6 +401,7 @@ impl ManagedKind for TelephonyCredential {
         Ok(TelnyxCredential {
             client,
             max_age: cx.ctx.settings.resync,
+            may_exist: cx.may_exist,
             desired: Some(TelephonyCredentialRequest {
                 connection_id: Some(connection_id.clone()),
                 name: Some(name.clone()),

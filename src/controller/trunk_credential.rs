@@ -48,6 +48,8 @@ pub struct VobizCredential {
     client: VobizClient,
     /// How old the account's shared listing may be (the resync interval).
     max_age: std::time::Duration,
+    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
+    may_exist: bool,
     username: String,
     desired: Option<Desired>,
 }
@@ -143,7 +145,13 @@ impl ExternalClient for VobizCredential {
         let found = by_id_or_identity(
             id,
             async |id| c.observe_credential(id, self.max_age).await,
-            async || c.find_credential_by_username(&self.username).await,
+            async || {
+                if self.may_exist {
+                    c.find_credential_by_username(&self.username).await
+                } else {
+                    c.find_listed_credential(&self.username, self.max_age).await
+                }
+            },
         )
         .await?;
         let Some(credential) = found else {
@@ -266,6 +274,7 @@ impl ManagedKind for TrunkCredential {
         Ok(VobizCredential {
             client,
             max_age: cx.ctx.settings.resync,
+            may_exist: cx.may_exist,
             username: spec.username.clone(),
             desired,
         })

@@ -95,6 +95,39 @@ impl<T: Clone> Listing<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
     {
+        self.refresh(max_age, fetch).await?;
+        Ok(match self.lock().items.get(id) {
+            Some(t) => Listed::Present(t.clone()),
+            None => Listed::Absent,
+        })
+    }
+
+    /// Every listed object that `matches`, from a listing no older than `max_age`.
+    pub async fn find<F, Fut>(
+        &self,
+        matches: impl Fn(&T) -> bool,
+        max_age: Duration,
+        fetch: F,
+    ) -> Result<Vec<T>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+    {
+        self.refresh(max_age, fetch).await?;
+        Ok(self
+            .lock()
+            .items
+            .values()
+            .filter(|t| matches(t))
+            .cloned()
+            .collect())
+    }
+
+    async fn refresh<F, Fut>(&self, max_age: Duration, fetch: F) -> Result<(), ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+    {
         if !self.fresh(max_age) {
             let _one = self.refresh.lock().await;
             // Another caller may have refreshed it while this one waited.
@@ -120,10 +153,7 @@ impl<T: Clone> Listing<T> {
                 st.fetched_at = Some(started);
             }
         }
-        Ok(match self.lock().items.get(id) {
-            Some(t) => Listed::Present(t.clone()),
-            None => Listed::Absent,
-        })
+        Ok(())
     }
 
     /// Records what this process wrote (`None`: deleted), so readers see it at once.

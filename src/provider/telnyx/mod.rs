@@ -231,12 +231,7 @@ impl TelnyxClient {
     ) -> Result<CredentialConnection, ProviderError> {
         let listed = self
             .connections
-            .lookup(id, max_age, || async {
-                let all = self
-                    .list_all_credential_connections(&ConnectionFilter::default())
-                    .await?;
-                Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
-            })
+            .lookup(id, max_age, || self.every_connection())
             .await?;
         match listed {
             Listed::Present(c) => Ok(c),
@@ -245,6 +240,81 @@ impl TelnyxClient {
                 self.connections.wrote(id, Some(c.clone()));
                 Ok(c)
             }
+        }
+    }
+
+    /// Every credential connection of the account, by ID (a listing's refresh).
+    async fn every_connection(&self) -> Result<Vec<(String, CredentialConnection)>, ProviderError> {
+        let all = self
+            .list_all_credential_connections(&ConnectionFilter::default())
+            .await?;
+        Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+    }
+
+    /// Every telephony credential of the account, by ID (a listing's refresh).
+    async fn every_credential(
+        &self,
+    ) -> Result<Vec<(String, TelephonyCredentialObject)>, ProviderError> {
+        let all = self
+            .list_all_telephony_credentials(&TelephonyCredentialFilter::default())
+            .await?;
+        Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+    }
+
+    /// The connection named exactly `exact_name` in the account's shared listing when
+    /// it is no older than `max_age`. Only for an object that never attempted a create:
+    /// after one, a listing from before it could miss what that create made.
+    pub async fn find_listed_connection(
+        &self,
+        exact_name: &str,
+        max_age: Duration,
+    ) -> Result<Option<CredentialConnection>, ProviderError> {
+        let mut found = self
+            .connections
+            .find(
+                |c| c.connection_name.as_deref() == Some(exact_name),
+                max_age,
+                || self.every_connection(),
+            )
+            .await?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop()),
+            n => Err(ambiguous(
+                "find_connection_by_name",
+                n,
+                found.iter().map(|c| c.id.as_str()),
+            )),
+        }
+    }
+
+    /// The telephony credential named exactly `name` on `connection_id` in the
+    /// account's shared listing (see [`Self::find_listed_connection`]).
+    pub async fn find_listed_credential(
+        &self,
+        name: &str,
+        connection_id: &str,
+        max_age: Duration,
+    ) -> Result<Option<TelephonyCredentialObject>, ProviderError> {
+        let mut found = self
+            .credentials
+            .find(
+                |c| {
+                    c.name.as_deref() == Some(name)
+                        && c.connection_id().is_none_or(|id| id == connection_id)
+                },
+                max_age,
+                || self.every_credential(),
+            )
+            .await?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop()),
+            n => Err(ambiguous(
+                "find_credential_by_name",
+                n,
+                found.iter().map(|c| c.id.as_str()),
+            )),
         }
     }
 
@@ -257,12 +327,7 @@ impl TelnyxClient {
     ) -> Result<TelephonyCredentialObject, ProviderError> {
         let listed = self
             .credentials
-            .lookup(id, max_age, || async {
-                let all = self
-                    .list_all_telephony_credentials(&TelephonyCredentialFilter::default())
-                    .await?;
-                Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
-            })
+            .lookup(id, max_age, || self.every_credential())
             .await?;
         match listed {
             Listed::Present(c) => Ok(c),

@@ -204,6 +204,31 @@ impl VobizClient {
         Ok(c)
     }
 
+    /// Every credential of the account, by ID (a listing's refresh).
+    async fn every_credential(&self) -> Result<Vec<(String, Credential)>, ProviderError> {
+        let all = self.list_all_credentials().await?;
+        Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+    }
+
+    /// The credential named `username` in the account's shared listing when it is no
+    /// older than `max_age`. Only for an object that never attempted a create: after
+    /// one, a listing from before it could miss what that create made.
+    pub async fn find_listed_credential(
+        &self,
+        username: &str,
+        max_age: std::time::Duration,
+    ) -> Result<Option<Credential>, ProviderError> {
+        let found = self
+            .credentials
+            .find(
+                |c| c.username == username,
+                max_age,
+                || self.every_credential(),
+            )
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
     /// The credential `id` from the account's shared listing when it is no older
     /// than `max_age` (one paged LIST serves every object of the account); a
     /// credential absent from it is confirmed with a GET (`NotFound` when gone).
@@ -214,10 +239,7 @@ impl VobizClient {
     ) -> Result<Credential, ProviderError> {
         let listed = self
             .credentials
-            .lookup(id, max_age, || async {
-                let all = self.list_all_credentials().await?;
-                Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
-            })
+            .lookup(id, max_age, || self.every_credential())
             .await?;
         match listed {
             Listed::Present(c) => Ok(c),
