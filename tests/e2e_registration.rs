@@ -117,3 +117,64 @@ async fn registration_status_follows_a_client_registering_and_expiring() {
         "registration health never affects Ready"
     );
 }
+
+#[tokio::test]
+async fn a_telephony_credential_reports_the_registration_of_its_generated_login() {
+    use sipcred_operator::crd::TelephonyCredential;
+    let mut w = World::start().await;
+    w.start_operator();
+    w.apply(json!({
+        "apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection",
+        "metadata": {"name": "webrtc", "namespace": NS},
+        "spec": {"providerRef": {"name": "telnyx"}, "userName": "webrtcconn1"}
+    }))
+    .await;
+    w.apply(json!({
+        "apiVersion": "sipcred.io/v1alpha1", "kind": "TelephonyCredential",
+        "metadata": {"name": "agent", "namespace": NS},
+        "spec": {"providerRef": {"name": "telnyx"}, "sipConnectionRef": {"name": "webrtc"},
+                 "registrationCheck": {"interval": "30s"}}
+    }))
+    .await;
+    let _: TelephonyCredential = w.wait_ready("agent").await;
+    let status = |w: &World| {
+        let w = w.api::<TelephonyCredential>();
+        async move {
+            let st = w.get("agent").await.unwrap().status.unwrap_or_default();
+            let registered = st
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "Registered")
+                .map(|c| format!("{}/{}", c.status, c.reason));
+            (st.registration.and_then(|r| r.status), registered)
+        }
+    };
+    w.until("the first registration check", 30, || async {
+        let (s, c) = status(&w).await;
+        (s.as_deref() == Some("NotRegistered") && c.as_deref() == Some("False/NotRegistered"))
+            .then_some(())
+    })
+    .await;
+    // A browser softphone registers with the generated login from the Secret.
+    let login = w.secret("agent").await.unwrap();
+    assert!(login["username"].starts_with("gencred"));
+    let reg = json!({"username": login["username"], "password": login["password"],
+                     "expires": 600, "user_agent": "WebRTC/1.0"});
+    assert_eq!(admin(&w, "/telnyx/register", reg).await, 200);
+    w.api::<TelephonyCredential>()
+        .patch(
+            "agent",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"example.com/poke": "1"}}})),
+        )
+        .await
+        .unwrap();
+    w.until("Registered", 30, || async {
+        let (s, c) = status(&w).await;
+        (s.as_deref() == Some("Registered") && c.as_deref() == Some("True/Registered"))
+            .then_some(())
+    })
+    .await;
+    let ready = w.ready::<TelephonyCredential>("agent").await.unwrap();
+    assert_eq!(ready.0, "True");
+}

@@ -413,6 +413,16 @@ fn dependants<K: ManagedKind>(
         .collect()
 }
 
+/// The watch of owned Secrets: only the Secrets this operator writes (see
+/// [`crate::secrets::MANAGED_BY`]), so the operator never caches other Secrets of the
+/// cluster; it reads a referenced one with a direct GET.
+fn owned_secrets() -> watcher::Config {
+    watcher::Config::default().labels(&format!(
+        "app.kubernetes.io/managed-by={}",
+        crate::secrets::MANAGED_BY
+    ))
+}
+
 /// A controller of a managed kind: owns its Secrets, follows its provider's readiness
 /// and whatever else the kind waits for.
 fn managed_controller<K: ManagedKind>(
@@ -424,14 +434,8 @@ fn managed_controller<K: ManagedKind>(
     if let Some(s) = &scope.selector {
         wc = wc.labels(s);
     }
-    // Only the Secrets this operator writes (see secrets::MANAGED_BY): the operator
-    // never caches other Secrets, and reads a referenced one with a direct GET.
-    let owned = watcher::Config::default().labels(&format!(
-        "app.kubernetes.io/managed-by={}",
-        crate::secrets::MANAGED_BY
-    ));
     let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc)
-        .owns(api::<Secret>(client, ns), owned);
+        .owns(api::<Secret>(client, ns), owned_secrets());
     let (s1, s2, s3) = (ctrl.store(), ctrl.store(), ctrl.store());
     // A Namespace's labels decide which ClusterSipProviders it may use: a change
     // re-checks its objects (metadata only: labels are all that matter).
@@ -561,4 +565,44 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         &ctx,
     ));
     futures::future::join_all(tasks).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_secret_watch_selects_exactly_the_secrets_this_operator_writes() {
+        let selector = owned_secrets().label_selector.unwrap();
+        let (key, value) = selector.split_once('=').unwrap();
+        let owner = crate::secrets::Owner {
+            api_version: "sipcred.io/v1alpha1".into(),
+            kind: "SipConnection".into(),
+            name: "desk".into(),
+            namespace: "default".into(),
+            uid: "u1".into(),
+        };
+        let details = crate::secrets::ConnectionDetails {
+            username: "u".into(),
+            password: secrecy::SecretString::from("p4ssword"),
+            domain: "d".into(),
+            id: None,
+            synced_digest: None,
+            marks: Default::default(),
+            extra: Default::default(),
+        };
+        let written = crate::secrets::desired(&owner, None, &details);
+        let labels = written.metadata.labels.unwrap();
+        assert_eq!(
+            labels.get(key).map(String::as_str),
+            Some(value),
+            "{selector}"
+        );
+        // A user's Secret carries no such label: it is never in the cache.
+        assert!(
+            !selector.contains(','),
+            "one label, nothing broader: {selector}"
+        );
+    }
 }
