@@ -22,17 +22,18 @@ fn sandbox_brings_every_example_to_ready_and_masks_passwords() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "sandbox failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("9/9 Ready"), "{stdout}");
+    assert!(stdout.contains("11/11 Ready"), "{stdout}");
     for row in [
         "SipConnection        default/myagent01",
         "TelephonyCredential  default/agent-alice",
         "TrunkCredential      default/office-pbx",
+        "TelephonyCredential  default/agent-bob",
         "ClusterSipProvider   telnyx-shared",
     ] {
         assert!(stdout.contains(row), "missing {row:?} in\n{stdout}");
     }
     assert!(
-        stdout.contains("6 Secrets hold credentials the simulators accept"),
+        stdout.contains("8 Secrets hold credentials the simulators accept"),
         "{stdout}"
     );
     assert!(

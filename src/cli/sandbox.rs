@@ -53,6 +53,7 @@ const EXAMPLES: &[(&str, &str)] = &[
         "trunkcredential.yaml",
         include_str!("../../examples/trunkcredential.yaml"),
     ),
+    ("rotation.yaml", include_str!("../../examples/rotation.yaml")),
 ];
 
 const TELNYX_KEY: &str = "KEYSANDBOX0123456789";
