@@ -136,3 +136,114 @@ fn sandbox_stops_cleanly_on_sigterm() {
         "the API server's port is released"
     );
 }
+
+/// The sandbox left running, as a new user leaves it: once every example is Ready,
+/// resyncs observe the providers and write nothing (no provider write, no Event).
+#[test]
+fn the_sandbox_left_running_is_quiet() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sipcred-operator"))
+        .args(["sandbox", "--timeout-secs", "90", "--resync-secs", "2"])
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let _child = Kill(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (mut telnyx, mut vobiz, mut out) = (None, None, String::new());
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("sandbox never reached its running state:\n{out}"));
+        out.push_str(&line);
+        out.push('\n');
+        let admin = |l: &str| {
+            let url = l.trim();
+            let host = url.trim_start_matches("http://").split('/').next().unwrap();
+            format!("http://{host}/_sim")
+        };
+        if let Some(u) = line.strip_prefix("Telnyx simulator") {
+            telnyx = Some(admin(u));
+        }
+        if let Some(u) = line.strip_prefix("Vobiz simulator") {
+            vobiz = Some(admin(u));
+        }
+        if line.starts_with("running;") {
+            break;
+        }
+    }
+    let (telnyx, vobiz) = (telnyx.unwrap(), vobiz.unwrap());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let writes = |admin: &str| -> (u64, u64) {
+        let v: serde_json::Value = rt
+            .block_on(async {
+                reqwest::get(format!("{admin}/requests"))
+                    .await?
+                    .json()
+                    .await
+            })
+            .unwrap();
+        let mut w = 0;
+        let mut r = 0;
+        for row in v["requests"].as_array().unwrap() {
+            let n = row["count"].as_u64().unwrap();
+            match row["method"].as_str().unwrap() {
+                "GET" => r += n,
+                _ => w += n,
+            }
+        }
+        (w, r)
+    };
+    let events = || -> usize {
+        let o = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["get", "events", "-A", "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["count"].as_u64().unwrap_or(1) as usize)
+            .sum()
+    };
+    // Settle: the writes that made everything Ready have landed.
+    std::thread::sleep(Duration::from_secs(5));
+    let (t0, v0, e0) = (writes(&telnyx), writes(&vobiz), events());
+    std::thread::sleep(Duration::from_secs(8));
+    let (t1, v1, e1) = (writes(&telnyx), writes(&vobiz), events());
+    assert!(
+        t1.1 > t0.1 && v1.1 > v0.1,
+        "the resyncs observed both providers"
+    );
+    assert_eq!(t1.0, t0.0, "Telnyx writes while left running");
+    assert_eq!(v1.0, v0.0, "Vobiz writes while left running");
+    assert_eq!(e1, e0, "Events while left running");
+}

@@ -53,7 +53,10 @@ const EXAMPLES: &[(&str, &str)] = &[
         "trunkcredential.yaml",
         include_str!("../../examples/trunkcredential.yaml"),
     ),
-    ("rotation.yaml", include_str!("../../examples/rotation.yaml")),
+    (
+        "rotation.yaml",
+        include_str!("../../examples/rotation.yaml"),
+    ),
 ];
 
 const TELNYX_KEY: &str = "KEYSANDBOX0123456789";
@@ -78,6 +81,9 @@ pub struct SandboxArgs {
     /// Serve the operator's /metrics on this address (e.g. 127.0.0.1:9090).
     #[arg(long)]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// How often every object is checked against its provider, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub resync_secs: u64,
 }
 
 /// Runs the sandbox until it is done (`--exit-when-ready`), fails, or is told to stop
@@ -172,7 +178,7 @@ async fn sandbox(
     let ctx = Ctx::new(
         client.clone(),
         Settings {
-            resync: Duration::from_secs(60),
+            resync: Duration::from_secs(args.resync_secs.max(1)),
             // The simulators listen on loopback; nothing else may receive a key.
             allowed_provider_hosts: vec!["127.0.0.1".into()],
             ..Settings::default()
