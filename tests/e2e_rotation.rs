@@ -675,3 +675,52 @@ async fn a_telephony_credential_killed_in_its_grace_period_still_deletes_the_pre
     );
     assert_eq!(w.telnyx.request_count("DELETE", CRED, None), 1);
 }
+
+#[tokio::test]
+async fn an_observe_only_object_rotates_nothing_until_it_is_managed_again() {
+    let mut w = World::start().await;
+    w.start_operator();
+    w.apply(conn("watched", "watched01", json!({}))).await;
+    w.wait_ready::<SipConnection>("watched").await;
+    let before = w.secret("watched").await.unwrap();
+    let policy =
+        |p: Option<&str>| json!({"metadata": {"annotations": {"sipcred.io/management-policy": p}}});
+    w.api::<SipConnection>()
+        .patch(
+            "watched",
+            &PatchParams::default(),
+            &Patch::Merge(policy(Some("ObserveOnly"))),
+        )
+        .await
+        .unwrap();
+    let patches = w.telnyx.request_count("PATCH", CONN, None);
+    request_rotation::<SipConnection>(&w, "watched", "while-observing").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        w.secret("watched").await.unwrap()["password"],
+        before["password"],
+        "observe-only: the Secret keeps the login the provider holds"
+    );
+    assert!(
+        w.telnyx
+            .check_credentials(&before["username"], &before["password"])
+    );
+    assert_eq!(w.telnyx.request_count("PATCH", CONN, None), patches);
+    // Managed again: the pending request is honoured.
+    w.api::<SipConnection>()
+        .patch(
+            "watched",
+            &PatchParams::default(),
+            &Patch::Merge(policy(None)),
+        )
+        .await
+        .unwrap();
+    let st = rotated::<SipConnection>(&w, "watched", 1, 30).await;
+    assert_eq!(st["lastRotationRequest"], "while-observing");
+    let after = w.secret("watched").await.unwrap();
+    assert_ne!(after["password"], before["password"]);
+    assert!(
+        w.telnyx
+            .check_credentials(&after["username"], &after["password"])
+    );
+}

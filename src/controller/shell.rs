@@ -250,6 +250,7 @@ async fn lifecycle<K: ManagedKind>(
         .filter(|r| !r.is_empty())
         .map(String::as_str);
     let current = slot.as_ref().and_then(SecretSlot::issue);
+    let may_write = state.management == crate::managed::ManagementPolicy::Full;
     // A login the user supplies is rotated by the user: nothing is scheduled.
     let schedule = if obj.can_rotate() {
         obj.rotation_schedule()
@@ -260,13 +261,15 @@ async fn lifecycle<K: ManagedKind>(
     // The login this step publishes, and whether it replaces the current one.
     let (issue, rotate) = match (&current, verdict.due) {
         (None, _) => (Issue::first(now, requested), false),
-        (Some(c), Some(_)) if obj.can_rotate() => {
+        // Only a fully managed object rotates: observe-only must never leave the Secret
+        // with a password the provider was not given, nor create a successor.
+        (Some(c), Some(_)) if obj.can_rotate() && may_write => {
             let mut next = c.next(now, requested);
             next.expires_at =
                 rotation::renewed_expiry(c, schedule.renew_before.unwrap_or_default(), now);
             (next, true)
         }
-        (Some(c), Some(Why::Requested)) => (c.acknowledge(requested), false),
+        (Some(c), Some(Why::Requested)) if !obj.can_rotate() => (c.acknowledge(requested), false),
         (Some(c), _) => (c.clone(), false),
     };
     // A replacement rotation first keeps the current object in sync; the successor
@@ -375,7 +378,7 @@ async fn lifecycle<K: ManagedKind>(
                 );
                 requeue = Some(wait);
             }
-        } else if let Some(prev) = in_place.previous.as_ref() {
+        } else if let Some(prev) = in_place.previous.as_ref().filter(|_| may_write) {
             if prev.delete_at <= now {
                 retire_previous(&connector, slot, &in_place, prev, external_name, resource).await?;
             } else {
