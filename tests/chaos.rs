@@ -372,6 +372,11 @@ async fn run(p: Params) {
             let fails = s.check(settled).await;
             s.summary(&fails, started, chaos_at, settled);
             s.stop();
+            if !fails.is_empty() {
+                let kept = std::env::temp_dir().join(format!("sipcred-chaos-seed-{}.log", p.seed));
+                let _ = std::fs::copy(&s.log_path, &kept);
+                println!("operator logs kept in {}", kept.display());
+            }
             assert!(
                 fails.is_empty(),
                 "chaos FAILED with seed {} (replay: CHAOS_SEED={} cargo test --test chaos -- --ignored chaos_on_demand): {}",
@@ -644,8 +649,14 @@ impl Scenario {
         let o = &self.objs[ix];
         let api = o.kind.api(&self.w);
         retry(&format!("patching {}", o.name), || async {
-            api.patch(&o.name, &PatchParams::default(), &Patch::Merge(&body))
+            match api
+                .patch(&o.name, &PatchParams::default(), &Patch::Merge(&body))
                 .await
+            {
+                // A deleted object may go at any moment.
+                Err(e) if o.deleted && already(&e, 404) => Ok(()),
+                r => r.map(|_| ()),
+            }
         })
         .await;
     }
@@ -948,8 +959,14 @@ impl Scenario {
         }
         self.stop_faults();
         let stopped = Instant::now();
+        // Paused objects resume, deleted ones too: a paused object keeps its finalizer
+        // and its provider object until it is resumed.
         for ix in 0..self.objs.len() {
-            if self.objs[ix].live() && self.objs[ix].annotations.contains_key(PAUSED) {
+            if self.objs[ix].applied && self.objs[ix].annotations.contains_key(PAUSED) {
+                if self.objs[ix].deleted && self.get(ix).await.is_none() {
+                    self.objs[ix].annotations.remove(PAUSED);
+                    continue;
+                }
                 self.annotate(ix, PAUSED, Ann::Remove).await;
             }
         }
@@ -1015,7 +1032,19 @@ impl Scenario {
                     out.push(format!("{} ({reason})", o.name));
                 }
                 (false, None) => out.push(format!("{} (missing)", o.name)),
-                (true, Some(_)) => out.push(format!("{} (not deleted)", o.name)),
+                (true, Some(v)) => {
+                    let ready = v["status"]["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|c| c["type"] == "Ready")
+                        .map(|c| format!("{}: {}", c["reason"], c["message"]))
+                        .unwrap_or_default();
+                    out.push(format!(
+                        "{} (not deleted; finalizers {}, annotations {}, Ready {ready})",
+                        o.name, v["metadata"]["finalizers"], v["metadata"]["annotations"]
+                    ))
+                }
                 (true, None) => {}
             }
         }
