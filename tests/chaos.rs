@@ -25,7 +25,9 @@
 //!
 //! On demand (`cargo test --test chaos -- --ignored --nocapture chaos_on_demand`):
 //! `CHAOS_SEED`, `CHAOS_OBJECTS` (per kind), `CHAOS_SECS` (chaos phase),
-//! `CHAOS_REPLICAS` (1 or 2) and `CHAOS_SOAK_MINS`: a soak that keeps churning a
+//! `CHAOS_REPLICAS` (1 or 2), `CHAOS_LOG` (the operator's `--log-level`, default
+//! `info`; the logs of a failed run are kept and their path printed) and
+//! `CHAOS_SOAK_MINS`: a soak that keeps churning a
 //! steady population, one cycle a minute (churn under faults, then faults off and the
 //! invariants printed), with the operator's RSS and open file descriptors and the
 //! simulators' open connections each minute; it fails if RSS or descriptors grow more
@@ -461,7 +463,7 @@ impl Scenario {
             &args,
             &[("POD_NAME", &pod)],
             &metrics,
-            "info",
+            &std::env::var("CHAOS_LOG").unwrap_or_else(|_| "info".into()),
             Stdio::from(self.log.try_clone().unwrap()),
         );
         let pid = child.id();

@@ -84,3 +84,47 @@ async fn a_telephony_credential_deleted_before_its_create_was_recorded_is_delete
         "deletionPolicy Delete leaves nothing at Telnyx: {left:?}"
     );
 }
+
+/// Found with seed 2 (two replicas): a replica restarted while the API server failed a
+/// request now and then exited at once when its first read of the leader Lease got a
+/// 500, leaving the Deployment to restart it with a growing back-off, and its last
+/// words held the `Debug` dump of the API status. A transient failure at start is now
+/// waited out.
+#[tokio::test]
+async fn a_replica_whose_first_lease_reads_fail_waits_and_leads() {
+    let w = World::start().await;
+    let Some(faults) = w.api_faults() else {
+        return;
+    };
+    faults.fail(
+        sipcred_kube_sim::FaultRule::error(500)
+            .resource("leases")
+            .times(3),
+    );
+    let mut op = support::Killed(w.spawn_binary_with(
+        &w.kubeconfig,
+        &["--leader-elect"],
+        &[("POD_NAME", "regression")],
+    ));
+    w.apply(conn("after", "lease0001")).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(
+            !op.exited(),
+            "the replica exited on a transient Lease failure"
+        );
+        if matches!(w.ready::<SipConnection>("after").await, Some((s, _, _)) if s == "True") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica did not lead and reconcile within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        faults.get().rules[0].remaining,
+        Some(0),
+        "the Lease failures were all met"
+    );
+}
