@@ -867,6 +867,19 @@ impl Scenario {
             return false;
         };
         let o = self.objs[ix].clone();
+        // An imported object the operator has not taken over yet (no finalizer) goes
+        // without the operator hearing of it, and its provider object stays, rightly.
+        if o.imported && !o.orphan {
+            let Some(v) = self.get(ix).await else {
+                return false;
+            };
+            let has_finalizer = v["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == "sipcred.io/finalizer"));
+            if !has_finalizer {
+                return false;
+            }
+        }
         if o.orphan {
             let Some(v) = self.get(ix).await else {
                 return false;
@@ -1409,11 +1422,13 @@ impl Scenario {
             .map(|(a, n)| format!("{a} {n}"))
             .collect();
         println!(
-            "chaos summary seed={}: {} of 6 invariants hold; {} objects ({} live), actions: {}; {} SIGKILLs, {} key flips, {} API faults; chaos ran {:.1} s, converged in {:.1} s, total {:.1} s",
+            "chaos summary seed={}: {} of 6 invariants hold; {} objects ({} live, {} imported, {} deleted with Orphan), actions: {}; {} SIGKILLs, {} key flips, {} API faults; chaos ran {:.1} s, converged in {:.1} s, total {:.1} s",
             self.p.seed,
             6 - fails.len(),
             self.objs.iter().filter(|o| o.applied).count(),
             self.objs.iter().filter(|o| o.live()).count(),
+            self.objs.iter().filter(|o| o.applied && o.imported).count(),
+            self.objs.iter().filter(|o| o.orphaned.is_some()).count(),
             acts.join(", "),
             self.kills,
             self.key_flips,
