@@ -986,11 +986,20 @@ impl Scenario {
             }
         }
         let deadline = stopped + self.p.settle;
+        let mut next_report = stopped + Duration::from_secs(15);
         loop {
             self.reap();
             let pending = self.pending().await;
             if pending.is_empty() {
                 break;
+            }
+            if Instant::now() > next_report {
+                println!(
+                    "converging, {:.0} s after the faults stopped: {}",
+                    stopped.elapsed().as_secs_f64(),
+                    pending.join(", ")
+                );
+                next_report += Duration::from_secs(15);
             }
             if Instant::now() > deadline {
                 println!(
@@ -1042,7 +1051,13 @@ impl Scenario {
                         .into_iter()
                         .flatten()
                         .find(|c| c["type"] == "Ready")
-                        .map(|c| c["reason"].as_str().unwrap_or("").to_string())
+                        .map(|c| {
+                            format!(
+                                "{}: {}",
+                                c["reason"].as_str().unwrap_or(""),
+                                c["message"].as_str().unwrap_or("")
+                            )
+                        })
                         .unwrap_or_else(|| "no Ready condition".into());
                     out.push(format!("{} ({reason})", o.name));
                 }
@@ -1443,64 +1458,89 @@ impl Scenario {
         );
     }
 
-    /// Soak: one cycle a minute (churn under faults, converge, invariants), memory and
-    /// connections each minute.
+    /// Soak: cycles of churn under faults, convergence and the invariants, for
+    /// `total`; the operator's memory, descriptors and sockets sampled every minute.
     async fn soak(&mut self, total: Duration, started: Instant) {
-        let mut samples: Vec<(u64, u64, usize, usize)> = vec![];
+        let pid = self.ops[0].pid;
+        let samples: std::sync::Arc<std::sync::Mutex<Vec<Sample>>> = Default::default();
+        let sampler = tokio::spawn({
+            let samples = samples.clone();
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                tick.tick().await;
+                for minute in 1.. {
+                    tick.tick().await;
+                    let s = Sample::of(pid, minute);
+                    println!(
+                        "soak minute {minute}: operator RSS {:.1} MiB, {} open descriptors, {} sockets",
+                        s.rss_kib as f64 / 1024.0,
+                        s.fds,
+                        s.sockets
+                    );
+                    samples.lock().unwrap().push(s);
+                }
+            }
+        });
         let mut all_fails = vec![];
-        let mut minute = 0;
+        let mut cycle = 0;
         while started.elapsed() < total {
-            minute += 1;
-            let cycle_start = Instant::now();
+            cycle += 1;
             // Keep the population steady: new objects replace deleted ones.
             let target = self.p.per_kind * 3;
             while self.objs.iter().filter(|o| !o.deleted).count() < target + 3 {
                 let k = Kind::ALL[self.rng.random_range(0..3)];
                 self.add(k);
             }
-            let (_, settle) = self.cycle(Duration::from_secs(30), false).await;
-            println!("soak minute {minute}:");
-            let fails = self.check(settle).await;
-            let pid = self.ops[0].pid;
-            let rss = proc_kib(pid, "VmRSS:");
-            let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
-                .map(|d| d.count())
-                .unwrap_or(0);
-            let conns = self.w.telnyx.open_connections() + self.w.vobiz.open_connections();
-            samples.push((minute, rss, fds, conns));
+            let (_, settle) = self.cycle(Duration::from_secs(25), false).await;
             println!(
-                "soak minute {minute}: operator RSS {:.1} MiB, {fds} open descriptors, {conns} provider connections; {} invariants failed; cycle {:.0} s",
-                rss as f64 / 1024.0,
-                fails.len(),
-                cycle_start.elapsed().as_secs_f64()
+                "soak cycle {cycle} at {:.1} min ({} provider connections open):",
+                started.elapsed().as_secs_f64() / 60.0,
+                self.w.telnyx.open_connections() + self.w.vobiz.open_connections()
             );
-            all_fails.extend(fails.into_iter().map(|f| format!("minute {minute}: {f}")));
-            let rest = Duration::from_secs(60).saturating_sub(cycle_start.elapsed());
-            tokio::time::sleep(rest).await;
+            let fails = self.check(settle).await;
+            all_fails.extend(fails.into_iter().map(|f| format!("cycle {cycle}: {f}")));
+            if self.ops[0].pid != pid {
+                all_fails.push(
+                    "the operator was restarted: memory over time is not one process's".into(),
+                );
+                break;
+            }
         }
+        sampler.abort();
         self.stop();
-        let from = if samples.len() > 10 {
-            9
-        } else {
-            samples.len() / 2
-        };
-        let (m0, rss0, fds0, _) = samples[from];
-        let (m1, rss1, fds1, _) = *samples.last().unwrap();
-        let growth = |a: u64, b: u64| (b as f64 - a as f64) / a.max(1) as f64 * 100.0;
+        let samples = samples.lock().unwrap().clone();
+        assert!(samples.len() >= 2, "a soak needs at least 2 minutes");
+        // From minute 10 (the middle of a shorter soak) to the end.
+        let from = samples
+            .iter()
+            .position(|s| s.minute >= 10)
+            .filter(|&i| i + 1 < samples.len())
+            .unwrap_or(samples.len() / 2 - 1);
+        let (a, b) = (&samples[from], samples.last().unwrap());
+        let growth = |x: usize, y: usize| (y as f64 - x as f64) / x.max(1) as f64 * 100.0;
         let curve: Vec<String> = samples
             .iter()
-            .map(|s| format!("{}:{:.1}", s.0, s.1 as f64 / 1024.0))
+            .map(|s| format!("{}:{:.1}", s.minute, s.rss_kib as f64 / 1024.0))
             .collect();
         println!("soak RSS curve (minute:MiB): {}", curve.join(" "));
-        let ok = growth(rss0, rss1) <= 5.0 && growth(fds0 as u64, fds1 as u64) <= 5.0;
+        let ok = growth(a.rss_kib, b.rss_kib) <= 5.0
+            && growth(a.fds, b.fds) <= 5.0
+            && growth(a.sockets, b.sockets) <= 5.0;
         println!(
-            "soak summary seed={}: {} minutes; RSS {:.1} -> {:.1} MiB ({:+.1}%), descriptors {fds0} -> {fds1} ({:+.1}%) between minute {m0} and {m1}; {} invariant failures ... {}",
+            "soak summary seed={}: {} minutes, {cycle} cycles; between minute {} and {}: RSS {:.1} -> {:.1} MiB ({:+.1}%), descriptors {} -> {} ({:+.1}%), sockets {} -> {} ({:+.1}%); {} invariant failures ... {}",
             self.p.seed,
             samples.len(),
-            rss0 as f64 / 1024.0,
-            rss1 as f64 / 1024.0,
-            growth(rss0, rss1),
-            growth(fds0 as u64, fds1 as u64),
+            a.minute,
+            b.minute,
+            a.rss_kib as f64 / 1024.0,
+            b.rss_kib as f64 / 1024.0,
+            growth(a.rss_kib, b.rss_kib),
+            a.fds,
+            b.fds,
+            growth(a.fds, b.fds),
+            a.sockets,
+            b.sockets,
+            growth(a.sockets, b.sockets),
             all_fails.len(),
             if ok && all_fails.is_empty() {
                 "ok"
@@ -1510,10 +1550,39 @@ impl Scenario {
         );
         assert!(
             ok && all_fails.is_empty(),
-            "soak FAILED with seed {}: {}",
+            "soak FAILED with seed {} (more than 5% growth, or): {}",
             self.p.seed,
             all_fails.join("; ")
         );
+    }
+}
+
+/// The operator process at one minute of a soak.
+#[derive(Clone, Debug)]
+struct Sample {
+    minute: u64,
+    rss_kib: usize,
+    fds: usize,
+    /// Descriptors that are sockets: its connections (and its two listeners).
+    sockets: usize,
+}
+
+impl Sample {
+    fn of(pid: u32, minute: u64) -> Self {
+        let links: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+                    .map(|l| l.display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Sample {
+            minute,
+            rss_kib: proc_kib(pid, "VmRSS:") as usize,
+            fds: links.len(),
+            sockets: links.iter().filter(|l| l.starts_with("socket:")).count(),
+        }
     }
 }
 
