@@ -1044,7 +1044,18 @@ impl Scenario {
             }
             let v = self.get(ix).await;
             match (o.deleted, v) {
-                (false, Some(v)) if Self::settled(&v) => {}
+                (false, Some(v)) if Self::settled(&v) => {
+                    // A referenced Secret's new content is read at the resync.
+                    if let Some(pw) = &o.pw {
+                        let in_use = self
+                            .managed_secret(&o.name)
+                            .await
+                            .and_then(|s| s.get("password").cloned());
+                        if in_use.as_ref() != Some(&self.user_secrets[pw].1) {
+                            out.push(format!("{} (referenced password not in use yet)", o.name));
+                        }
+                    }
+                }
                 (false, Some(v)) => {
                     let reason = v["status"]["conditions"]
                         .as_array()
@@ -1138,7 +1149,7 @@ impl Scenario {
             "ready",
             pending.is_empty(),
             format!(
-                "{}/{} live objects Ready at their generation, {}/{} deleted objects gone, converged {:.1} s after the faults stopped{}",
+                "{}/{} live objects Ready at their generation (referenced passwords in use), {}/{} deleted objects gone, converged {:.1} s after the faults stopped{}",
                 live.len()
                     - pending
                         .iter()
@@ -1262,14 +1273,24 @@ impl Scenario {
                 s.get("password").cloned().unwrap_or_default(),
             );
             self.secret_values.insert(p.clone());
-            let referenced_ok = o.pw.as_ref().is_none_or(|pw| self.user_secrets[pw].1 == p);
-            if o.kind.sim(&self.w).check_credentials(&u, &p) && referenced_ok {
-                ok += 1;
-            } else {
-                bad.push(format!(
-                    "{}: login refused or not the referenced password",
+            let referenced = o.pw.as_ref().map(|pw| self.user_secrets[pw].1.clone());
+            let accepted = o.kind.sim(&self.w).check_credentials(&u, &p);
+            match (accepted, &referenced) {
+                (true, None) => ok += 1,
+                (true, Some(r)) if *r == p => ok += 1,
+                (true, Some(_)) => bad.push(format!(
+                    "{}: the Secret's login works but is not the referenced password",
                     o.name
-                ));
+                )),
+                (false, r) => bad.push(format!(
+                    "{}: the Secret's login is refused{}",
+                    o.name,
+                    match r {
+                        Some(r) if *r == p => " (it is the referenced password)",
+                        Some(_) => " (and it is not the referenced password)",
+                        None => "",
+                    }
+                )),
             }
         }
         let mut ok_orphan_login = 0;
