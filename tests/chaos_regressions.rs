@@ -128,3 +128,53 @@ async fn a_replica_whose_first_lease_reads_fail_waits_and_leads() {
         "the Lease failures were all met"
     );
 }
+
+/// Found by the soak (seed 42): after a provider key was wrong for a while and then
+/// corrected, objects stayed `ProviderNotReady` for up to minutes (here 19 s, 1 s with
+/// the fix). The account's
+/// failed checks had backed off exponentially (5 s doubling, up to 5 min), and nothing
+/// woke it when its key Secret was corrected (the operator watches only the Secrets it
+/// writes). A failing account is now checked again at least every 30 s, or every
+/// resync if shorter (2 s in this world).
+#[tokio::test]
+async fn a_corrected_provider_key_is_noticed_without_waiting_out_a_long_backoff() {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{Api, Patch, PatchParams};
+    use sipcred_operator::crd::SipProvider;
+    let mut w = World::start().await;
+    w.start_operator();
+    w.apply(conn("c", "keyfix001")).await;
+    w.wait_ready::<SipConnection>("c").await;
+    let secrets: Api<Secret> = Api::namespaced(w.client.clone(), &w.ns);
+    let set_key = |key: &'static str| {
+        let secrets = secrets.clone();
+        async move {
+            secrets
+                .patch(
+                    "telnyx-key",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"stringData": {"apiKey": key}})),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    set_key("KEYWRONG000000000").await;
+    w.until("the account to fail its check", 30, || async {
+        w.ready::<SipProvider>("telnyx")
+            .await
+            .filter(|(s, reason, _)| s == "False" && reason == "AuthenticationFailed")
+    })
+    .await;
+    // Three failed checks: the back-off has grown to about 20 s.
+    tokio::time::sleep(std::time::Duration::from_secs(16)).await;
+    set_key(support::TELNYX_KEY).await;
+    let fixed = std::time::Instant::now();
+    w.until("the corrected key noticed within 8 s", 8, || async {
+        w.ready::<SipProvider>("telnyx")
+            .await
+            .filter(|(s, _, _)| s == "True")
+    })
+    .await;
+    println!("corrected key noticed after {:?}", fixed.elapsed());
+}

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -53,10 +54,37 @@ where
     }
 }
 
+/// How long a failing provider account waits at most before its next check.
+const ACCOUNT_RECHECK: Duration = Duration::from_secs(30);
+
+/// The error policy of the managed kinds.
 fn error_policy<K: Resource<DynamicType = ()>>(
     obj: Arc<DeserializeGuard<K>>,
     err: &Error,
     ctx: Arc<Ctx>,
+) -> Action {
+    failure_policy(obj, err, ctx, None)
+}
+
+/// The error policy of the provider accounts. Checking an account is one cheap request,
+/// and what repairs a failing one (its key Secret, which no watch follows: the
+/// operator caches only the Secrets it writes) wakes nothing. So a failing account is
+/// checked again at least every [`ACCOUNT_RECHECK`] (or resync, if shorter): a
+/// corrected key is noticed within that, not after a back-off of up to 5 minutes.
+fn account_error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<DeserializeGuard<K>>,
+    err: &Error,
+    ctx: Arc<Ctx>,
+) -> Action {
+    let cap = ACCOUNT_RECHECK.min(ctx.settings.resync);
+    failure_policy(obj, err, ctx, Some(cap))
+}
+
+fn failure_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<DeserializeGuard<K>>,
+    err: &Error,
+    ctx: Arc<Ctx>,
+    cap: Option<Duration>,
 ) -> Action {
     let key = key_of(obj.as_ref());
     let reason = err.reason();
@@ -77,6 +105,7 @@ fn error_policy<K: Resource<DynamicType = ()>>(
         }
         Retry::Backoff { transient } => {
             let delay = ctx.failed(&key, transient);
+            let delay = cap.map_or(delay, |c| delay.min(jitter(c)));
             if transient {
                 tracing::info!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "reconcile failed; retrying");
             } else {
@@ -474,6 +503,7 @@ fn run_controller<K, F, Fut>(
     ctrl: Controller<DeserializeGuard<K>>,
     reconcile: F,
     ctx: &Arc<Ctx>,
+    policy: fn(Arc<DeserializeGuard<K>>, &Error, Arc<Ctx>) -> Action,
 ) -> BoxFuture<'static, ()>
 where
     K: Resource<DynamicType = ()>
@@ -488,7 +518,7 @@ where
 {
     Box::pin(
         ctrl.shutdown_on_signal()
-            .run(guarded(reconcile), error_policy, ctx.clone())
+            .run(guarded(reconcile), policy, ctx.clone())
             .for_each(|r| async move {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "controller event");
@@ -515,6 +545,7 @@ impl KindVisitor for StartKinds<'_> {
             ctrl,
             tenancy::fairly(self.gates.clone(), shell::reconcile::<K>),
             self.ctx,
+            error_policy,
         ));
     }
 }
@@ -546,6 +577,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             ),
             provider_account::reconcile_namespaced,
             &ctx,
+            account_error_policy,
         ));
     }
     tasks.push(run_controller(
@@ -555,6 +587,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         ),
         provider_account::reconcile_cluster,
         &ctx,
+        account_error_policy,
     ));
     futures::future::join_all(tasks).await;
 }
