@@ -31,7 +31,8 @@
 //! steady population, one cycle a minute (churn under faults, then faults off and the
 //! invariants printed), with the operator's RSS and open file descriptors and the
 //! simulators' open connections each minute; it fails if RSS or descriptors grow more
-//! than 5% between minute 10 (the middle of a shorter soak) and the end. The soak
+//! than 5% between minute 10 (the middle of a shorter soak) and the end (descriptors:
+//! and by more than 5, as a connection pool moves by a few). The soak
 //! kills no process: memory over time must be one process's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1544,9 +1545,13 @@ impl Scenario {
             .map(|s| format!("{}:{:.1}", s.minute, s.rss_kib as f64 / 1024.0))
             .collect();
         println!("soak RSS curve (minute:MiB): {}", curve.join(" "));
+        // A leak grows without bound; a connection pool moves by a few descriptors
+        // either way, which on some forty is more than 5%: descriptors and sockets
+        // fail on more than 5% and more than 5 of them.
+        let grew = |x: usize, y: usize| growth(x, y) > 5.0 && y > x + 5;
         let ok = growth(a.rss_kib, b.rss_kib) <= 5.0
-            && growth(a.fds, b.fds) <= 5.0
-            && growth(a.sockets, b.sockets) <= 5.0;
+            && !grew(a.fds, b.fds)
+            && !grew(a.sockets, b.sockets);
         println!(
             "soak summary seed={}: {} minutes, {cycle} cycles; between minute {} and {}: RSS {:.1} -> {:.1} MiB ({:+.1}%), descriptors {} -> {} ({:+.1}%), sockets {} -> {} ({:+.1}%); {} invariant failures ... {}",
             self.p.seed,
