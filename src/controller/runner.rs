@@ -54,7 +54,8 @@ where
     }
 }
 
-/// How long a failing provider account waits at most before its next check.
+/// How long a failing provider account (and an object whose provider refused the
+/// account's key) waits at most before its next check.
 const ACCOUNT_RECHECK: Duration = Duration::from_secs(30);
 
 /// The error policy of the managed kinds.
@@ -102,6 +103,11 @@ fn failure_policy<K: Resource<DynamicType = ()>>(
         Retry::Never => {
             tracing::warn!(object = %key, reason, error = %err, "reconcile failed; waiting for a change of the object");
             Action::await_change()
+        }
+        Retry::AccountCheck => {
+            let delay = jitter(ACCOUNT_RECHECK.min(ctx.settings.resync));
+            tracing::warn!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "the provider refused the account's key; retrying at the account's re-check");
+            Action::requeue(delay)
         }
         Retry::Backoff { transient } => {
             let delay = ctx.failed(&key, transient);
