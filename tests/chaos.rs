@@ -1530,6 +1530,11 @@ impl Scenario {
         }
         sampler.abort();
         self.stop();
+        if !all_fails.is_empty() {
+            let kept = std::env::temp_dir().join(format!("sipcred-soak-seed-{}.log", self.p.seed));
+            let _ = std::fs::copy(&self.log_path, &kept);
+            println!("operator logs kept in {}", kept.display());
+        }
         let samples = samples.lock().unwrap().clone();
         assert!(samples.len() >= 2, "a soak needs at least 2 minutes");
         // From minute 10 (the middle of a shorter soak) to the end.
