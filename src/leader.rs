@@ -225,8 +225,9 @@ pub enum LeaderError {
     /// Settings rejected by [`LeaderConfig::validate`].
     #[error("invalid leader election settings: {0}")]
     InvalidConfig(String),
-    /// The Lease could not be read or created at start.
-    #[error("leader Lease {namespace}/{name}: {source}")]
+    /// The Lease could not be read or created at start, for a reason retrying cannot
+    /// fix (e.g. RBAC forbids it).
+    #[error("leader Lease {namespace}/{name}: {}", lease_message(source))]
     Lease {
         /// Namespace of the Lease.
         namespace: String,
@@ -346,16 +347,32 @@ where
         cfg.lease_duration.as_secs(),
         cfg.renew_before.as_secs(),
     );
-    let manager = LeaseManagerBuilder::new(client.clone(), cfg.lease_name.clone())
-        .with_namespace(cfg.namespace.clone())
-        .with_parameters(params)
-        .build()
-        .await
-        .map_err(|source| LeaderError::Lease {
-            namespace: cfg.namespace.clone(),
-            name: cfg.lease_name.clone(),
-            source,
-        })?;
+    // A replica starts while the API server may be briefly unavailable (a restart, an
+    // etcd election, throttling): such failures are waited out, as the lease task
+    // itself does, instead of exiting into a restart backoff.
+    let mut wait = Duration::from_millis(200);
+    let manager = loop {
+        let built = LeaseManagerBuilder::new(client.clone(), cfg.lease_name.clone())
+            .with_namespace(cfg.namespace.clone())
+            .with_parameters(params.clone())
+            .build()
+            .await;
+        match built {
+            Ok(m) => break m,
+            Err(source) if transient(&source) => {
+                tracing::warn!(%lease, error = %lease_message(&source), retry_ms = wait.as_millis() as u64, "could not read or create the leader Lease; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(source) => {
+                return Err(LeaderError::Lease {
+                    namespace: cfg.namespace.clone(),
+                    name: cfg.lease_name.clone(),
+                    source,
+                });
+            }
+        }
+    };
     let (mut leading, task) = manager.watch().await;
     // If this future is dropped, the lease task is aborted without releasing.
     let mut task = LeaseTaskSlot(Some(task));
@@ -412,6 +429,28 @@ where
             drop(leading);
             Err(err)
         }
+    }
+}
+
+/// Whether retrying can fix a failure to read or create the Lease: the API server
+/// unavailable, failing or throttling, or another replica creating the Lease at the
+/// same moment. Not a refusal (401, 403) or a missing namespace (404).
+fn transient(e: &kube_lease_manager::LeaseManagerError) -> bool {
+    use kube_lease_manager::LeaseManagerError as E;
+    match e {
+        E::KubeError(kube::Error::Api(s)) => s.code >= 500 || s.code == 429 || s.code == 409,
+        E::KubeError(_) | E::LeaseAlreadyExists(_) | E::NonexistentLease(_) => true,
+        E::InconsistentState(_) | E::ControlChannelError(_) => false,
+    }
+}
+
+/// The lease manager's error in words, without the `Debug` form of an API status.
+fn lease_message(e: &kube_lease_manager::LeaseManagerError) -> String {
+    match e {
+        kube_lease_manager::LeaseManagerError::KubeError(k) => {
+            crate::controller::error::kube_message(k)
+        }
+        other => other.to_string(),
     }
 }
 

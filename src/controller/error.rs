@@ -99,6 +99,11 @@ pub enum Retry {
     /// The object as it stands can never succeed: no timer; a change of the object
     /// (or of the provider it references) wakes it.
     Never,
+    /// The provider refused the account's key. What fixes that (the key Secret, or the
+    /// account's next check) may wake nothing, so the object is retried at the
+    /// account's re-check cadence, with no back-off growth: a corrected key is picked
+    /// up within that, not after a back-off of up to 5 minutes.
+    AccountCheck,
     /// A failure: capped exponential backoff (`transient` chooses the faster curve).
     Backoff {
         /// Retrying without a change can succeed soon.
@@ -132,6 +137,7 @@ impl Error {
     pub fn retry(&self) -> Retry {
         match self {
             Error::Kube(e) if is_conflict(e) => Retry::Soon,
+            Error::External(e) if e.reason == AUTHENTICATION_FAILED => Retry::AccountCheck,
             Error::Waiting { .. } | Error::ProviderNotReady(_) => Retry::OnChange,
             Error::Activating { after, .. } => Retry::After(*after),
             // A refusal by the tenancy rules ends when the object, its provider or its
@@ -166,9 +172,15 @@ impl Error {
 
     /// Whether the user must act (a Warning Event); waiting and races are normal.
     pub fn is_warning(&self) -> bool {
-        matches!(self.retry(), Retry::Backoff { .. } | Retry::Never)
+        matches!(
+            self.retry(),
+            Retry::Backoff { .. } | Retry::Never | Retry::AccountCheck
+        )
     }
 }
+
+/// The reason of a provider's refusal of the account's key (401).
+const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
 
 /// A 409 Conflict: the object changed since it was read.
 pub fn is_conflict(e: &kube::Error) -> bool {
@@ -269,6 +281,16 @@ mod tests {
                 },
                 Retry::OnChange,
                 false,
+            ),
+            (
+                "a key the provider refuses is retried at the account's re-check, not backed off",
+                Error::External(ExternalError::new(
+                    ExternalErrorKind::Terminal,
+                    "AuthenticationFailed",
+                    "telnyx get_telephony_credential failed: HTTP 401 AuthenticationFailed",
+                )),
+                Retry::AccountCheck,
+                true,
             ),
             (
                 "a spec mistake is terminal",

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -53,10 +54,38 @@ where
     }
 }
 
+/// How long a failing provider account (and an object whose provider refused the
+/// account's key) waits at most before its next check.
+const ACCOUNT_RECHECK: Duration = Duration::from_secs(30);
+
+/// The error policy of the managed kinds.
 fn error_policy<K: Resource<DynamicType = ()>>(
     obj: Arc<DeserializeGuard<K>>,
     err: &Error,
     ctx: Arc<Ctx>,
+) -> Action {
+    failure_policy(obj, err, ctx, None)
+}
+
+/// The error policy of the provider accounts. Checking an account is one cheap request,
+/// and what repairs a failing one (its key Secret, which no watch follows: the
+/// operator caches only the Secrets it writes) wakes nothing. So a failing account is
+/// checked again at least every [`ACCOUNT_RECHECK`] (or resync, if shorter): a
+/// corrected key is noticed within that, not after a back-off of up to 5 minutes.
+fn account_error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<DeserializeGuard<K>>,
+    err: &Error,
+    ctx: Arc<Ctx>,
+) -> Action {
+    let cap = ACCOUNT_RECHECK.min(ctx.settings.resync);
+    failure_policy(obj, err, ctx, Some(cap))
+}
+
+fn failure_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<DeserializeGuard<K>>,
+    err: &Error,
+    ctx: Arc<Ctx>,
+    cap: Option<Duration>,
 ) -> Action {
     let key = key_of(obj.as_ref());
     let reason = err.reason();
@@ -79,8 +108,14 @@ fn error_policy<K: Resource<DynamicType = ()>>(
             tracing::warn!(object = %key, reason, error = %err, "reconcile failed; waiting for a change of the object");
             Action::await_change()
         }
+        Retry::AccountCheck => {
+            let delay = jitter(ACCOUNT_RECHECK.min(ctx.settings.resync));
+            tracing::warn!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "the provider refused the account's key; retrying at the account's re-check");
+            Action::requeue(delay)
+        }
         Retry::Backoff { transient } => {
             let delay = ctx.failed(&key, transient);
+            let delay = cap.map_or(delay, |c| delay.min(jitter(c)));
             if transient {
                 tracing::info!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "reconcile failed; retrying");
             } else {
@@ -482,6 +517,7 @@ fn run_controller<K, F, Fut>(
     ctrl: Controller<DeserializeGuard<K>>,
     reconcile: F,
     ctx: &Arc<Ctx>,
+    policy: fn(Arc<DeserializeGuard<K>>, &Error, Arc<Ctx>) -> Action,
 ) -> BoxFuture<'static, ()>
 where
     K: Resource<DynamicType = ()>
@@ -496,7 +532,7 @@ where
 {
     Box::pin(
         ctrl.shutdown_on_signal()
-            .run(guarded(reconcile), error_policy, ctx.clone())
+            .run(guarded(reconcile), policy, ctx.clone())
             .for_each(|r| async move {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "controller event");
@@ -523,6 +559,7 @@ impl KindVisitor for StartKinds<'_> {
             ctrl,
             tenancy::fairly(self.gates.clone(), shell::reconcile::<K>),
             self.ctx,
+            error_policy,
         ));
     }
 }
@@ -554,6 +591,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             ),
             provider_account::reconcile_namespaced,
             &ctx,
+            account_error_policy,
         ));
     }
     tasks.push(run_controller(
@@ -563,6 +601,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
         ),
         provider_account::reconcile_cluster,
         &ctx,
+        account_error_policy,
     ));
     futures::future::join_all(tasks).await;
 }

@@ -294,6 +294,19 @@ async fn connection_id(cx: &Connect<'_, TelephonyCredential>) -> Result<String, 
     }
 }
 
+/// The Telnyx connection ID the referenced SipConnection records, Ready or not.
+async fn recorded_connection_id(
+    cx: &Connect<'_, TelephonyCredential>,
+) -> Result<Option<String>, Error> {
+    let Some(r) = &cx.obj.spec.sip_connection_ref else {
+        return Ok(None);
+    };
+    let conn = Api::<SipConnection>::namespaced(cx.ctx.client.clone(), cx.namespace)
+        .get_opt(&r.name)
+        .await?;
+    Ok(conn.and_then(|c| c.status.and_then(|s| s.connection_id)))
+}
+
 impl ManagedKind for TelephonyCredential {
     type Status = TelephonyCredentialStatus;
     type Client = TelnyxCredential;
@@ -354,13 +367,20 @@ impl ManagedKind for TelephonyCredential {
         let client = cx.account.clone().telnyx("TelephonyCredential")?;
         let name = credential_name(cx.obj, cx.issue.count);
         let Some(slot) = cx.secret else {
-            // Deleting: the identity as recorded when it was created.
-            let connection_id = cx
+            // Deleting: the identity as recorded when it was created, or, when the
+            // object is deleted before its create was recorded (the response lost, the
+            // process killed), the connection that create used: the referenced
+            // SipConnection's. Without it the lookup would miss a credential the
+            // provider holds, and the finalizer would go with the credential left.
+            let connection_id = match cx
                 .status
                 .connection_id
                 .clone()
                 .or_else(|| cx.obj.spec.connection_id.clone())
-                .unwrap_or_default();
+            {
+                Some(id) => id,
+                None => recorded_connection_id(&cx).await?.unwrap_or_default(),
+            };
             return Ok(TelnyxCredential {
                 client,
                 max_age: cx.ctx.settings.resync,

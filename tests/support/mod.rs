@@ -340,11 +340,7 @@ impl World {
     /// Starts the real binary against this world's API server (on the shared real
     /// control plane, watching only this world's namespace).
     pub fn spawn_binary(&self) -> Child {
-        let scope: Vec<String> = self
-            .scope()
-            .into_iter()
-            .flat_map(|ns| ["--namespace".to_string(), ns])
-            .collect();
+        let scope = self.scope_args();
         let args: Vec<&str> = scope.iter().map(String::as_str).collect();
         self.spawn_binary_with(&self.kubeconfig, &args, &[])
     }
@@ -363,17 +359,31 @@ impl World {
         } else {
             Stdio::null()
         };
+        self.spawn_binary_logged(kubeconfig, extra_args, env, "127.0.0.1:0", "warn", stderr)
+    }
+
+    /// Starts the real binary watching this world's scope, with its metrics on
+    /// `metrics_addr`, logging at `log_level` to `stderr`.
+    pub fn spawn_binary_logged(
+        &self,
+        kubeconfig: &std::path::Path,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        metrics_addr: &str,
+        log_level: &str,
+        stderr: Stdio,
+    ) -> Child {
         Command::new(env!("CARGO_BIN_EXE_sipcred-operator"))
             .args([
                 "run",
                 "--metrics-addr",
-                "127.0.0.1:0",
+                metrics_addr,
                 "--health-addr",
                 "127.0.0.1:0",
                 "--resync-secs",
                 "2",
                 "--log-level",
-                "warn",
+                log_level,
                 "--allowed-provider-hosts",
                 LOOPBACK,
             ])
@@ -385,6 +395,14 @@ impl World {
             .stderr(stderr)
             .spawn()
             .unwrap()
+    }
+
+    /// `--namespace` flags of an operator of this world (see [`World::spawn_binary`]).
+    pub fn scope_args(&self) -> Vec<String> {
+        self.scope()
+            .into_iter()
+            .flat_map(|ns| ["--namespace".to_string(), ns])
+            .collect()
     }
 
     /// Creates an object from JSON (any kind this world knows).

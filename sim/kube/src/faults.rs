@@ -1,4 +1,7 @@
-//! Fault injection: cut watch streams, fail a share of requests, add latency.
+//! Fault injection: cut watch streams, fail a share of requests, lose a share of
+//! optimistic-concurrency races, add latency. (A watch resumed from a compacted
+//! resourceVersion gets 410 Gone: bound the history with `KubeSim::set_watch_history`
+//! and cut the watches.)
 //!
 //! The settings have the shape every simulator shares (`GET|PUT /_sim/faults`,
 //! docs/simulators.md): `seed`, `latency` and `rules` with a `probability` and an
@@ -22,6 +25,12 @@ pub enum FaultKind {
     /// `Retry-After`, 503 ServiceUnavailable, any other InternalError), without
     /// touching state.
     Error { status: u16 },
+    /// Answers 409 Conflict with the Status a real server gives a write whose
+    /// resourceVersion precondition is stale, as if another writer had won the race,
+    /// without touching state. Only a write that can conflict is affected (an update or
+    /// a patch naming `metadata.resourceVersion`); any other request passes this rule
+    /// without a draw.
+    Conflict,
 }
 
 /// One fault rule, optionally scoped to a resource and a verb.
@@ -59,6 +68,13 @@ impl FaultRule {
             remaining: None,
         }
     }
+    /// Lose the optimistic-concurrency race of every write that can conflict.
+    pub fn conflict() -> Self {
+        FaultRule {
+            kind: FaultKind::Conflict,
+            ..Self::error(409)
+        }
+    }
     pub fn resource(mut self, r: &str) -> Self {
         self.resource = Some(r.to_string());
         self
@@ -76,8 +92,9 @@ impl FaultRule {
         self
     }
 
-    fn matches(&self, resource: &str, verb: &str) -> bool {
-        self.resource.as_deref().is_none_or(|r| r == resource)
+    fn matches(&self, resource: &str, verb: &str, preconditioned: bool) -> bool {
+        (preconditioned || self.kind != FaultKind::Conflict)
+            && self.resource.as_deref().is_none_or(|r| r == resource)
             && self.verb.as_deref().is_none_or(|v| v == verb)
             && self.remaining != Some(0)
     }
@@ -122,26 +139,32 @@ impl FaultConfig {
             if !(0.0..=1.0).contains(&r.probability) {
                 return Err(format!("rules[{i}].probability must be within 0..=1"));
             }
-            let FaultKind::Error { status } = r.kind;
-            if !(400..=599).contains(&status) {
+            if let FaultKind::Error { status } = r.kind
+                && !(400..=599).contains(&status)
+            {
                 return Err(format!("rules[{i}].status must be within 400..=599"));
             }
         }
         Ok(())
     }
 
-    /// The error for one request, if a rule fires; draws from `draws` and decrements
+    /// The fault for one request, if a rule fires; draws from `draws` and decrements
     /// `remaining` of the rule that fires.
-    fn decide(&mut self, draws: &mut Draws, resource: &str, verb: &str) -> Option<u16> {
+    fn decide(
+        &mut self,
+        draws: &mut Draws,
+        resource: &str,
+        verb: &str,
+        preconditioned: bool,
+    ) -> Option<FaultKind> {
         for r in self.rules.iter_mut() {
-            if !r.matches(resource, verb) || !draws.chance(r.probability) {
+            if !r.matches(resource, verb, preconditioned) || !draws.chance(r.probability) {
                 continue;
             }
             if let Some(n) = r.remaining.as_mut() {
                 *n -= 1;
             }
-            let FaultKind::Error { status } = r.kind;
-            return Some(status);
+            return Some(r.kind.clone());
         }
         None
     }
@@ -263,12 +286,42 @@ impl FaultHandle {
             .unwrap_or_default()
     }
 
-    /// Should this request fail?
+    /// Should this request fail? (A request that cannot conflict.)
     pub fn check(&self, resource: &str, verb: &str) -> Option<ApiError> {
+        self.check_request(&Target {
+            resource,
+            group: "",
+            name: "",
+            verb,
+            preconditioned: false,
+        })
+    }
+
+    /// Should this request fail?
+    pub fn check_request(&self, t: &Target<'_>) -> Option<ApiError> {
         let mut g = self.lock();
         let (f, draws) = &mut *g;
-        f.decide(draws, resource, verb).map(error_for)
+        match f.decide(draws, t.resource, t.verb, t.preconditioned)? {
+            FaultKind::Error { status } => Some(error_for(status)),
+            FaultKind::Conflict => Some(ApiError::conflict(t.resource, t.group, t.name)),
+        }
     }
+}
+
+/// What a fault rule is matched against.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Resource (plural).
+    pub resource: &'a str,
+    /// API group ("" for the core group).
+    pub group: &'a str,
+    /// Object name ("" for a collection).
+    pub name: &'a str,
+    /// The request's verb.
+    pub verb: &'a str,
+    /// Whether the request is a write with a resourceVersion precondition, the only
+    /// kind of request that can conflict.
+    pub preconditioned: bool,
 }
 
 fn error_for(code: u16) -> ApiError {
@@ -339,6 +392,34 @@ mod tests {
         assert_eq!(h.check("secrets", "list").map(|e| e.code), Some(500));
         assert!(h.check("secrets", "list").is_none());
         assert_eq!(h.get().rules[0].remaining, Some(0));
+    }
+
+    #[test]
+    fn conflicts_hit_only_writes_with_a_precondition() {
+        let h = FaultHandle::default();
+        let _ = h.set(FaultConfig::none().with_rule(FaultRule::conflict()));
+        let t = |verb, preconditioned| Target {
+            resource: "sipconnections",
+            group: "sipcred.io",
+            name: "c1",
+            verb,
+            preconditioned,
+        };
+        assert!(h.check_request(&t("patch", false)).is_none());
+        assert!(h.check_request(&t("get", false)).is_none());
+        let e = h.check_request(&t("patch", true)).map(|e| e.status());
+        let e = e.unwrap_or_default();
+        assert_eq!(e["code"], 409);
+        assert_eq!(e["reason"], "Conflict");
+        assert_eq!(
+            e["message"],
+            "Operation cannot be fulfilled on sipconnections.sipcred.io \"c1\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+        let f: FaultConfig = serde_json::from_value(
+            serde_json::json!({"rules": [{"kind": "conflict", "probability": 0.5}]}),
+        )
+        .unwrap_or_default();
+        assert_eq!(f.rules, vec![FaultRule::conflict().probability(0.5)]);
     }
 
     #[test]

@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use faults::{ErrorRule, FaultConfig, FaultHandle, FaultKind, FaultRule, Latency};
+pub use faults::{ErrorRule, FaultConfig, FaultHandle, FaultKind, FaultRule, Latency, Target};
 
 /// Server configuration.
 #[derive(Clone, Debug)]

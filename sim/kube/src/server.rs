@@ -537,7 +537,20 @@ async fn resource(
         }
         return access_review(app, &info, user.as_ref(), &parse_body(headers, &body)?);
     }
-    if let Some(e) = app.faults.check(&info.plural, verb) {
+    // Only a write naming the resourceVersion it read can lose a race.
+    let preconditioned = matches!(verb, "update" | "patch")
+        && serde_json::from_slice::<Value>(&body).is_ok_and(|b| {
+            b.pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|rv| !rv.is_empty())
+        });
+    if let Some(e) = app.faults.check_request(&crate::faults::Target {
+        resource: &info.plural,
+        group: &info.group,
+        name: rp.name.as_deref().unwrap_or_default(),
+        verb,
+        preconditioned,
+    }) {
         let mut r = e.clone().into_response();
         if e.code == 429 {
             r.headers_mut()

@@ -47,6 +47,12 @@ pub const UNMATCHED: &str = "<unmatched>";
 pub(crate) struct Common {
     faults: Mutex<(FaultConfig, Draws)>,
     counts: Mutex<HashMap<(String, String, u16), u64>>,
+    /// Commit-then-drop requests by the status the client never saw: what a dropped
+    /// request did (a 201 committed a create) is otherwise lost in status 0.
+    dropped: Mutex<HashMap<(String, String, u16), u64>>,
+    /// Every create (API or out-of-band) by collection and the identity a client looks
+    /// the object up by, so a duplicate shows even after one copy was deleted.
+    creates: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     bucket: Mutex<Bucket>,
 }
 
@@ -55,6 +61,8 @@ impl Common {
         Common {
             faults: Mutex::new(seeded(faults)),
             counts: Mutex::new(HashMap::new()),
+            dropped: Mutex::new(HashMap::new()),
+            creates: Mutex::new(Default::default()),
             bucket: Mutex::new(Bucket::new(rl)),
         }
     }
@@ -83,8 +91,42 @@ impl Common {
             .sum()
     }
 
+    /// Records the status a commit-then-drop request had before its connection closed.
+    pub fn record_dropped(&self, method: &str, route: &str, status: u16) {
+        *lock(&self.dropped)
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
+    }
+
+    pub fn dropped_count(&self, method: &str, route: &str, status: Option<u16>) -> u64 {
+        lock(&self.dropped)
+            .iter()
+            .filter(|((m, r, s), _)| {
+                m.eq_ignore_ascii_case(method) && r == route && status.is_none_or(|st| st == *s)
+            })
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// Records a create in `collection` of an object with this identity.
+    pub fn record_create(&self, collection: &str, identity: &str) {
+        *lock(&self.creates)
+            .entry((collection.to_string(), identity.to_string()))
+            .or_default() += 1;
+    }
+
+    /// Creates so far in `collection`, by identity.
+    pub fn creates(&self, collection: &str) -> std::collections::BTreeMap<String, u64> {
+        lock(&self.creates)
+            .iter()
+            .filter(|((c, _), _)| c == collection)
+            .map(|((_, i), n)| (i.clone(), *n))
+            .collect()
+    }
+
     pub fn reset_counts(&self) {
         lock(&self.counts).clear();
+        lock(&self.dropped).clear();
     }
 
     pub fn counts_json(&self) -> Value {
@@ -321,6 +363,7 @@ pub(crate) async fn pipeline<A: Flavor>(
     app.decorate(&mut resp, snap);
     if drop_after && let Some(ctl) = ctl {
         common.record(&method, &route, 0);
+        common.record_dropped(&method, &route, resp.status().as_u16());
         tracing::debug!(%method, %route, "fault: commit-then-drop");
         ctl.abort.notify_one();
         return std::future::pending().await;

@@ -226,6 +226,22 @@ impl RunningSim {
         self.sim.common().request_count(method, route, status)
     }
 
+    /// Commit-then-drop requests (counted under status 0 by
+    /// [`RunningSim::request_count`]) by the status their dropped response carried:
+    /// `dropped_count("POST", route, Some(201))` counts creates that committed although
+    /// the client never heard so.
+    pub fn dropped_count(&self, method: &str, route: &str, status: Option<u16>) -> u64 {
+        self.sim.common().dropped_count(method, route, status)
+    }
+
+    /// Every create so far (through the API or out-of-band) in `collection`, by the
+    /// identity clients look objects up by: Telnyx `credential_connections` by
+    /// `connection_name`, `telephony_credentials` by `name`; Vobiz `credentials` by
+    /// `username`. A count above 1 is a duplicate, even if a copy was deleted since.
+    pub fn creates(&self, collection: &str) -> std::collections::BTreeMap<String, u64> {
+        self.sim.common().creates(collection)
+    }
+
     /// Forgets all request counts.
     pub fn reset_request_counts(&self) {
         self.sim.common().reset_counts();

@@ -194,6 +194,7 @@ impl VobizApp {
         };
         let out = self.cred_json(&c);
         st.usernames.insert(c.username.clone(), c.id.clone());
+        self.common.record_create("credentials", &c.username);
         st.creds.insert(c.id.clone(), c);
         Ok((StatusCode::CREATED, out))
     }

@@ -380,3 +380,67 @@ async fn access_reviews_and_impersonation() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn injected_conflicts_hit_only_writes_naming_a_resource_version() {
+    let Some(sim) = Server::sim_only(
+        KubeSimConfig::default(),
+        "injected_conflicts_hit_only_writes_naming_a_resource_version tests the in-memory server's fault injection",
+    )
+    .await
+    else {
+        return;
+    };
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let cm = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"a": "1"}}))
+                .expect("configmap"),
+        )
+        .await
+        .expect("created");
+    sim.faults().fail(FaultRule::conflict());
+    let pp = kube::api::PatchParams::default();
+    // Without a precondition a write cannot lose a race.
+    let now = cms
+        .patch(
+            "c",
+            &pp,
+            &kube::api::Patch::Merge(json!({"data": {"a": "2"}})),
+        )
+        .await
+        .expect("an unconditional patch passes");
+    assert_ne!(now.metadata.resource_version, cm.metadata.resource_version);
+    // The current resourceVersion: only the injected fault can refuse it.
+    let rv = now.metadata.resource_version.clone().unwrap_or_default();
+    let e = cms
+        .patch(
+            "c",
+            &pp,
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"resourceVersion": rv}, "data": {"a": "3"}}),
+            ),
+        )
+        .await
+        .expect_err("a preconditioned patch loses the race");
+    let s = status(e);
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert_eq!(
+        s.message,
+        "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+    assert_eq!(
+        cms.get("c").await.expect("read").data.unwrap_or_default()["a"],
+        "2",
+        "the conflicting write changed nothing"
+    );
+    sim.faults().clear();
+    cms.patch(
+        "c",
+        &pp,
+        &kube::api::Patch::Merge(json!({"metadata": {"resourceVersion": rv}, "data": {"a": "3"}})),
+    )
+    .await
+    .expect("the same write passes without the fault");
+}

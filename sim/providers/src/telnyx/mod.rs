@@ -423,6 +423,10 @@ impl TelnyxApp {
                 obj: obj.clone(),
             },
         );
+        self.common.record_create(
+            "credential_connections",
+            obj["connection_name"].as_str().unwrap_or_default(),
+        );
         Ok((StatusCode::CREATED, json!({"data": obj})))
     }
 
@@ -636,6 +640,8 @@ impl TelnyxApp {
         if let Some(t) = &cred.tag {
             *st.tags.entry(t.clone()).or_default() += 1;
         }
+        self.common
+            .record_create("telephony_credentials", &cred.name);
         st.credentials.insert(cred.id.clone(), cred);
         Ok((StatusCode::CREATED, json!({"data": out})))
     }

@@ -295,6 +295,9 @@ async fn commit_then_drop_telnyx() {
     assert_eq!(st["credential_connections"].as_array().unwrap().len(), 1);
     assert_eq!(st["credential_connections"][0]["user_name"], "dropped1");
     assert_eq!(t.sim.request_count("POST", CONNS, Some(0)), 1);
+    // What the dropped request answered before its connection closed: a committed create.
+    assert_eq!(t.sim.dropped_count("POST", CONNS, Some(201)), 1);
+    assert_eq!(t.sim.creates("credential_connections")["c"], 1);
     // A retry sees the duplicate, as a real client would.
     let r = t
         .call(
@@ -314,6 +317,8 @@ async fn commit_then_drop_telnyx() {
         )
         .await;
     assert_eq!(r.status, 201);
+    // Creates are counted by identity (the connection name), refused ones not at all.
+    assert_eq!(t.sim.creates("credential_connections")["c"], 2);
     // PATCH and DELETE too.
     let id = r.json["data"]["id"].as_str().unwrap().to_string();
     t.sim.set_faults(
