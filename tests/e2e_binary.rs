@@ -76,8 +76,15 @@ async fn run_serves_metrics_and_health_and_never_leaks_a_secret() {
     let metrics = w
         .until("managed-resources gauge", 30, || async {
             let body = get("/metrics").await?.text().await.ok()?;
-            body.contains(r#"sipcred_managed_resources{kind="SipConnection",ready="True"} 1"#)
-                .then_some(body)
+            // The gauges follow the watch caches: wait until every kind's has caught up.
+            [
+                r#"sipcred_managed_resources{kind="SipConnection",ready="True"} 1"#,
+                r#"sipcred_managed_resources{kind="TrunkCredential",ready="True"} 1"#,
+                r#"sipcred_managed_resources{kind="SipConnection",ready="False"} 1"#,
+            ]
+            .iter()
+            .all(|g| body.contains(g))
+            .then_some(body)
         })
         .await;
     for needle in [
