@@ -724,3 +724,56 @@ async fn an_observe_only_object_rotates_nothing_until_it_is_managed_again() {
             .check_credentials(&after["username"], &after["password"])
     );
 }
+
+#[tokio::test]
+async fn a_sip_connection_and_a_telephony_credential_rotate_on_their_schedules() {
+    let mut w = World::start().await;
+    w.start_operator();
+    connection(&w).await;
+    w.apply(conn(
+        "every",
+        "everyconn1",
+        json!({"rotation": {"interval": "10s"}}),
+    ))
+    .await;
+    w.apply(tc(
+        "everytc",
+        json!({"rotation": {"interval": "10s", "gracePeriod": "2s"}}),
+    ))
+    .await;
+    w.wait_ready::<SipConnection>("every").await;
+    w.wait_ready::<TelephonyCredential>("everytc").await;
+    let (conn_before, tc_before) = (
+        w.secret("every").await.unwrap(),
+        w.secret("everytc").await.unwrap(),
+    );
+    rotated::<SipConnection>(&w, "every", 1, 40).await;
+    rotated::<TelephonyCredential>(&w, "everytc", 1, 40).await;
+    let (conn_after, tc_after) = (
+        w.secret("every").await.unwrap(),
+        w.secret("everytc").await.unwrap(),
+    );
+    assert_ne!(conn_after["password"], conn_before["password"]);
+    assert_eq!(conn_after["id"], conn_before["id"], "in place");
+    assert!(
+        w.telnyx
+            .check_credentials(&conn_after["username"], &conn_after["password"])
+    );
+    assert_ne!(tc_after["id"], tc_before["id"], "replaced");
+    assert!(
+        w.telnyx
+            .check_credentials(&tc_after["username"], &tc_after["password"])
+    );
+    for name in ["every", "everytc"] {
+        let st = if name == "every" {
+            status_of::<SipConnection>(&w, name).await
+        } else {
+            status_of::<TelephonyCredential>(&w, name).await
+        };
+        assert!(st["nextRotationAt"].is_string(), "{name}: {st}");
+        assert!(
+            st["lastRotationRequest"].is_null(),
+            "{name}: scheduled, not requested"
+        );
+    }
+}
