@@ -2,7 +2,7 @@
 // sipcred-operator: etcd (embedded), kube-apiserver and kube-controller-manager, all
 // built from the official modules at the pinned release.
 //
-//	testenv --kubeconfig PATH [--log-dir DIR] [--audit-log PATH] [--exit-with-parent]
+//	testenv --kubeconfig PATH [--log-dir DIR] [--audit-log PATH] [--exit-with-parent] [--remove-on-exit DIR]
 //
 // The kubeconfig is written only once /readyz answers 200, with the admin identity
 // (a client certificate in system:masters) as its current context and two unprivileged
@@ -62,6 +62,7 @@ func main() {
 	logDir := flag.String("log-dir", "", "keep the components' logs here (default: a temporary directory removed on exit)")
 	exitWithParent := flag.Bool("exit-with-parent", false, "stop when the process that started this one exits")
 	auditLog := flag.String("audit-log", "", "write the API server's audit log (JSON lines, Metadata level) here")
+	removeOnExit := flag.String("remove-on-exit", "", "remove this directory (the caller's kubeconfig, logs and audit log) once everything has stopped, for a caller that cannot clean up after itself")
 	flag.Parse()
 	// Whoever started this process may stop reading its output once it is ready; a
 	// write to that closed pipe must fail quietly, not kill this process before it has
@@ -71,7 +72,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testenv: --kubeconfig PATH is required")
 		os.Exit(2)
 	}
-	if err := run(*kubeconfig, *logDir, *auditLog, *exitWithParent); err != nil {
+	err := run(*kubeconfig, *logDir, *auditLog, *exitWithParent)
+	if *removeOnExit != "" {
+		_ = os.RemoveAll(*removeOnExit)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		os.Exit(1)
 	}

@@ -82,6 +82,10 @@ impl ControlPlane {
             .arg("--audit-log")
             .arg(&audit_log)
             .arg("--exit-with-parent")
+            // The shared instance lives in a static that is never dropped: its run
+            // directory would outlive every test binary without this.
+            .arg("--remove-on-exit")
+            .arg(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
