@@ -102,6 +102,32 @@ impl<T: Clone> Listing<T> {
         })
     }
 
+    /// The object `id` from a listing no older than `max_age` (see [`Self::lookup`]);
+    /// one absent from it is confirmed with `get` (whose not-found error is the
+    /// caller's answer) and recorded for the next readers.
+    pub async fn observe<F, Fut, G, GFut>(
+        &self,
+        id: &str,
+        max_age: Duration,
+        fetch: F,
+        get: G,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+        G: FnOnce() -> GFut,
+        GFut: Future<Output = Result<T, ProviderError>>,
+    {
+        match self.lookup(id, max_age, fetch).await? {
+            Listed::Present(t) => Ok(t),
+            Listed::Absent => {
+                let t = get().await?;
+                self.wrote(id, Some(t.clone()));
+                Ok(t)
+            }
+        }
+    }
+
     /// Every listed object that `matches`, from a listing no older than `max_age`.
     pub async fn find<F, Fut>(
         &self,

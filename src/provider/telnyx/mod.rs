@@ -16,7 +16,7 @@ pub use models::*;
 
 use super::error::{ErrorCategory, OpKind, ProviderError};
 use super::http::{Call, CoreConfig, HttpCore};
-use super::listing::{Listed, Listing};
+use super::listing::Listing;
 use super::observer::{NoopObserver, RequestObserver};
 use super::page::{self, MAX_PAGE_SIZE, Page};
 use super::ratelimit::{RateLimitConfig, RateLimiter};
@@ -209,16 +209,8 @@ impl TelnyxClient {
         &self,
         exact_name: &str,
     ) -> Result<Option<CredentialConnection>, ProviderError> {
-        let mut found = self.find_connections_by_name(exact_name).await?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            n => Err(ambiguous(
-                "find_connection_by_name",
-                n,
-                found.iter().map(|c| c.id.as_str()),
-            )),
-        }
+        let found = self.find_connections_by_name(exact_name).await?;
+        at_most_one("find_connection_by_name", found, |c| c.id.as_str())
     }
 
     /// The credential connection `id` from the account's shared listing when it is
@@ -229,18 +221,14 @@ impl TelnyxClient {
         id: &str,
         max_age: Duration,
     ) -> Result<CredentialConnection, ProviderError> {
-        let listed = self
-            .connections
-            .lookup(id, max_age, || self.every_connection())
-            .await?;
-        match listed {
-            Listed::Present(c) => Ok(c),
-            Listed::Absent => {
-                let c = self.get_credential_connection(id).await?;
-                self.connections.wrote(id, Some(c.clone()));
-                Ok(c)
-            }
-        }
+        self.connections
+            .observe(
+                id,
+                max_age,
+                || self.every_connection(),
+                || self.get_credential_connection(id),
+            )
+            .await
     }
 
     /// Every credential connection of the account, by ID (a listing's refresh).
@@ -269,7 +257,7 @@ impl TelnyxClient {
         exact_name: &str,
         max_age: Duration,
     ) -> Result<Option<CredentialConnection>, ProviderError> {
-        let mut found = self
+        let found = self
             .connections
             .find(
                 |c| c.connection_name.as_deref() == Some(exact_name),
@@ -277,15 +265,7 @@ impl TelnyxClient {
                 || self.every_connection(),
             )
             .await?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            n => Err(ambiguous(
-                "find_connection_by_name",
-                n,
-                found.iter().map(|c| c.id.as_str()),
-            )),
-        }
+        at_most_one("find_connection_by_name", found, |c| c.id.as_str())
     }
 
     /// The telephony credential named exactly `name` on `connection_id` in the
@@ -296,7 +276,7 @@ impl TelnyxClient {
         connection_id: &str,
         max_age: Duration,
     ) -> Result<Option<TelephonyCredentialObject>, ProviderError> {
-        let mut found = self
+        let found = self
             .credentials
             .find(
                 |c| {
@@ -307,15 +287,7 @@ impl TelnyxClient {
                 || self.every_credential(),
             )
             .await?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            n => Err(ambiguous(
-                "find_credential_by_name",
-                n,
-                found.iter().map(|c| c.id.as_str()),
-            )),
-        }
+        at_most_one("find_credential_by_name", found, |c| c.id.as_str())
     }
 
     /// The telephony credential `id` from the account's shared listing (see
@@ -325,18 +297,14 @@ impl TelnyxClient {
         id: &str,
         max_age: Duration,
     ) -> Result<TelephonyCredentialObject, ProviderError> {
-        let listed = self
-            .credentials
-            .lookup(id, max_age, || self.every_credential())
-            .await?;
-        match listed {
-            Listed::Present(c) => Ok(c),
-            Listed::Absent => {
-                let c = self.get_telephony_credential(id).await?;
-                self.credentials.wrote(id, Some(c.clone()));
-                Ok(c)
-            }
-        }
+        self.credentials
+            .observe(
+                id,
+                max_age,
+                || self.every_credential(),
+                || self.get_telephony_credential(id),
+            )
+            .await
     }
 
     /// GET `/credential_connections/{id}`.
@@ -506,7 +474,7 @@ impl TelnyxClient {
             name: Some(name.to_string()),
             ..TelephonyCredentialFilter::for_connection(connection_id)
         };
-        let mut found: Vec<TelephonyCredentialObject> = self
+        let found: Vec<TelephonyCredentialObject> = self
             .list_all_telephony_credentials(&filter)
             .await
             .map_err(|e| e.with_operation(OP))?
@@ -516,11 +484,7 @@ impl TelnyxClient {
                     && c.connection_id().is_none_or(|id| id == connection_id)
             })
             .collect();
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            n => Err(ambiguous(OP, n, found.iter().map(|c| c.id.as_str()))),
-        }
+        at_most_one(OP, found, |c| c.id.as_str())
     }
 
     /// GET `/telephony_credentials/{id}`.
@@ -647,6 +611,18 @@ impl TelnyxClient {
             ));
         }
         Ok(SecretString::from(token))
+    }
+}
+
+/// The one object of `found`, none, or an `AmbiguousMatch` error naming up to five IDs.
+fn at_most_one<T>(
+    operation: &'static str,
+    mut found: Vec<T>,
+    id: impl Fn(&T) -> &str,
+) -> Result<Option<T>, ProviderError> {
+    match found.len() {
+        0 | 1 => Ok(found.pop()),
+        n => Err(ambiguous(operation, n, found.iter().map(id))),
     }
 }
 

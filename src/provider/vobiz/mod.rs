@@ -2,7 +2,7 @@
 
 mod models;
 
-use super::listing::{Listed, Listing};
+use super::listing::Listing;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -237,18 +237,14 @@ impl VobizClient {
         id: &str,
         max_age: std::time::Duration,
     ) -> Result<Credential, ProviderError> {
-        let listed = self
-            .credentials
-            .lookup(id, max_age, || self.every_credential())
-            .await?;
-        match listed {
-            Listed::Present(c) => Ok(c),
-            Listed::Absent => {
-                let c = self.get_credential(id).await?;
-                self.credentials.wrote(id, Some(c.clone()));
-                Ok(c)
-            }
-        }
+        self.credentials
+            .observe(
+                id,
+                max_age,
+                || self.every_credential(),
+                || self.get_credential(id),
+            )
+            .await
     }
 
     /// GET `/Account/{auth_id}/trunks/credentials?limit=&offset=` (one page).
