@@ -421,7 +421,7 @@ async fn rotate_by_replacement<K: ManagedKind>(
 ) -> Result<Option<std::time::Duration>, Error> {
     let next = connector.with_issue(successor, true);
     let client = next.connect().await?;
-    let (id, resource, _) = replace::successor(&client).await.map_err(Error::External)?;
+    let (id, resource) = replace::successor(&client).await.map_err(Error::External)?;
     match K::usable_in(&resource) {
         Ok(None) => {}
         Ok(Some(wait)) => return Ok(Some(wait)),

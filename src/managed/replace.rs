@@ -6,15 +6,14 @@
 use super::external::{ExternalClient, ExternalError, ExternalErrorKind};
 
 /// The successor provider object of a rotation: found by its identity, or created.
-/// Returns its external name, its representation, and whether this call created it.
+/// Returns its external name and representation.
 pub async fn successor<C: ExternalClient>(
     client: &C,
-) -> Result<(String, C::Resource, bool), ExternalError> {
+) -> Result<(String, C::Resource), ExternalError> {
     if let Some(found) = client.observe(None).await? {
-        return Ok((found.external_name, found.resource, false));
+        return Ok((found.external_name, found.resource));
     }
-    let (name, resource) = client.create().await?;
-    Ok((name, resource, true))
+    client.create().await
 }
 
 /// Deletes a provider object a rotation replaced (or a successor never switched to).

@@ -191,16 +191,6 @@ impl<T: Clone> Listing<T> {
         };
         st.written.insert(id.to_string(), (Instant::now(), item));
     }
-
-    /// Objects in the listing (for metrics and tests).
-    pub fn len(&self) -> usize {
-        self.lock().items.len()
-    }
-
-    /// Whether the listing holds no object.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]
