@@ -168,7 +168,27 @@ where
         .reflect(writer)
         .applied_objects()
         .predicate_filter(user_intent::<DeserializeGuard<K>>, Default::default());
-    Controller::for_stream(stream, reader)
+    Controller::for_stream(stream, reader).trigger_backoff(EachWatchBacksOff)
+}
+
+/// The controller's backoff over all its trigger watches together: none, because every
+/// watch given to a controller here backs off on its own errors (`default_backoff`).
+/// kube-runtime's default puts one shared client-go backoff over the merged watches,
+/// reset only by a trigger that passes the filters: under watch cuts and 410s its
+/// errors add up to sleeps of 30-60 s during which no watch is read, so the cache
+/// (and every reconcile) stays at stale specs and each status write is a conflict.
+struct EachWatchBacksOff;
+
+impl Iterator for EachWatchBacksOff {
+    type Item = std::time::Duration;
+
+    fn next(&mut self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::ZERO)
+    }
+}
+
+impl kube::runtime::utils::Backoff for EachWatchBacksOff {
+    fn reset(&mut self) {}
 }
 
 /// Hash of the generation and the Ready condition (status and message, which names
@@ -469,8 +489,14 @@ fn managed_controller<K: ManagedKind>(
     if let Some(s) = &scope.selector {
         wc = wc.labels(s);
     }
-    let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc)
-        .owns(api::<Secret>(client, ns), owned_secrets());
+    let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc).owns_stream(
+        watcher(
+            api::<PartialObjectMeta<Secret>>(client, ns),
+            owned_secrets(),
+        )
+        .default_backoff()
+        .touched_objects(),
+    );
     let (s1, s2, s3) = (ctrl.store(), ctrl.store(), ctrl.store());
     // A Namespace's labels decide which ClusterSipProviders it may use: a change
     // re-checks its objects (metadata only: labels are all that matter).
