@@ -417,7 +417,7 @@ impl Scenario {
         let name = format!("{prefix}{i}");
         let user = format!("chaos{prefix}{i}");
         let host = kind == Kind::Conn && i < 2;
-        let imported = kind != Kind::Tel && !host && self.rng.random_bool(0.2);
+        let imported = !host && self.rng.random_bool(0.2);
         let pw = (kind != Kind::Tel && (imported || self.rng.random_bool(0.35)))
             .then(|| format!("pw-{name}-0"));
         let identity = match kind {
@@ -617,16 +617,29 @@ impl Scenario {
             self.write_user_secret(pw, "password", &v, json!({})).await;
         }
         let mut o = o;
+        // A TelephonyCredential is imported onto its connection once that exists at
+        // Telnyx (the operator creates it); until then it is created like any other.
+        let host_id = match o.kind {
+            Kind::Tel if o.imported => self.host_connection_id(&o).await,
+            _ => None,
+        };
+        if o.kind == Kind::Tel && host_id.is_none() {
+            o.imported = false;
+        }
         if o.imported {
-            let password = self.user_secrets[o.pw.as_ref().unwrap()].1.clone();
             let made = match o.kind {
                 Kind::Conn => self.w.telnyx.oob_create(
                     "credential_connections",
-                    json!({"connection_name": o.identity, "user_name": o.user, "password": password, "active": true}),
+                    json!({"connection_name": o.identity, "user_name": o.user,
+                        "password": self.user_secrets[o.pw.as_ref().unwrap()].1, "active": true}),
                 ),
-                _ => self.w.vobiz.oob_create(
+                Kind::Tel => self.w.telnyx.oob_create(
+                    "telephony_credentials",
+                    json!({"connection_id": host_id, "name": o.identity, "tag": format!("v{}", o.edits)}),
+                ),
+                Kind::Trunk => self.w.vobiz.oob_create(
                     "credentials",
-                    json!({"username": o.user, "password": password}),
+                    json!({"username": o.user, "password": self.user_secrets[o.pw.as_ref().unwrap()].1}),
                 ),
             }
             .unwrap();
@@ -646,6 +659,19 @@ impl Scenario {
         .await;
         o.applied = true;
         self.objs[ix] = o;
+    }
+
+    /// The Telnyx ID of the connection a TelephonyCredential names, once the operator
+    /// has recorded it.
+    async fn host_connection_id(&self, o: &Obj) -> Option<String> {
+        let host = o.manifest(&self.w)["spec"]["sipConnectionRef"]["name"]
+            .as_str()?
+            .to_string();
+        let ix = self.objs.iter().position(|h| h.name == host)?;
+        let v = self.get(ix).await?;
+        v["status"][Kind::Conn.status_id()]
+            .as_str()
+            .map(str::to_string)
     }
 
     async fn patch(&self, ix: usize, body: Value) {
