@@ -58,18 +58,21 @@ const EXTERNAL_NAME: &str = "sipcred.io/external-name";
 /// world, ±20%): about 30 a minute. More than twice that, after convergence, is a loop.
 const RESYNC_SECS: f64 = 2.0;
 
-/// Annotation actions of the scenario: (action, annotation, value). Rotation, once it
-/// lands, is one more line: `("rotate", "sipcred.io/rotate-requested-at", Ann::Now),`.
+const ROTATE: &str = "sipcred.io/rotate-requested-at";
+/// How long a replaced TelephonyCredential outlives its successor in this scenario.
+const GRACE: &str = "2s";
+
+/// Annotation actions of the scenario: (action, annotation, value).
 const ANNOTATIONS: &[(&str, &str, Ann)] = &[
     ("pause", PAUSED, Ann::Set("true")),
     ("resume", PAUSED, Ann::Remove),
+    ("rotate", ROTATE, Ann::Now),
 ];
 
 #[derive(Clone, Copy, Debug)]
 enum Ann {
     Set(&'static str),
     /// The current time (RFC 3339), for a request annotation.
-    #[allow(dead_code)]
     Now,
     Remove,
 }
@@ -230,7 +233,7 @@ impl Obj {
             }
             Kind::Tel => {
                 json!({"providerRef": {"name": "telnyx"}, "sipConnectionRef": {"name": "c0"},
-                "tag": format!("v{}", self.edits)})
+                "tag": format!("v{}", self.edits), "rotation": {"gracePeriod": GRACE}})
             }
             Kind::Trunk => {
                 json!({"providerRef": {"name": "vobiz"}, "username": self.user, "description": format!("v{}", self.edits)})
@@ -838,7 +841,14 @@ impl Scenario {
                 let (_, key, value) = ANNOTATIONS.iter().find(|a| a.0 == ann).unwrap();
                 let ix = match value {
                     Ann::Remove => self.pick(|o| o.live() && o.annotations.contains_key(*key)),
-                    _ => self.pick(Obj::live),
+                    // A referenced password is the user's to change. A replaced
+                    // TelephonyCredential deleted with Orphan would leave its
+                    // predecessor or successor behind by design: those are not rotated
+                    // here, so what an Orphan leaves is exactly one object.
+                    Ann::Now => self.pick(|o| {
+                        o.live() && o.pw.is_none() && !(o.kind == Kind::Tel && o.orphan)
+                    }),
+                    Ann::Set(_) => self.pick(Obj::live),
                 };
                 match ix {
                     Some(ix) => {
@@ -1072,6 +1082,11 @@ impl Scenario {
             let v = self.get(ix).await;
             match (o.deleted, v) {
                 (false, Some(v)) if Self::settled(&v) => {
+                    if let Some(asked) = o.annotations.get(ROTATE)
+                        && v["status"]["lastRotationRequest"] != asked.as_str()
+                    {
+                        out.push(format!("{} (rotation request not honoured yet)", o.name));
+                    }
                     // A referenced Secret's new content is read at the resync.
                     if let Some(pw) = &o.pw {
                         let in_use = self
@@ -1198,10 +1213,9 @@ impl Scenario {
         let mut at_provider: BTreeMap<(Kind, String), Vec<Value>> = BTreeMap::new();
         for k in Kind::ALL {
             for x in World::provider_objects(k.sim(&self.w), k.collection()) {
-                let id = x[k.identity_field()]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                // A replacement's identity is its object's with " (rotation N)".
+                let id = x[k.identity_field()].as_str().unwrap_or_default();
+                let id = id.split(" (rotation ").next().unwrap_or(id).to_string();
                 at_provider.entry((k, id)).or_default().push(x);
             }
         }
@@ -1217,6 +1231,9 @@ impl Scenario {
             let v = self.get(ix).await.unwrap_or_default();
             statuses.push(v.clone());
             let sid = v["status"][o.kind.status_id()].as_str().unwrap_or_default();
+            // A replaced TelephonyCredential's predecessor lives out its grace period.
+            let previous = &v["status"]["previousCredentialID"];
+            let found: Vec<&Value> = found.iter().filter(|x| x["id"] != *previous).collect();
             if found.len() == 1 && found[0]["id"] == sid {
                 ok_live += 1;
             } else {
