@@ -845,9 +845,8 @@ impl Scenario {
                     // TelephonyCredential deleted with Orphan would leave its
                     // predecessor or successor behind by design: those are not rotated
                     // here, so what an Orphan leaves is exactly one object.
-                    Ann::Now => self.pick(|o| {
-                        o.live() && o.pw.is_none() && !(o.kind == Kind::Tel && o.orphan)
-                    }),
+                    Ann::Now => self
+                        .pick(|o| o.live() && o.pw.is_none() && !(o.kind == Kind::Tel && o.orphan)),
                     Ann::Set(_) => self.pick(Obj::live),
                 };
                 match ix {

@@ -777,3 +777,66 @@ async fn a_sip_connection_and_a_telephony_credential_rotate_on_their_schedules()
         );
     }
 }
+
+/// Found by the soak: a replacement rotation switches the Secret to the successor and
+/// then records the successor on the object; when that second write was lost (an API
+/// error, a kill), the object still named the predecessor. The next rotation then named
+/// that predecessor as its own, and the successor in between stayed at Telnyx for good,
+/// also after the object was deleted. The lost write is reproduced exactly: the
+/// operator is stopped and the object's record set back.
+#[tokio::test]
+async fn a_lost_record_of_the_successor_is_repaired_and_nothing_leaks() {
+    let w = World::start().await;
+    w.apply(conn("conn", "tcconn001", json!({}))).await;
+    w.apply(tc("lag", json!({"rotation": {"gracePeriod": "1h"}})))
+        .await;
+    let mut first = Killed(w.spawn_binary());
+    w.wait_ready::<TelephonyCredential>("lag").await;
+    let original = w.secret("lag").await.unwrap()["id"].clone();
+    request_rotation::<TelephonyCredential>(&w, "lag", "first").await;
+    rotated::<TelephonyCredential>(&w, "lag", 1, 30).await;
+    let successor = w.secret("lag").await.unwrap()["id"].clone();
+    first.kill();
+    w.api::<TelephonyCredential>()
+        .patch(
+            "lag",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"annotations": {"sipcred.io/external-name": original}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let _second = Killed(w.spawn_binary());
+    request_rotation::<TelephonyCredential>(&w, "lag", "second").await;
+    let st = rotated::<TelephonyCredential>(&w, "lag", 2, 30).await;
+    let st = if st["previousCredentialID"].is_null() {
+        status_of::<TelephonyCredential>(&w, "lag").await
+    } else {
+        st
+    };
+    assert_eq!(
+        st["previousCredentialID"], successor,
+        "the second rotation replaces the first one's credential"
+    );
+    let held = w.secret("lag").await.unwrap();
+    let at_telnyx: Vec<Value> = World::provider_objects(&w.telnyx, "telephony_credentials");
+    let ids: Vec<&str> = at_telnyx.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(
+        ids.len(),
+        2,
+        "the current credential and its predecessor only: {ids:?}"
+    );
+    assert!(!ids.contains(&original.as_str()), "the original is deleted");
+    assert!(
+        w.telnyx
+            .check_credentials(&held["username"], &held["password"])
+    );
+    w.delete::<TelephonyCredential>("lag").await;
+    w.until("every credential deleted", 30, || async {
+        World::provider_objects(&w.telnyx, "telephony_credentials")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}

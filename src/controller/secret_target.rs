@@ -95,6 +95,12 @@ impl SecretSlot {
             .cloned()
     }
 
+    /// The provider ID of the login the Secret holds, if it records one.
+    pub fn held_id(&self) -> Option<String> {
+        self.key(&self.keys.id)
+            .map(|id| secrecy::ExposeSecret::expose_secret(&id).to_string())
+    }
+
     /// Which login the Secret holds (its rotation mark), if it records one.
     pub fn issue(&self) -> Option<Issue> {
         let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());

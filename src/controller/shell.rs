@@ -223,7 +223,7 @@ async fn lifecycle<K: ManagedKind>(
     status: &mut K::Status,
 ) -> Result<Option<Step>, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let state = state_of(obj);
+    let mut state = state_of(obj);
     let store = KubeStore::new(api.clone(), obj);
     let phase = pre_observe(&state);
     let replaces = obj.replaces_on_rotation();
@@ -250,6 +250,14 @@ async fn lifecycle<K: ManagedKind>(
         .filter(|r| !r.is_empty())
         .map(String::as_str);
     let current = slot.as_ref().and_then(SecretSlot::issue);
+    if let Some(held) = lagging_successor(
+        state.external_name.as_deref(),
+        current.as_ref(),
+        slot.as_ref().and_then(SecretSlot::held_id).as_deref(),
+    ) {
+        store.record_external_name(Some(&held)).await?;
+        state.external_name = Some(held);
+    }
     let may_write = state.management == crate::managed::ManagementPolicy::Full;
     // A login the user supplies is rotated by the user: nothing is scheduled.
     let schedule = if obj.can_rotate() {
@@ -453,6 +461,23 @@ async fn rotate_by_replacement<K: ManagedKind>(
     Ok(None)
 }
 
+/// The successor to record on the object when the write that records it after a
+/// replacement rotation was lost: the Secret already holds the successor's login and
+/// names the object's recorded provider object as its predecessor. The Secret is
+/// right; left as it is, the step would treat the predecessor as current (retire it
+/// while observing it, and name it the predecessor of the next rotation, forgetting
+/// the successor at the provider for good).
+fn lagging_successor(
+    recorded: Option<&str>,
+    mark: Option<&Issue>,
+    held: Option<&str>,
+) -> Option<String> {
+    let previous = mark?.previous.as_ref()?;
+    let held = held?;
+    (recorded == Some(previous.external_name.as_str()) && held != previous.external_name)
+        .then(|| held.to_string())
+}
+
 /// Deletes the predecessor whose grace period is over, then drops it from the Secret's
 /// mark.
 async fn retire_previous<K: ManagedKind>(
@@ -637,5 +662,80 @@ where
             what.trim_start_matches("the "),
             drift.join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::managed::rotation::Previous;
+
+    fn mark(previous: Option<&str>) -> Issue {
+        Issue {
+            previous: previous.map(|p| Previous {
+                external_name: p.into(),
+                delete_at: Timestamp::UNIX_EPOCH,
+            }),
+            ..Issue::first(Timestamp::UNIX_EPOCH, None)
+        }
+    }
+
+    /// (why, the object's recorded ID, the Secret's mark, the ID the Secret holds,
+    /// the successor to record)
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        Option<Issue>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
+    #[test]
+    fn the_successor_is_recorded_only_when_the_object_lags_the_secret() {
+        let cases: &[Case] = &[
+            (
+                "switched, the object's record lost: record the successor",
+                Some("s0"),
+                Some(mark(Some("s0"))),
+                Some("s1"),
+                Some("s1"),
+            ),
+            (
+                "switched and recorded: nothing to do",
+                Some("s1"),
+                Some(mark(Some("s0"))),
+                Some("s1"),
+                None,
+            ),
+            (
+                "no rotation yet",
+                Some("s0"),
+                Some(mark(None)),
+                Some("s0"),
+                None,
+            ),
+            ("no mark", Some("s0"), None, Some("s1"), None),
+            (
+                "the Secret holds no ID",
+                Some("s0"),
+                Some(mark(Some("s0"))),
+                None,
+                None,
+            ),
+            (
+                "the user points the object elsewhere: theirs to decide",
+                Some("imported"),
+                Some(mark(Some("s0"))),
+                Some("s1"),
+                None,
+            ),
+        ];
+        for (why, recorded, m, held, want) in cases {
+            assert_eq!(
+                lagging_successor(*recorded, m.as_ref(), *held).as_deref(),
+                *want,
+                "{why}"
+            );
+        }
     }
 }
