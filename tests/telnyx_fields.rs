@@ -1,16 +1,20 @@
 //! One source of truth for the Telnyx connection fields: every writable field of the
 //! CredentialConnection schema in seed 001 (tests/fixtures, copied verbatim from the
-//! seed's OpenAPI block) is a field of the SipConnection CRD, and the one mapping
-//! (`sip_connection::build_request`) carries each of them to the request. A new
-//! Telnyx field fails here until the CRD and the mapping have it.
+//! seed's OpenAPI block) is a field of the SipConnection CRD, and that declaration is
+//! the whole mapping: `#[derive(ProviderValue)]` sends each field under its Rust name,
+//! which is Telnyx's (serde's rename gives the Kubernetes one). A field seed 001 adds
+//! fails here until the CRD has it; a CRD field whose Rust name is not Telnyx's fails
+//! the reverse check; and drift is seen on every field the request carries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
+use sipcred_operator::controller::provider_calls::drift;
 use sipcred_operator::controller::sip_connection::build_request;
 use sipcred_operator::crd::{SipConnection, SipConnectionSpec};
+use sipcred_operator::provider::telnyx::CredentialConnection;
 
 /// Set by Telnyx, never written.
 const SERVER_SET: &[&str] = &["id", "record_type", "created_at", "updated_at"];
@@ -137,9 +141,7 @@ fn the_crd_has_every_writable_field_of_seed_001() {
 
 #[test]
 fn the_mapping_carries_every_writable_field_of_seed_001_to_the_request() {
-    let spec: SipConnectionSpec =
-        serde_json::from_value(everything(&crd_spec_schema())).expect("a spec with every field");
-    let request = serde_json::to_value(build_request(&spec, "conn")).unwrap();
+    let request = full_request();
     let missing: Vec<_> = seed_fields()
         .into_iter()
         .filter(|f| !NOT_IN_SPEC.iter().any(|(n, _)| n == f))
@@ -162,4 +164,88 @@ fn the_mapping_carries_every_writable_field_of_seed_001_to_the_request() {
         "the seed was read: {:?}",
         seed_fields()
     );
+}
+
+/// Leaf paths of a JSON object (`inbound.timeout_1xx_secs`); arrays are leaves.
+fn leaves(v: &Value, prefix: &str, out: &mut Vec<String>) {
+    match v.as_object() {
+        Some(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaves(v, &path, out);
+            }
+        }
+        None => out.push(prefix.to_string()),
+    }
+}
+
+/// The request for a spec with every CRD field set.
+fn full_request() -> Value {
+    let spec: SipConnectionSpec =
+        serde_json::from_value(everything(&crd_spec_schema())).expect("a spec with every field");
+    serde_json::to_value(build_request(&spec, "conn")).unwrap()
+}
+
+#[test]
+fn every_field_of_the_request_is_a_writable_field_of_seed_001() {
+    let seed = seed_fields();
+    let mut sent = Vec::new();
+    leaves(&full_request(), "", &mut sent);
+    let unknown: Vec<_> = sent.iter().filter(|f| !seed.contains(*f)).collect();
+    assert!(
+        unknown.is_empty(),
+        "request fields seed 001 does not have (a CRD field's Rust name must be Telnyx's): {unknown:?}"
+    );
+    assert!(sent.len() > 40, "the request was filled: {sent:?}");
+}
+
+/// The provider's copy of a request as the operator reads it back: through the
+/// response model, so a field that model dropped would show as drift forever.
+fn observed(body: &Value) -> Value {
+    let mut o = body.clone();
+    o["id"] = json!("1293384261075731499");
+    let c: CredentialConnection = serde_json::from_value(o).unwrap();
+    serde_json::to_value(&c).unwrap()
+}
+
+/// A different value of the same JSON type (a set value for a cleared one).
+fn other(v: &Value) -> Value {
+    match v {
+        Value::Bool(b) => json!(!b),
+        Value::Number(n) => json!(n.as_i64().unwrap() + 1),
+        Value::String(s) => json!(format!("{s}-changed")),
+        Value::Array(a) => {
+            let mut a = a.clone();
+            a.push(json!("extra"));
+            Value::Array(a)
+        }
+        _ => json!("set"),
+    }
+}
+
+#[test]
+fn drift_is_seen_on_every_field_and_only_there() {
+    let desired = full_request();
+    assert_eq!(
+        drift(&desired, &observed(&desired)),
+        Vec::<String>::new(),
+        "the provider's copy of the request matches it"
+    );
+    let mut paths = Vec::new();
+    leaves(&desired, "", &mut paths);
+    for path in paths {
+        let pointer = format!("/{}", path.replace('.', "/"));
+        let mut changed = desired.clone();
+        let leaf = changed.pointer_mut(&pointer).unwrap();
+        *leaf = other(leaf);
+        assert_eq!(
+            drift(&desired, &observed(&changed)),
+            vec![path.clone()],
+            "a change of {path} at Telnyx"
+        );
+    }
 }

@@ -67,6 +67,10 @@ fn walk(path: &str, d: &Value, o: &Value, out: &mut Vec<String>) {
                 out.push(path.to_string());
             }
         }
+        // Telnyx documents some numbers as strings (int64 IDs such as
+        // `outbound_voice_profile_id`, `webhook_api_version`) and may send them as
+        // JSON numbers: the same digits are the same value.
+        Value::String(s) if o.as_number().is_some_and(|n| n.to_string() == *s) => {}
         other => {
             if other != o {
                 out.push(path.to_string());
@@ -135,6 +139,18 @@ mod tests {
                 vec!["a"],
             ),
             ("int vs float", json!({"a": 25}), json!({"a": 25.0}), vec![]),
+            (
+                "digits sent as a number",
+                json!({"v": "2", "id": "1293384261075731499"}),
+                json!({"v": 2, "id": 1293384261075731499u64}),
+                vec![],
+            ),
+            (
+                "other digits",
+                json!({"v": "2"}),
+                json!({"v": 1}),
+                vec!["v"],
+            ),
             (
                 "arrays by value",
                 json!({"t": ["a", "b"]}),
