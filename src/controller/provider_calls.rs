@@ -79,25 +79,9 @@ fn walk(path: &str, d: &Value, o: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Finds a provider object by its recorded ID, or by its deterministic identity when no
-/// ID is recorded or the recorded one is gone (it may have been recreated under the
-/// same identity).
-pub async fn by_id_or_identity<T>(
-    id: Option<&str>,
-    get: impl AsyncFnOnce(&str) -> Result<T, ProviderError>,
-    find: impl AsyncFnOnce() -> Result<Option<T>, ProviderError>,
-) -> Result<Option<T>, ExternalError> {
-    if let Some(id) = id {
-        match get(id).await {
-            Ok(t) => return Ok(Some(t)),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(from_provider(&e)),
-        }
-    }
-    find().await.map_err(|e| from_provider(&e))
-}
-
-/// A provider delete's result for the engine: not found counts as deleted.
+/// A provider delete's result for the engine: an object already gone is an error of
+/// kind [`ExternalErrorKind::NotFound`], on which the engine releases the object
+/// without counting a deletion.
 pub fn deleted(r: Result<(), ProviderError>) -> Result<(), ExternalError> {
     match r {
         Ok(()) => Ok(()),

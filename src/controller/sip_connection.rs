@@ -4,18 +4,18 @@
 use kube::ResourceExt;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::context::Account;
 use super::error::Error;
 use super::kind::{
     Connect, ManagedKind, chosen_password_rotation, managed_fields, managed_status,
     registration_fields,
 };
 use super::password_source::{self, Limits};
-use super::provider_calls::{by_id_or_identity, deleted, drift, from_provider, no_desired_state};
-use super::registration;
+use super::provider_calls::{deleted, drift, from_provider, no_desired_state};
+use super::registration::Registrant;
 use crate::crd::provider_value::ProviderFields;
-use crate::crd::{RegistrationInfo, SipConnection, SipConnectionSpec, SipConnectionStatus};
+use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
 use crate::managed::{ExternalClient, ExternalError, Observation};
+use crate::provider::Lookup;
 use crate::provider::telnyx::{
     CredentialConnection, CredentialConnectionRequest, SIP_DOMAIN, TelnyxClient,
 };
@@ -54,10 +54,8 @@ struct Desired {
 /// The Telnyx credential connection as the engine sees it.
 pub struct TelnyxConnection {
     client: TelnyxClient,
-    /// How old the account's shared listing may be (the resync interval).
-    max_age: std::time::Duration,
-    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
-    may_exist: bool,
+    /// How the provider object is found.
+    lookup: Lookup,
     name: String,
     user_name: String,
     desired: Option<Desired>,
@@ -78,12 +76,7 @@ impl TelnyxConnection {
                 d.push("password".into());
             }
         }
-        Observation {
-            external_name: c.id.clone(),
-            up_to_date: d.is_empty(),
-            drift: d,
-            resource: c,
-        }
+        Observation::new(c.id.clone(), c, d)
     }
 
     fn with_password(&self) -> Result<CredentialConnectionRequest, ExternalError> {
@@ -121,20 +114,11 @@ impl ExternalClient for TelnyxConnection {
         &self,
         id: Option<&str>,
     ) -> Result<Option<Observation<CredentialConnection>>, ExternalError> {
-        let c = &self.client;
-        let found = by_id_or_identity(
-            id,
-            async |id| c.observe_credential_connection(id, self.max_age).await,
-            async || {
-                if self.may_exist {
-                    c.find_connection_by_name(&self.name).await
-                } else {
-                    c.find_listed_connection(&self.name, self.max_age).await
-                }
-            },
-        )
-        .await?;
-        Ok(found.map(|c| self.observation(c)))
+        let found = self.client.locate_connection(id, &self.name, self.lookup);
+        Ok(found
+            .await
+            .map_err(|e| from_provider(&e))?
+            .map(|c| self.observation(c)))
     }
 
     async fn create(&self) -> Result<(String, CredentialConnection), ExternalError> {
@@ -168,6 +152,12 @@ impl ManagedKind for SipConnection {
 
     managed_fields!();
 
+    registration_fields!();
+
+    fn registrant(status: &SipConnectionStatus) -> Option<Registrant<'_>> {
+        status.connection_id.as_deref().map(Registrant::Connection)
+    }
+
     chosen_password_rotation!();
 
     async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
@@ -190,33 +180,11 @@ impl ManagedKind for SipConnection {
         };
         Ok(TelnyxConnection {
             client,
-            max_age: cx.ctx.settings.resync,
-            may_exist: cx.may_exist,
+            lookup: cx.lookup,
             name,
             user_name: obj.spec.user_name.clone(),
             desired,
         })
-    }
-
-    registration_fields!();
-
-    async fn check_registration(
-        &self,
-        account: Account,
-        status: &SipConnectionStatus,
-    ) -> Result<Option<(RegistrationInfo, f64)>, String> {
-        let Some(id) = &status.connection_id else {
-            return Ok(None);
-        };
-        let client = account.telnyx("SipConnection").map_err(|e| e.to_string())?;
-        let r = client
-            .check_registration_status(id)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Some((
-            registration::from_connection(&r),
-            client.rate_limiter().rate(),
-        )))
     }
 
     fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {
