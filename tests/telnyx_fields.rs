@@ -4,10 +4,11 @@
 //! the whole mapping: `#[derive(ProviderValue)]` sends each field under its Rust name,
 //! which is Telnyx's (serde's rename gives the Kubernetes one). A field seed 001 adds
 //! fails here until the CRD has it; a CRD field whose Rust name is not Telnyx's fails
-//! the reverse check; and drift is seen on every field the request carries.
+//! the reverse check; every enum value the CRD admits is sent as a value the seed
+//! allows; and drift is seen on every field the request carries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
@@ -39,14 +40,15 @@ fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-/// Writable field paths of the seed's schema (`inbound.timeout_1xx_secs`).
-fn seed_fields() -> BTreeSet<String> {
+/// Writable fields of the seed's schema by path (`inbound.timeout_1xx_secs`), each
+/// with its schema.
+fn seed_schemas() -> BTreeMap<String, Value> {
     let root = seed();
-    let mut out = BTreeSet::new();
-    fn walk(root: &Value, schema: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Value, schema: &Value, prefix: &str, out: &mut BTreeMap<String, Value>) {
         let schema = resolve(root, schema);
         let Some(props) = schema["properties"].as_object() else {
-            out.insert(prefix.to_string());
+            out.insert(prefix.to_string(), schema.clone());
             return;
         };
         for (k, v) in props {
@@ -68,6 +70,11 @@ fn seed_fields() -> BTreeSet<String> {
         &mut out,
     );
     out
+}
+
+/// Writable field paths of the seed's schema.
+fn seed_fields() -> BTreeSet<String> {
+    seed_schemas().into_keys().collect()
 }
 
 /// A field name compared across spellings: `sip_uri_calling_preference` and
@@ -248,4 +255,58 @@ fn drift_is_seen_on_every_field_and_only_there() {
             "a change of {path} at Telnyx"
         );
     }
+}
+
+/// CRD leaves that have an enum, by path (`inbound.dnisNumberFormat`), with the enum.
+fn crd_enums(schema: &Value, prefix: &str, out: &mut Vec<(String, Vec<Value>)>) {
+    if let Some(props) = schema["properties"].as_object() {
+        for (k, v) in props {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            crd_enums(v, &path, out);
+        }
+    } else if let Some(values) = schema["enum"].as_array() {
+        out.push((prefix.to_string(), values.clone()));
+    }
+}
+
+#[test]
+fn every_enum_value_of_the_crd_reaches_telnyx_as_a_value_seed_001_allows() {
+    let seed = seed_schemas();
+    let mut enums = Vec::new();
+    crd_enums(&crd_spec_schema(), "", &mut enums);
+    assert!(enums.len() > 10, "the CRD's enums were read: {enums:?}");
+    let mut wrong = Vec::new();
+    for (crd_path, values) in enums {
+        // The operator's own fields (deletionPolicy, passwordPolicy) are not sent.
+        let Some((seed_path, seed_schema)) = seed.iter().find(|(p, _)| norm(p) == norm(&crd_path))
+        else {
+            continue;
+        };
+        let allowed = seed_schema["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("seed 001 has no enum at {seed_path}"));
+        for v in values {
+            let mut spec = everything(&crd_spec_schema());
+            *spec
+                .pointer_mut(&format!("/{}", crd_path.replace('.', "/")))
+                .unwrap() = v.clone();
+            let spec: SipConnectionSpec = serde_json::from_value(spec).unwrap();
+            let request = serde_json::to_value(build_request(&spec, "conn")).unwrap();
+            let sent = &request[seed_path.split('.').next().unwrap()];
+            let sent = match seed_path.split_once('.') {
+                Some((_, leaf)) => &sent[leaf],
+                None => sent,
+            };
+            if !allowed.contains(sent) {
+                wrong.push(format!(
+                    "{crd_path}: {v} is sent as {sent}, seed 001 allows {allowed:?}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
