@@ -25,6 +25,15 @@ const NOT_IN_SPEC: &[(&str, &str)] = &[(
     "chosen by the operator (passwordSecretRef, the Secret, or passwordPolicy)",
 )];
 
+/// `prefix.key`, or `key` at the top.
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
 fn seed() -> Value {
     let text = include_str!("fixtures/seed001-credential-connection.openapi.yaml");
     serde_yaml::from_str(text).unwrap()
@@ -55,12 +64,7 @@ fn seed_schemas() -> BTreeMap<String, Value> {
             if prefix.is_empty() && SERVER_SET.contains(&k.as_str()) {
                 continue;
             }
-            let path = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            walk(root, v, &path, out);
+            walk(root, v, &join(prefix, k), out);
         }
     }
     walk(
@@ -92,12 +96,7 @@ fn crd_fields(schema: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match schema["properties"].as_object() {
         Some(props) => {
             for (k, v) in props {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                crd_fields(v, &path, out);
+                crd_fields(v, &join(prefix, k), out);
             }
         }
         None => {
@@ -178,12 +177,7 @@ fn leaves(v: &Value, prefix: &str, out: &mut Vec<String>) {
     match v.as_object() {
         Some(map) => {
             for (k, v) in map {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                leaves(v, &path, out);
+                leaves(v, &join(prefix, k), out);
             }
         }
         None => out.push(prefix.to_string()),
@@ -261,12 +255,7 @@ fn drift_is_seen_on_every_field_and_only_there() {
 fn crd_enums(schema: &Value, prefix: &str, out: &mut Vec<(String, Vec<Value>)>) {
     if let Some(props) = schema["properties"].as_object() {
         for (k, v) in props {
-            let path = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            crd_enums(v, &path, out);
+            crd_enums(v, &join(prefix, k), out);
         }
     } else if let Some(values) = schema["enum"].as_array() {
         out.push((prefix.to_string(), values.clone()));

@@ -264,22 +264,34 @@ mod tests {
             )
             .await
         };
-        assert_eq!(found(listed, Some("a"), Ok(1)).await.unwrap(), Some(1));
-        assert_eq!(
-            found(listed, Some("a"), err(ErrorCategory::NotFound))
-                .await
-                .unwrap(),
-            Some(3),
-            "a gone ID falls back to the identity, in the listing"
-        );
-        assert_eq!(
-            found(asked, Some("a"), err(ErrorCategory::NotFound))
-                .await
-                .unwrap(),
-            Some(2),
-            "after a create attempt, the identity is asked of the provider"
-        );
-        assert_eq!(found(asked, None, Ok(1)).await.unwrap(), Some(2));
+        let gone = || err(ErrorCategory::NotFound);
+        let cases = [
+            ("the recorded ID", listed, Some("a"), Ok(1), Some(1)),
+            (
+                "a gone ID: the identity, in the listing",
+                listed,
+                Some("a"),
+                gone(),
+                Some(3),
+            ),
+            (
+                "a gone ID after a create attempt: the provider",
+                asked,
+                Some("a"),
+                gone(),
+                Some(2),
+            ),
+            (
+                "no ID after a create attempt: the provider",
+                asked,
+                None,
+                Ok(1),
+                Some(2),
+            ),
+        ];
+        for (why, lookup, id, get, want) in cases {
+            assert_eq!(found(lookup, id, get).await.unwrap(), want, "{why}");
+        }
         assert!(
             found(listed, Some("a"), err(ErrorCategory::ProviderUnavailable))
                 .await
