@@ -10,7 +10,7 @@ use provider_common::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sipcred_operator::provider::telnyx::*;
-use sipcred_operator::provider::{ErrorCategory, FailureKind, Nullable};
+use sipcred_operator::provider::{ErrorCategory, FailureKind};
 
 const KEY: &str = "KEYtest_0123456789abcdef";
 const PASSWORD: &str = "Sup3r-Secret-Passw0rd";
@@ -469,8 +469,10 @@ async fn patch_sends_only_set_fields() {
     c.update_credential_connection(
         "5",
         &CredentialConnectionRequest {
-            sip_uri_calling_preference: Some("internal".into()),
-            webhook_event_failover_url: Nullable::Null,
+            settings: json!({"sip_uri_calling_preference": "internal", "webhook_event_failover_url": null})
+                .as_object()
+                .unwrap()
+                .clone(),
             ..Default::default()
         },
     )

@@ -130,7 +130,7 @@ async fn connection_status_follows_register_refusal_expiry_and_unregister() {
         .update_credential_connection(
             &conn.id,
             &CredentialConnectionRequest {
-                active: Some(false),
+                settings: json!({"active": false}).as_object().unwrap().clone(),
                 ..Default::default()
             },
         )

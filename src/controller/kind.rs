@@ -14,11 +14,13 @@ use serde::de::DeserializeOwned;
 
 use super::context::{Account, Ctx};
 use super::error::Error;
+use super::registration::Registrant;
 use super::secret_target::SecretSlot;
 use crate::crd::condition::READY;
 use crate::crd::{DeletionPolicy, ProviderRef, RegistrationInfo, RotationStatus, SecretTarget};
 use crate::managed::ExternalClient;
 use crate::managed::rotation::{Issue, Schedule};
+use crate::provider::Lookup;
 
 /// The status fields every managed kind shares.
 pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
@@ -190,10 +192,11 @@ pub struct Connect<'a, K: ManagedKind> {
     pub issue: &'a Issue,
     /// A new secret must replace the current one (a rotation is due).
     pub rotate: bool,
-    /// A create may already have happened (a create-pending marker, or a recorded ID):
-    /// identity lookups must ask the provider, never a shared listing that may predate
-    /// that create.
-    pub may_exist: bool,
+    /// How the client finds the provider object: through the account's shared listing
+    /// no older than the resync interval; by asking the provider for its identity once
+    /// a create may have happened (a create-pending marker, or a recorded ID), since a
+    /// listing may predate that create.
+    pub lookup: Lookup,
 }
 
 /// A managed kind: a namespaced custom resource whose objects each own one provider
@@ -311,15 +314,10 @@ pub trait ManagedKind:
         None
     }
 
-    /// Asks the provider for the live registration of the object's login: the answer
-    /// and the account's request rate, or `None` while the object has no provider ID.
-    /// A failure is only logged by the caller: it never makes the object not Ready.
-    fn check_registration(
-        &self,
-        _account: Account,
-        _status: &Self::Status,
-    ) -> impl Future<Output = Result<Option<(RegistrationInfo, f64)>, String>> + Send {
-        async { Ok(None) }
+    /// The login whose live registration is checked, for kinds whose logins SIP
+    /// clients register with, once `status` records it (`None` until then).
+    fn registrant(_status: &Self::Status) -> Option<Registrant<'_>> {
+        None
     }
 
     /// The Ready condition's status (`True`, `False`), if set.

@@ -6,15 +6,22 @@
 //!
 //! # Adding a managed kind
 //! 1. Its CRD type in `src/crd/` (and in [`crate::crd::all`]).
-//! 2. Its provider client in `src/provider/` if the vendor call is new.
+//! 2. Its provider client in `src/provider/` if the vendor call is new: create, update,
+//!    delete, and a `locate_*` lookup through the account's shared listing
+//!    ([`crate::provider::Lookup`]).
 //! 3. One file here implementing [`kind::ManagedKind`]: `status`, `provider_ref`,
 //!    `deletion_policy`, `secret_target` (field access), `validate` (spec rules the
 //!    schema cannot express), `connect` (the desired provider object, its identity and
 //!    the [`crate::managed::ExternalClient`] that observes, creates, updates, deletes
 //!    and returns connection details), `report` (observation into status) and,
-//!    if it waits for another kind, `watch_dependencies`. Its status struct gets
+//!    if it waits for another kind, `watch_dependencies`; `registrant` if SIP clients
+//!    register with its logins. Its status struct gets
 //!    [`kind::ManagedStatus`] through `managed_status!`.
 //! 4. One line in [`for_each_kind`].
+//! 5. Outside `src/`: its resources in the chart's RBAC
+//!    (`charts/sipcred-operator/templates/_helpers.tpl`) and its kind in
+//!    `scripts/gen-argocd`; `scripts/generate` then writes its CRD into `crds/`, the
+//!    chart and `deploy/`, and its Argo CD health check.
 //!
 //! The runner, the metrics gauge and the sandbox reach every kind through
 //! [`for_each_kind`], never through a list of their own. The provider accounts

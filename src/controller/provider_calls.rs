@@ -67,6 +67,10 @@ fn walk(path: &str, d: &Value, o: &Value, out: &mut Vec<String>) {
                 out.push(path.to_string());
             }
         }
+        // Telnyx documents some numbers as strings (int64 IDs such as
+        // `outbound_voice_profile_id`, `webhook_api_version`) and may send them as
+        // JSON numbers: the same digits are the same value.
+        Value::String(s) if o.as_number().is_some_and(|n| n.to_string() == *s) => {}
         other => {
             if other != o {
                 out.push(path.to_string());
@@ -75,25 +79,9 @@ fn walk(path: &str, d: &Value, o: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Finds a provider object by its recorded ID, or by its deterministic identity when no
-/// ID is recorded or the recorded one is gone (it may have been recreated under the
-/// same identity).
-pub async fn by_id_or_identity<T>(
-    id: Option<&str>,
-    get: impl AsyncFnOnce(&str) -> Result<T, ProviderError>,
-    find: impl AsyncFnOnce() -> Result<Option<T>, ProviderError>,
-) -> Result<Option<T>, ExternalError> {
-    if let Some(id) = id {
-        match get(id).await {
-            Ok(t) => return Ok(Some(t)),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(from_provider(&e)),
-        }
-    }
-    find().await.map_err(|e| from_provider(&e))
-}
-
-/// A provider delete's result for the engine: not found counts as deleted.
+/// A provider delete's result for the engine: an object already gone is an error of
+/// kind [`ExternalErrorKind::NotFound`], on which the engine releases the object
+/// without counting a deletion.
 pub fn deleted(r: Result<(), ProviderError>) -> Result<(), ExternalError> {
     match r {
         Ok(()) => Ok(()),
@@ -135,6 +123,18 @@ mod tests {
                 vec!["a"],
             ),
             ("int vs float", json!({"a": 25}), json!({"a": 25.0}), vec![]),
+            (
+                "digits sent as a number",
+                json!({"v": "2", "id": "1293384261075731499"}),
+                json!({"v": 2, "id": 1293384261075731499u64}),
+                vec![],
+            ),
+            (
+                "other digits",
+                json!({"v": "2"}),
+                json!({"v": 1}),
+                vec!["v"],
+            ),
             (
                 "arrays by value",
                 json!({"t": ["a", "b"]}),

@@ -11,7 +11,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use super::status::{now_rfc3339, set_condition};
 use crate::crd::RegistrationInfo;
 use crate::crd::condition::REGISTERED;
-use crate::provider::telnyx::{RegistrationState, RegistrationStatus, SipRegistration};
+use crate::provider::ProviderError;
+use crate::provider::telnyx::{
+    RegistrationCredentialType, RegistrationState, RegistrationStatus, SipRegistration,
+    TelnyxClient,
+};
 
 /// Share of an account's request rate that registration checks may use.
 pub const RATE_SHARE: f64 = 0.1;
@@ -65,6 +69,33 @@ pub fn camel(state: &RegistrationState) -> &'static str {
         RegistrationState::Unregistered => "Unregistered",
         RegistrationState::Other(_) => "Unknown",
     }
+}
+
+/// The SIP login whose registration is checked; Telnyx answers for each kind of login
+/// through its own endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registrant<'a> {
+    /// A credential connection, by its Telnyx ID.
+    Connection(&'a str),
+    /// A telephony credential, by its `gencred…` SIP username.
+    TelephonyCredential(&'a str),
+}
+
+/// Asks Telnyx for the live registration of `registrant`: the answer, and the account's
+/// request rate, which stretches the polling interval ([`effective_interval`]).
+pub async fn check(
+    client: &TelnyxClient,
+    registrant: Registrant<'_>,
+) -> Result<(RegistrationInfo, f64), ProviderError> {
+    let info = match registrant {
+        Registrant::Connection(id) => from_connection(&client.check_registration_status(id).await?),
+        Registrant::TelephonyCredential(username) => from_lookup(
+            &client
+                .sip_registration_status(RegistrationCredentialType::TelephonyCredential, username)
+                .await?,
+        ),
+    };
+    Ok((info, client.rate_limiter().rate()))
 }
 
 /// `status.registration` from `check_registration_status` (credential connections).

@@ -23,6 +23,7 @@ use crate::managed::{
     Change, Connector, DetailsPublisher, ExternalClient, ManagedState, ObjectStore, Outcome,
     PreObserve, drive, pre_observe, replace,
 };
+use crate::provider::Lookup;
 use jiff::Timestamp;
 
 /// The lifecycle state of an object for the managed engine.
@@ -112,11 +113,18 @@ async fn check_registration<K: ManagedKind>(
 ) -> Option<std::time::Duration> {
     let interval = registration::parse_interval(obj.registration_interval()?)?;
     let checked = async {
+        let Some(registrant) = K::registrant(status) else {
+            return Ok(None);
+        };
         let account = ctx
             .account(namespace, obj.provider_ref(), true)
             .await
             .map_err(|e| e.to_string())?;
-        obj.check_registration(account, status).await
+        let client = account.telnyx(&K::kind(&())).map_err(|e| e.to_string())?;
+        registration::check(&client, registrant)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
     .await;
     match checked {
@@ -190,7 +198,10 @@ impl<K: ManagedKind> Connector for KindConnector<'_, K> {
             secret: self.secret,
             issue: self.issue,
             rotate: self.rotate,
-            may_exist: self.may_exist,
+            lookup: Lookup {
+                max_age: self.ctx.settings.resync,
+                ask: self.may_exist,
+            },
         })
         .await
     }

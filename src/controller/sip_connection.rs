@@ -3,23 +3,21 @@
 
 use kube::ResourceExt;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 
-use super::context::Account;
 use super::error::Error;
 use super::kind::{
     Connect, ManagedKind, chosen_password_rotation, managed_fields, managed_status,
     registration_fields,
 };
 use super::password_source::{self, Limits};
-use super::provider_calls::{by_id_or_identity, deleted, drift, from_provider, no_desired_state};
-use super::registration;
-use crate::crd::sip_connection::{CredentialInbound, CredentialOutbound, EncryptedMedia};
-use crate::crd::{RegistrationInfo, SipConnection, SipConnectionSpec, SipConnectionStatus};
+use super::provider_calls::{deleted, drift, from_provider, no_desired_state};
+use super::registration::Registrant;
+use crate::crd::provider_value::ProviderFields;
+use crate::crd::{SipConnection, SipConnectionSpec, SipConnectionStatus};
 use crate::managed::{ExternalClient, ExternalError, Observation};
-use crate::provider::Nullable;
+use crate::provider::Lookup;
 use crate::provider::telnyx::{
-    self as tx, CredentialConnection, CredentialConnectionRequest, SIP_DOMAIN, TelnyxClient,
+    CredentialConnection, CredentialConnectionRequest, SIP_DOMAIN, TelnyxClient,
 };
 use crate::secrets::ConnectionDetails;
 
@@ -35,94 +33,13 @@ pub fn connection_name(obj: &SipConnection) -> String {
         .unwrap_or_else(|| format!("{}-{}", obj.namespace().unwrap_or_default(), obj.name_any()))
 }
 
-fn wire<T: Serialize>(v: &Option<T>) -> Option<String> {
-    v.as_ref()
-        .and_then(|v| serde_json::to_value(v).ok())
-        .and_then(|v| v.as_str().map(String::from))
-}
-
-fn nullable<T>(v: Option<T>) -> Nullable<T> {
-    v.map_or(Nullable::Absent, Nullable::Value)
-}
-
 /// The provider request for a spec (pure). The password is attached separately.
 pub fn build_request(spec: &SipConnectionSpec, name: &str) -> CredentialConnectionRequest {
-    let i64o = |v: Option<i32>| v.map(i64::from);
     CredentialConnectionRequest {
         connection_name: Some(name.to_string()),
-        active: spec.active,
         user_name: Some(spec.user_name.clone()),
         password: None,
-        anchorsite_override: wire(&spec.anchorsite_override),
-        sip_uri_calling_preference: wire(&spec.sip_uri_calling_preference),
-        default_on_hold_comfort_noise_enabled: spec.default_on_hold_comfort_noise_enabled,
-        dtmf_type: wire(&spec.dtmf_type),
-        encode_contact_header_enabled: spec.encode_contact_header_enabled,
-        encrypted_media: match spec.encrypted_media {
-            None => Nullable::Absent,
-            Some(EncryptedMedia::Disabled) => Nullable::Null,
-            Some(EncryptedMedia::Srtp) => Nullable::Value("SRTP".into()),
-        },
-        onnet_t38_passthrough_enabled: spec.onnet_t38_passthrough_enabled,
-        ios_push_credential_id: nullable(spec.ios_push_credential_id.clone()),
-        android_push_credential_id: nullable(spec.android_push_credential_id.clone()),
-        webhook_event_url: spec.webhook_event_url.clone(),
-        webhook_event_failover_url: nullable(spec.webhook_event_failover_url.clone()),
-        webhook_api_version: wire(&spec.webhook_api_version),
-        webhook_timeout_secs: nullable(i64o(spec.webhook_timeout_secs)),
-        call_cost_in_webhooks: spec.call_cost_in_webhooks,
-        tags: spec.tags.clone(),
-        rtcp_settings: spec.rtcp_settings.as_ref().map(|r| tx::RtcpSettings {
-            port: wire(&r.port),
-            capture_enabled: r.capture_enabled,
-            report_frequency_secs: i64o(r.report_frequency_secs),
-        }),
-        inbound: spec.inbound.as_ref().map(inbound),
-        outbound: spec.outbound.as_ref().map(outbound),
-        noise_suppression: wire(&spec.noise_suppression),
-        noise_suppression_details: spec.noise_suppression_details.as_ref().map(|n| {
-            tx::NoiseSuppressionDetails {
-                engine: wire(&n.engine),
-                attenuation_limit: i64o(n.attenuation_limit),
-            }
-        }),
-        jitter_buffer: spec.jitter_buffer.as_ref().map(|j| tx::JitterBuffer {
-            enable_jitter_buffer: j.enable_jitter_buffer,
-            jitterbuffer_msec_min: i64o(j.jitterbuffer_msec_min),
-            jitterbuffer_msec_max: i64o(j.jitterbuffer_msec_max),
-        }),
-    }
-}
-
-fn inbound(i: &CredentialInbound) -> tx::CredentialInbound {
-    tx::CredentialInbound {
-        ani_number_format: wire(&i.ani_number_format),
-        dnis_number_format: wire(&i.dnis_number_format),
-        codecs: i.codecs.clone(),
-        default_routing_method: wire(&i.default_routing_method),
-        channel_limit: nullable(i.channel_limit.map(i64::from)),
-        generate_ringback_tone: i.generate_ringback_tone,
-        isup_headers_enabled: i.isup_headers_enabled,
-        prack_enabled: i.prack_enabled,
-        sip_compact_headers_enabled: i.sip_compact_headers_enabled,
-        timeout_1xx_secs: i.timeout_1xx_secs.map(i64::from),
-        timeout_2xx_secs: i.timeout_2xx_secs.map(i64::from),
-        shaken_stir_enabled: i.shaken_stir_enabled,
-        simultaneous_ringing: wire(&i.simultaneous_ringing),
-    }
-}
-
-fn outbound(o: &CredentialOutbound) -> tx::CredentialOutbound {
-    tx::CredentialOutbound {
-        call_parking_enabled: nullable(o.call_parking_enabled),
-        ani_override: o.ani_override.clone(),
-        ani_override_type: wire(&o.ani_override_type),
-        channel_limit: nullable(o.channel_limit.map(i64::from)),
-        instant_ringback_enabled: o.instant_ringback_enabled,
-        generate_ringback_tone: o.generate_ringback_tone,
-        localization: o.localization.clone(),
-        t38_reinvite_source: wire(&o.t38_reinvite_source),
-        outbound_voice_profile_id: o.outbound_voice_profile_id.clone(),
+        settings: spec.settings.provider_fields(),
     }
 }
 
@@ -137,10 +54,8 @@ struct Desired {
 /// The Telnyx credential connection as the engine sees it.
 pub struct TelnyxConnection {
     client: TelnyxClient,
-    /// How old the account's shared listing may be (the resync interval).
-    max_age: std::time::Duration,
-    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
-    may_exist: bool,
+    /// How the provider object is found.
+    lookup: Lookup,
     name: String,
     user_name: String,
     desired: Option<Desired>,
@@ -161,12 +76,7 @@ impl TelnyxConnection {
                 d.push("password".into());
             }
         }
-        Observation {
-            external_name: c.id.clone(),
-            up_to_date: d.is_empty(),
-            drift: d,
-            resource: c,
-        }
+        Observation::new(c.id.clone(), c, d)
     }
 
     fn with_password(&self) -> Result<CredentialConnectionRequest, ExternalError> {
@@ -204,20 +114,11 @@ impl ExternalClient for TelnyxConnection {
         &self,
         id: Option<&str>,
     ) -> Result<Option<Observation<CredentialConnection>>, ExternalError> {
-        let c = &self.client;
-        let found = by_id_or_identity(
-            id,
-            async |id| c.observe_credential_connection(id, self.max_age).await,
-            async || {
-                if self.may_exist {
-                    c.find_connection_by_name(&self.name).await
-                } else {
-                    c.find_listed_connection(&self.name, self.max_age).await
-                }
-            },
-        )
-        .await?;
-        Ok(found.map(|c| self.observation(c)))
+        let found = self.client.locate_connection(id, &self.name, self.lookup);
+        Ok(found
+            .await
+            .map_err(|e| from_provider(&e))?
+            .map(|c| self.observation(c)))
     }
 
     async fn create(&self) -> Result<(String, CredentialConnection), ExternalError> {
@@ -251,6 +152,12 @@ impl ManagedKind for SipConnection {
 
     managed_fields!();
 
+    registration_fields!();
+
+    fn registrant(status: &SipConnectionStatus) -> Option<Registrant<'_>> {
+        status.connection_id.as_deref().map(Registrant::Connection)
+    }
+
     chosen_password_rotation!();
 
     async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
@@ -273,33 +180,11 @@ impl ManagedKind for SipConnection {
         };
         Ok(TelnyxConnection {
             client,
-            max_age: cx.ctx.settings.resync,
-            may_exist: cx.may_exist,
+            lookup: cx.lookup,
             name,
             user_name: obj.spec.user_name.clone(),
             desired,
         })
-    }
-
-    registration_fields!();
-
-    async fn check_registration(
-        &self,
-        account: Account,
-        status: &SipConnectionStatus,
-    ) -> Result<Option<(RegistrationInfo, f64)>, String> {
-        let Some(id) = &status.connection_id else {
-            return Ok(None);
-        };
-        let client = account.telnyx("SipConnection").map_err(|e| e.to_string())?;
-        let r = client
-            .check_registration_status(id)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Some((
-            registration::from_connection(&r),
-            client.rate_limiter().rate(),
-        )))
     }
 
     fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {

@@ -12,17 +12,17 @@ use kube::core::DeserializeGuard;
 use kube::runtime::Controller;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::context::Account;
 use super::error::Error;
 use super::kind::{Connect, ManagedKind, managed_fields, managed_status, registration_fields};
-use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
-use super::registration;
+use super::provider_calls::{deleted, from_provider, no_desired_state};
+use super::registration::Registrant;
 use super::runner::wake_on_ready;
-use crate::crd::{RegistrationInfo, SipConnection, TelephonyCredential, TelephonyCredentialStatus};
+use crate::crd::{SipConnection, TelephonyCredential, TelephonyCredentialStatus};
 use crate::managed::{ExternalClient, ExternalError, ExternalErrorKind, Observation};
+use crate::provider::Lookup;
 use crate::provider::telnyx::{
-    RegistrationCredentialType, SIP_DOMAIN, TelephonyCredentialFilter,
-    TelephonyCredentialObject as Cred, TelephonyCredentialRequest, TelnyxClient,
+    SIP_DOMAIN, TelephonyCredentialFilter, TelephonyCredentialObject as Cred,
+    TelephonyCredentialRequest, TelnyxClient,
 };
 use crate::secrets::ConnectionDetails;
 
@@ -91,10 +91,8 @@ fn same_instant(a: Option<&str>, b: Option<&str>) -> bool {
 /// deleting (deletion needs only the identity).
 pub struct TelnyxCredential {
     client: TelnyxClient,
-    /// How old the account's shared listing may be (the resync interval).
-    max_age: Duration,
-    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
-    may_exist: bool,
+    /// How the provider object is found.
+    lookup: Lookup,
     name: String,
     connection_id: String,
     desired: Option<TelephonyCredentialRequest>,
@@ -211,29 +209,15 @@ impl ExternalClient for TelnyxCredential {
     }
 
     async fn observe(&self, id: Option<&str>) -> Result<Option<Observation<Cred>>, ExternalError> {
-        let c = &self.client;
-        let found = by_id_or_identity(
-            id,
-            async |id| c.observe_telephony_credential(id, self.max_age).await,
-            async || {
-                if self.may_exist {
-                    c.find_credential_by_name(&self.name, &self.connection_id)
-                        .await
-                } else {
-                    c.find_listed_credential(&self.name, &self.connection_id, self.max_age)
-                        .await
-                }
-            },
-        )
-        .await?;
+        let (name, connection_id) = (&self.name, &self.connection_id);
+        let found = self
+            .client
+            .locate_telephony_credential(id, name, connection_id, self.lookup)
+            .await
+            .map_err(|e| from_provider(&e))?;
         let Some(cred) = found else { return Ok(None) };
         let drift = self.drift(&cred, self.tag_applied(&cred).await?);
-        Ok(Some(Observation {
-            external_name: cred.id.clone(),
-            up_to_date: drift.is_empty(),
-            drift,
-            resource: cred,
-        }))
+        Ok(Some(Observation::new(cred.id.clone(), cred, drift)))
     }
 
     async fn create(&self) -> Result<(String, Cred), ExternalError> {
@@ -383,8 +367,7 @@ impl ManagedKind for TelephonyCredential {
             };
             return Ok(TelnyxCredential {
                 client,
-                max_age: cx.ctx.settings.resync,
-                may_exist: cx.may_exist,
+                lookup: cx.lookup,
                 name,
                 connection_id,
                 desired: None,
@@ -420,8 +403,7 @@ impl ManagedKind for TelephonyCredential {
             .and_then(|(key, _)| slot.key(key));
         Ok(TelnyxCredential {
             client,
-            max_age: cx.ctx.settings.resync,
-            may_exist: cx.may_exist,
+            lookup: cx.lookup,
             desired: Some(TelephonyCredentialRequest {
                 connection_id: Some(connection_id.clone()),
                 name: Some(name.clone()),
@@ -441,25 +423,11 @@ impl ManagedKind for TelephonyCredential {
 
     registration_fields!();
 
-    async fn check_registration(
-        &self,
-        account: Account,
-        status: &TelephonyCredentialStatus,
-    ) -> Result<Option<(RegistrationInfo, f64)>, String> {
-        let Some(username) = &status.sip_username else {
-            return Ok(None);
-        };
-        let client = account
-            .telnyx("TelephonyCredential")
-            .map_err(|e| e.to_string())?;
-        let r = client
-            .sip_registration_status(RegistrationCredentialType::TelephonyCredential, username)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Some((
-            registration::from_lookup(&r),
-            client.rate_limiter().rate(),
-        )))
+    fn registrant(status: &TelephonyCredentialStatus) -> Option<Registrant<'_>> {
+        status
+            .sip_username
+            .as_deref()
+            .map(Registrant::TelephonyCredential)
     }
 
     fn report_secret(

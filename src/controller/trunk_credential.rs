@@ -9,11 +9,11 @@ use secrecy::SecretString;
 use super::error::Error;
 use super::kind::{Connect, ManagedKind, chosen_password_rotation, managed_fields, managed_status};
 use super::password_source::{self, Limits};
-use super::provider_calls::{by_id_or_identity, deleted, from_provider, no_desired_state};
+use super::provider_calls::{deleted, from_provider, no_desired_state};
 use crate::crd::{TrunkCredential, TrunkCredentialStatus};
 use crate::managed::{ExternalClient, ExternalError, Observation};
-use crate::provider::Nullable;
 use crate::provider::vobiz::{Credential, CredentialCreate, CredentialUpdate, VobizClient};
+use crate::provider::{Lookup, Nullable};
 use crate::secrets::{self, ConnectionDetails, PASSWORD_SYNCED};
 
 const LIMITS: Limits = Limits { min: 8, max: 128 };
@@ -46,15 +46,32 @@ struct Desired {
 /// The Vobiz credential as the engine sees it.
 pub struct VobizCredential {
     client: VobizClient,
-    /// How old the account's shared listing may be (the resync interval).
-    max_age: std::time::Duration,
-    /// Identity lookups ask the provider (see [`Connect::may_exist`]).
-    may_exist: bool,
+    /// How the provider object is found.
+    lookup: Lookup,
     username: String,
     desired: Option<Desired>,
 }
 
 impl VobizCredential {
+    /// Writes the desired `enabled` and `description`, and `password` when given, to
+    /// credential `id`.
+    async fn write(
+        &self,
+        want: &Desired,
+        id: &str,
+        password: Option<SecretString>,
+    ) -> Result<Credential, ExternalError> {
+        let up = CredentialUpdate {
+            password,
+            enabled: want.enabled,
+            description: want.description.clone(),
+        };
+        self.client
+            .update_credential(id, &up)
+            .await
+            .map_err(|e| from_provider(&e))
+    }
+
     fn drift(&self, c: &TrunkLogin) -> Vec<String> {
         let Some(want) = &self.desired else {
             return Vec::new();
@@ -141,20 +158,10 @@ impl ExternalClient for VobizCredential {
         &self,
         id: Option<&str>,
     ) -> Result<Option<Observation<TrunkLogin>>, ExternalError> {
-        let c = &self.client;
-        let found = by_id_or_identity(
-            id,
-            async |id| c.observe_credential(id, self.max_age).await,
-            async || {
-                if self.may_exist {
-                    c.find_credential_by_username(&self.username).await
-                } else {
-                    c.find_listed_credential(&self.username, self.max_age).await
-                }
-            },
-        )
-        .await?;
-        let Some(credential) = found else {
+        let found = self
+            .client
+            .locate_credential(id, &self.username, self.lookup);
+        let Some(credential) = found.await.map_err(|e| from_provider(&e))? else {
             return Ok(None);
         };
         let login = TrunkLogin {
@@ -162,12 +169,11 @@ impl ExternalClient for VobizCredential {
             credential,
         };
         let drift = self.drift(&login);
-        Ok(Some(Observation {
-            external_name: login.credential.id.clone(),
-            up_to_date: drift.is_empty(),
+        Ok(Some(Observation::new(
+            login.credential.id.clone(),
+            login,
             drift,
-            resource: login,
-        }))
+        )))
     }
 
     async fn create(&self) -> Result<(String, TrunkLogin), ExternalError> {
@@ -185,16 +191,7 @@ impl ExternalClient for VobizCredential {
         if want.enabled.is_some_and(|e| e != c.enabled)
             || (want.description.is_some() && want.description != c.description)
         {
-            let up = CredentialUpdate {
-                password: None,
-                enabled: want.enabled,
-                description: want.description.clone(),
-            };
-            c = self
-                .client
-                .update_credential(&c.id, &up)
-                .await
-                .map_err(|e| from_provider(&e))?;
+            c = self.write(want, &c.id, None).await?;
         }
         let login = self.attach(c).await?;
         Ok((login.credential.id.clone(), login))
@@ -205,16 +202,8 @@ impl ExternalClient for VobizCredential {
         let has = |f: &str| o.drift.iter().any(|d| d == f);
         let mut credential = o.resource.credential.clone();
         if has("password") || has("enabled") || has("description") {
-            let up = CredentialUpdate {
-                password: has("password").then(|| want.password.clone()),
-                enabled: want.enabled,
-                description: want.description.clone(),
-            };
-            credential = self
-                .client
-                .update_credential(&o.external_name, &up)
-                .await
-                .map_err(|e| from_provider(&e))?;
+            let password = has("password").then(|| want.password.clone());
+            credential = self.write(want, &o.external_name, password).await?;
         }
         if has("trunk") {
             return self.attach(credential).await;
@@ -273,8 +262,7 @@ impl ManagedKind for TrunkCredential {
         };
         Ok(VobizCredential {
             client,
-            max_age: cx.ctx.settings.resync,
-            may_exist: cx.may_exist,
+            lookup: cx.lookup,
             username: spec.username.clone(),
             desired,
         })

@@ -1,10 +1,12 @@
 //! The custom resource types of API group `sipcred.io`, version `v1alpha1`.
-//! Types only: no I/O, no behaviour beyond defaults the operator applies.
+//! Types only: no I/O, no behaviour beyond defaults the operator applies and the
+//! provider's spelling of the fields a kind sends ([`provider_value`]).
 
 // kube-derive's repeated `printcolumn(type_ = ...)` attributes trip this lint by design.
 #![allow(clippy::duplicated_attributes)]
 
 pub mod common;
+pub mod provider_value;
 pub mod sip_connection;
 pub mod sip_provider;
 pub mod telephony_credential;

@@ -3,6 +3,11 @@
 //! Every writable field of the provider's CredentialConnection schema is settable, in
 //! Kubernetes camelCase. Unset fields are left to the provider's defaults and are not
 //! compared, so a user owns exactly the fields they write.
+//!
+//! A field of [`ConnectionSettings`] (or of the types under it) is declared once: its
+//! Rust name is Telnyx's name for it and serde's gives the Kubernetes one, and
+//! `#[derive(ProviderValue)]` sends it to Telnyx under the Rust name. Adding a Telnyx
+//! field is adding it here; tests/telnyx_fields.rs holds these types to seed 001.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
@@ -13,6 +18,7 @@ use super::common::{
     DeletionPolicy, PasswordPolicy, ProviderRef, RegistrationCheck, RegistrationInfo, Rotation,
     RotationStatus, SecretKeySelector, SecretTarget,
 };
+use super::provider_value::ProviderValue;
 
 /// Desired state of a Telnyx credential connection.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
@@ -97,6 +103,16 @@ pub struct SipConnectionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
 
+    /// The connection's settings at Telnyx (in the schema, fields of the spec itself).
+    #[serde(flatten)]
+    pub settings: ConnectionSettings,
+}
+
+/// Every writable setting of a Telnyx credential connection besides its identity
+/// (`connectionName`, `userName`) and its password.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema, ProviderValue)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionSettings {
     /// Whether the connection is active. Telnyx default: true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -206,7 +222,7 @@ pub struct SipConnectionSpec {
 }
 
 // Media anchor site.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum AnchorsiteOverride {
     /// The site with the lowest round-trip time.
     Latency,
@@ -240,7 +256,7 @@ pub enum AnchorsiteOverride {
 }
 
 // Who may call this connection by SIP URI.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 #[serde(rename_all = "lowercase")]
 pub enum SipUriCallingPreference {
     /// No SIP URI calls.
@@ -252,7 +268,7 @@ pub enum SipUriCallingPreference {
 }
 
 // DTMF signalling type.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum DtmfType {
     /// RFC 2833 telephone events.
     #[serde(rename = "RFC 2833")]
@@ -265,17 +281,18 @@ pub enum DtmfType {
 }
 
 // Media encryption.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum EncryptedMedia {
     /// SRTP.
     #[serde(rename = "SRTP")]
     Srtp,
     /// No media encryption (null at Telnyx).
+    #[provider(null)]
     Disabled,
 }
 
 // Webhook API version.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum WebhookApiVersion {
     /// Telnyx API v1 webhooks.
     #[serde(rename = "1")]
@@ -286,7 +303,7 @@ pub enum WebhookApiVersion {
 }
 
 // RTCP port choice.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum RtcpPort {
     /// RTCP multiplexed on the RTP port.
     #[serde(rename = "rtcp-mux")]
@@ -297,7 +314,7 @@ pub enum RtcpPort {
 }
 
 /// RTCP settings of a connection.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema, ProviderValue)]
 #[serde(rename_all = "camelCase")]
 pub struct RtcpSettings {
     /// `rtcp-mux` or `rtp+1`. Telnyx default: `rtp+1`.
@@ -313,7 +330,7 @@ pub struct RtcpSettings {
 }
 
 // Format of the caller's number (ANI) on inbound calls.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum AniNumberFormat {
     /// `+E.164`.
     #[serde(rename = "+E.164")]
@@ -330,7 +347,7 @@ pub enum AniNumberFormat {
 }
 
 // Format of the dialled number (DNIS) on inbound calls.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum DnisNumberFormat {
     /// `+e164`.
     #[serde(rename = "+e164")]
@@ -347,7 +364,7 @@ pub enum DnisNumberFormat {
 }
 
 // Routing method for numbers associated with the connection.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum DefaultRoutingMethod {
     /// Sequential.
     #[serde(rename = "sequential")]
@@ -358,7 +375,7 @@ pub enum DefaultRoutingMethod {
 }
 
 // Simultaneous ringing of several devices.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 #[serde(rename_all = "lowercase")]
 pub enum SimultaneousRinging {
     /// Off.
@@ -368,7 +385,7 @@ pub enum SimultaneousRinging {
 }
 
 /// Inbound call settings of a credential connection.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema, ProviderValue)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialInbound {
     /// Format of the caller's number. Telnyx default: `E.164-national`.
@@ -426,7 +443,7 @@ pub struct CredentialInbound {
 }
 
 // When the ANI override applies.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 #[serde(rename_all = "lowercase")]
 pub enum AniOverrideType {
     /// Always.
@@ -438,7 +455,7 @@ pub enum AniOverrideType {
 }
 
 // Who sends the T.38 re-INVITE.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 pub enum T38ReinviteSource {
     /// Telnyx.
     #[serde(rename = "telnyx")]
@@ -461,7 +478,7 @@ pub enum T38ReinviteSource {
 }
 
 /// Outbound call settings of a credential connection.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema, ProviderValue)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialOutbound {
     /// Park outbound SIP calls for Call Control instead of bridging them (call-flow
@@ -508,7 +525,7 @@ pub struct CredentialOutbound {
 }
 
 // Where noise suppression applies.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 #[serde(rename_all = "lowercase")]
 pub enum NoiseSuppression {
     /// Incoming audio.
@@ -522,7 +539,7 @@ pub enum NoiseSuppression {
 }
 
 // Noise suppression engine.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, ProviderValue)]
 #[serde(rename_all = "snake_case")]
 pub enum NoiseSuppressionEngine {
     /// The default engine.
@@ -544,7 +561,7 @@ pub enum NoiseSuppressionEngine {
 }
 
 /// Noise suppression engine settings.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema, ProviderValue)]
 #[serde(rename_all = "camelCase")]
 pub struct NoiseSuppressionDetails {
     /// The engine. Telnyx default: `denoiser`.
@@ -557,7 +574,7 @@ pub struct NoiseSuppressionDetails {
 }
 
 /// Jitter buffer settings.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema, ProviderValue)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new("!has(self.jitterbufferMsecMin) || !has(self.jitterbufferMsecMax) || self.jitterbufferMsecMin <= self.jitterbufferMsecMax")
     .message("spec.jitterBuffer.jitterbufferMsecMin must be less than or equal to jitterbufferMsecMax"))]

@@ -18,6 +18,18 @@ pub struct Observation<R> {
     pub resource: R,
 }
 
+impl<R> Observation<R> {
+    /// An observation of `resource`: up to date when no field drifted.
+    pub fn new(external_name: String, resource: R, drift: Vec<String>) -> Self {
+        Self {
+            external_name,
+            up_to_date: drift.is_empty(),
+            drift,
+            resource,
+        }
+    }
+}
+
 /// Why an external call failed, as far as the engine needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExternalErrorKind {

@@ -63,6 +63,43 @@ impl<T> std::fmt::Debug for Listing<T> {
     }
 }
 
+/// How a controller finds its provider object: by its recorded ID through the
+/// account's shared listing, else by its identity (the object of a recorded ID may be
+/// gone and recreated under the same identity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// How old the shared listing may be (the resync interval).
+    pub max_age: Duration,
+    /// Identity lookups ask the provider: after a create was attempted, a listing
+    /// read before it could miss what that create made.
+    pub ask: bool,
+}
+
+impl Lookup {
+    /// The object `id` from `get`, or, with no ID or one not found, what the identity
+    /// lookup finds: `ask` (the provider) or `listed` (the shared listing).
+    pub async fn locate<T>(
+        self,
+        id: Option<&str>,
+        get: impl AsyncFnOnce(&str) -> Result<T, ProviderError>,
+        ask: impl AsyncFnOnce() -> Result<Option<T>, ProviderError>,
+        listed: impl AsyncFnOnce() -> Result<Option<T>, ProviderError>,
+    ) -> Result<Option<T>, ProviderError> {
+        if let Some(id) = id {
+            match get(id).await {
+                Ok(t) => return Ok(Some(t)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.ask {
+            ask().await
+        } else {
+            listed().await
+        }
+    }
+}
+
 /// What the listing says of one object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Listed<T> {
@@ -201,6 +238,66 @@ mod tests {
 
     fn rows(v: &[(&str, u32)]) -> Vec<(String, u32)> {
         v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    }
+
+    #[tokio::test]
+    async fn locate_reads_the_id_then_the_identity_where_the_lookup_says() {
+        use super::super::ErrorCategory;
+        let err = |c| Err(ProviderError::client("test", "get", c, "x"));
+        let age = Duration::from_secs(60);
+        let (listed, asked) = (
+            Lookup {
+                max_age: age,
+                ask: false,
+            },
+            Lookup {
+                max_age: age,
+                ask: true,
+            },
+        );
+        let found = |l: Lookup, id, get: Result<u32, ProviderError>| async move {
+            l.locate(
+                id,
+                async |_| get,
+                async || Ok(Some(2)),
+                async || Ok(Some(3)),
+            )
+            .await
+        };
+        let gone = || err(ErrorCategory::NotFound);
+        let cases = [
+            ("the recorded ID", listed, Some("a"), Ok(1), Some(1)),
+            (
+                "a gone ID: the identity, in the listing",
+                listed,
+                Some("a"),
+                gone(),
+                Some(3),
+            ),
+            (
+                "a gone ID after a create attempt: the provider",
+                asked,
+                Some("a"),
+                gone(),
+                Some(2),
+            ),
+            (
+                "no ID after a create attempt: the provider",
+                asked,
+                None,
+                Ok(1),
+                Some(2),
+            ),
+        ];
+        for (why, lookup, id, get, want) in cases {
+            assert_eq!(found(lookup, id, get).await.unwrap(), want, "{why}");
+        }
+        assert!(
+            found(listed, Some("a"), err(ErrorCategory::ProviderUnavailable))
+                .await
+                .is_err(),
+            "only not-found falls back"
+        );
     }
 
     #[tokio::test]

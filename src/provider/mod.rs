@@ -33,6 +33,7 @@ pub mod telnyx;
 pub mod vobiz;
 
 pub use error::{ErrorCategory, ErrorClass, FailureKind, OpKind, ProviderError};
+pub use listing::Lookup;
 pub use observer::{NoopObserver, RequestObserver};
 pub use page::{Page, PageMeta, list_all};
 pub use ratelimit::{RateLimitConfig, RateLimiter};

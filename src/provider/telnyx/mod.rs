@@ -16,7 +16,7 @@ pub use models::*;
 
 use super::error::{ErrorCategory, OpKind, ProviderError};
 use super::http::{Call, CoreConfig, HttpCore};
-use super::listing::Listing;
+use super::listing::{Listing, Lookup};
 use super::observer::{NoopObserver, RequestObserver};
 use super::page::{self, MAX_PAGE_SIZE, Page};
 use super::ratelimit::{RateLimitConfig, RateLimiter};
@@ -231,6 +231,23 @@ impl TelnyxClient {
             .await
     }
 
+    /// The credential connection `id`, or else the one named `name` (see [`Lookup`]).
+    pub async fn locate_connection(
+        &self,
+        id: Option<&str>,
+        name: &str,
+        lookup: Lookup,
+    ) -> Result<Option<CredentialConnection>, ProviderError> {
+        lookup
+            .locate(
+                id,
+                async |id| self.observe_credential_connection(id, lookup.max_age).await,
+                async || self.find_connection_by_name(name).await,
+                async || self.find_listed_connection(name, lookup.max_age).await,
+            )
+            .await
+    }
+
     /// Every credential connection of the account, by ID (a listing's refresh).
     async fn every_connection(&self) -> Result<Vec<(String, CredentialConnection)>, ProviderError> {
         let all = self
@@ -288,6 +305,29 @@ impl TelnyxClient {
             )
             .await?;
         at_most_one("find_credential_by_name", found, |c| c.id.as_str())
+    }
+
+    /// The telephony credential `id`, or else the one named `name` on
+    /// `connection_id` (see [`Lookup`]).
+    pub async fn locate_telephony_credential(
+        &self,
+        id: Option<&str>,
+        name: &str,
+        connection_id: &str,
+        lookup: Lookup,
+    ) -> Result<Option<TelephonyCredentialObject>, ProviderError> {
+        let max_age = lookup.max_age;
+        lookup
+            .locate(
+                id,
+                async |id| self.observe_telephony_credential(id, max_age).await,
+                async || self.find_credential_by_name(name, connection_id).await,
+                async || {
+                    self.find_listed_credential(name, connection_id, max_age)
+                        .await
+                },
+            )
+            .await
     }
 
     /// The telephony credential `id` from the account's shared listing (see

@@ -1,250 +1,116 @@
 //! Telnyx JSON models, field names exactly as the provider sends them
 //! (seed 001: CredentialConnection; seed 003: TelephonyCredential).
 //!
-//! Enum-valued fields are `String`: the CRD validates values at admission and
-//! Telnyx may add values. Response fields are `Option` because the provider
-//! may omit any of them; request fields are `Option`/[`Nullable`] and skipped
-//! when unset, so a PATCH sends only what the caller set.
+//! Response fields are `Option` because the provider may omit any of them;
+//! request fields are skipped when unset, so a PATCH sends only what the caller
+//! set. Enum-valued fields are `String`: Telnyx may add values. A credential
+//! connection's settings are a JSON object the caller defines (see
+//! [`CredentialConnectionRequest::settings`]).
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use crate::provider::serde_util::{
-    Nullable, opt_string_or_number, serialize_opt_secret, string_or_number,
-};
-
-/// RTCP settings (`rtcp_settings`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RtcpSettings {
-    /// "rtcp-mux" | "rtp+1" (default "rtp+1").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<String>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capture_enabled: Option<bool>,
-    /// 5..=3000, default 5.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report_frequency_secs: Option<i64>,
-}
-
-/// Inbound settings (`inbound`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialInbound {
-    /// "+E.164" | "E.164" | "+E.164-national" | "E.164-national" (default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ani_number_format: Option<String>,
-    /// "+e164" | "e164" (default) | "national" | "sip_username".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dnis_number_format: Option<String>,
-    /// Codec names in priority order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codecs: Option<Vec<String>>,
-    /// "sequential" | "round-robin".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_routing_method: Option<String>,
-    /// Inbound call limit; `null` means unlimited (default).
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub channel_limit: Nullable<i64>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generate_ringback_tone: Option<bool>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub isup_headers_enabled: Option<bool>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prack_enabled: Option<bool>,
-    /// Default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sip_compact_headers_enabled: Option<bool>,
-    /// 1..=120, default 3.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_1xx_secs: Option<i64>,
-    /// 1..=600, default 90.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_2xx_secs: Option<i64>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shaken_stir_enabled: Option<bool>,
-    /// "disabled" (default) | "enabled".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub simultaneous_ringing: Option<String>,
-}
-
-/// Outbound settings (`outbound`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialOutbound {
-    /// Nullable boolean, default false.
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub call_parking_enabled: Nullable<bool>,
-    /// Caller-id override number; default "".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ani_override: Option<String>,
-    /// "always" (default) | "normal" | "emergency".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ani_override_type: Option<String>,
-    /// Outbound call limit; `null` means unlimited (default).
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub channel_limit: Nullable<i64>,
-    /// Default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instant_ringback_enabled: Option<bool>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generate_ringback_tone: Option<bool>,
-    /// 2-letter country code, default "US".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub localization: Option<String>,
-    /// "telnyx" (default) | "customer" | "disabled" | "passthru" |
-    /// "caller-passthru" | "callee-passthru".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub t38_reinvite_source: Option<String>,
-    /// Outbound voice profile id (int64 as a string).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string_or_number"
-    )]
-    pub outbound_voice_profile_id: Option<String>,
-}
-
-/// Noise suppression settings (`noise_suppression_details`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NoiseSuppressionDetails {
-    /// "denoiser" (default) | "deep_filter_net" | ... (see seed 001).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<String>,
-    /// 0..=100, multiple of 10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attenuation_limit: Option<i64>,
-}
-
-/// Jitter buffer settings (`jitter_buffer`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JitterBuffer {
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_jitter_buffer: Option<bool>,
-    /// 40..=400, default 60.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitterbuffer_msec_min: Option<i64>,
-    /// 40..=400, default 200.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitterbuffer_msec_max: Option<i64>,
-}
+use crate::provider::serde_util::{opt_string_or_number, serialize_opt_secret, string_or_number};
 
 /// A credential connection as Telnyx returns it.
 ///
 /// `password` is returned in plaintext by Telnyx; it is held as a
 /// [`SecretString`] and never serialized back out.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(try_from = "ConnectionWire", into = "ConnectionWire")]
 pub struct CredentialConnection {
     /// int64 as a string (examples also show UUIDs).
-    #[serde(deserialize_with = "string_or_number")]
     pub id: String,
     /// "credential_connection".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_type: Option<String>,
-    /// Default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
+    /// Connection name (the operator's identity of the object).
+    pub connection_name: Option<String>,
     /// 4..=32 alphanumeric, a letter among the first 5.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// The SIP password (secret, never serialized).
-    #[serde(default, skip_serializing)]
     pub password: Option<SecretString>,
     /// ISO-8601.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// ISO-8601.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    /// "Latency" (default) | "Chicago, IL" | ... (see seed 001).
+    /// Every other field as sent, as JSON text (see [`Self::settings`]). The account's
+    /// shared listing holds every connection of the account: as text one takes about
+    /// 2 KB, against 10 KB parsed into a JSON map.
+    settings: Box<str>,
+}
+
+impl CredentialConnection {
+    /// Every other field, as sent. The settings (seed 001's `active`, `inbound`,
+    /// `webhook_event_url`, ...) are the caller's to interpret: it compares them with
+    /// the [`CredentialConnectionRequest::settings`] it wrote.
+    pub fn settings(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.settings).unwrap_or_default()
+    }
+}
+
+/// [`CredentialConnection`] on the wire.
+#[derive(Serialize, Deserialize)]
+struct ConnectionWire {
+    #[serde(deserialize_with = "string_or_number")]
+    id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anchorsite_override: Option<String>,
-    /// Connection name.
+    record_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connection_name: Option<String>,
-    /// "disabled" | "unrestricted" | "internal".
+    connection_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sip_uri_calling_preference: Option<String>,
-    /// Default true.
+    user_name: Option<String>,
+    #[serde(default, skip_serializing)]
+    password: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_on_hold_comfort_noise_enabled: Option<bool>,
-    /// "RFC 2833" (default) | "Inband" | "SIP INFO".
+    created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dtmf_type: Option<String>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encode_contact_header_enabled: Option<bool>,
-    /// "SRTP" or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encrypted_media: Option<String>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onnet_t38_passthrough_enabled: Option<bool>,
-    /// UUID or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ios_push_credential_id: Option<String>,
-    /// UUID or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub android_push_credential_id: Option<String>,
-    /// Webhook URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_event_url: Option<String>,
-    /// Failover webhook URL or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_event_failover_url: Option<String>,
-    /// "1" (default) | "2" (create also accepts "texml").
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string_or_number"
-    )]
-    pub webhook_api_version: Option<String>,
-    /// 0..=30 or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_timeout_secs: Option<i64>,
-    /// Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_cost_in_webhooks: Option<bool>,
-    /// Tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// RTCP settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rtcp_settings: Option<RtcpSettings>,
-    /// Inbound settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inbound: Option<CredentialInbound>,
-    /// Outbound settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outbound: Option<CredentialOutbound>,
-    /// "inbound" | "outbound" | "both" | "disabled".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_suppression: Option<String>,
-    /// Noise suppression settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_suppression_details: Option<NoiseSuppressionDetails>,
-    /// Jitter buffer settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitter_buffer: Option<JitterBuffer>,
+    updated_at: Option<String>,
+    #[serde(flatten)]
+    settings: Map<String, Value>,
+}
+
+impl TryFrom<ConnectionWire> for CredentialConnection {
+    type Error = serde_json::Error;
+
+    fn try_from(w: ConnectionWire) -> Result<Self, Self::Error> {
+        Ok(Self {
+            settings: serde_json::to_string(&w.settings)?.into(),
+            id: w.id,
+            record_type: w.record_type,
+            connection_name: w.connection_name,
+            user_name: w.user_name,
+            password: w.password,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        })
+    }
+}
+
+impl From<CredentialConnection> for ConnectionWire {
+    fn from(c: CredentialConnection) -> Self {
+        Self {
+            settings: c.settings(),
+            id: c.id,
+            record_type: c.record_type,
+            connection_name: c.connection_name,
+            user_name: c.user_name,
+            password: c.password,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
 }
 
 /// Body of POST (create) and PATCH (update) `/credential_connections`.
 ///
-/// Every field is optional and skipped when unset; nullable fields use
-/// [`Nullable`] so the caller can send an explicit `null` to clear them.
-/// Create requires `connection_name`, `user_name` and `password`.
+/// Every field is optional and skipped when unset, so a PATCH sends only what the
+/// caller set. Create requires `connection_name`, `user_name` and `password`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CredentialConnectionRequest {
     /// Connection name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_name: Option<String>,
-    /// Default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
     /// 4..=32 alphanumeric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -255,69 +121,12 @@ pub struct CredentialConnectionRequest {
         serialize_with = "serialize_opt_secret"
     )]
     pub password: Option<SecretString>,
-    /// See [`CredentialConnection::anchorsite_override`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anchorsite_override: Option<String>,
-    /// "disabled" | "unrestricted" | "internal".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sip_uri_calling_preference: Option<String>,
-    /// Comfort noise on hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_on_hold_comfort_noise_enabled: Option<bool>,
-    /// "RFC 2833" | "Inband" | "SIP INFO".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dtmf_type: Option<String>,
-    /// Encode the contact header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encode_contact_header_enabled: Option<bool>,
-    /// "SRTP" or `Null` to disable.
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub encrypted_media: Nullable<String>,
-    /// On-net T.38 passthrough.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onnet_t38_passthrough_enabled: Option<bool>,
-    /// UUID or `Null`.
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub ios_push_credential_id: Nullable<String>,
-    /// UUID or `Null`.
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub android_push_credential_id: Nullable<String>,
-    /// Webhook URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_event_url: Option<String>,
-    /// Failover URL or `Null`.
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub webhook_event_failover_url: Nullable<String>,
-    /// "1" | "2" (create also "texml").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_api_version: Option<String>,
-    /// 0..=30 or `Null`.
-    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
-    pub webhook_timeout_secs: Nullable<i64>,
-    /// Call cost in webhooks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_cost_in_webhooks: Option<bool>,
-    /// Tags (replaces the list).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// RTCP settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rtcp_settings: Option<RtcpSettings>,
-    /// Inbound settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inbound: Option<CredentialInbound>,
-    /// Outbound settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outbound: Option<CredentialOutbound>,
-    /// "inbound" | "outbound" | "both" | "disabled".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_suppression: Option<String>,
-    /// Noise suppression settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_suppression_details: Option<NoiseSuppressionDetails>,
-    /// Jitter buffer settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitter_buffer: Option<JitterBuffer>,
+    /// The other writable fields of seed 001 (`active`, `inbound`, ...), named and
+    /// valued as Telnyx spells them; a JSON `null` clears a nullable one. They come
+    /// from the SipConnection CRD, whose field declarations are their one definition
+    /// (`crd::provider_value`), and this client sends them as given.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
 }
 
 /// Query of GET `/credential_connections`.
@@ -701,15 +510,10 @@ mod tests {
             c.password.as_ref().unwrap().expose_secret(),
             "my123secure456password789"
         );
-        assert_eq!(
-            c.inbound.as_ref().unwrap().channel_limit,
-            Nullable::Value(10)
-        );
-        assert_eq!(
-            c.outbound.as_ref().unwrap().call_parking_enabled,
-            Nullable::Value(true)
-        );
-        assert_eq!(c.default_on_hold_comfort_noise_enabled, Some(true));
+        assert_eq!(c.connection_name.as_deref(), Some("string"));
+        assert_eq!(c.settings()["inbound"]["channel_limit"], 10);
+        assert_eq!(c.settings()["outbound"]["call_parking_enabled"], true);
+        assert_eq!(c.settings()["default_on_hold_comfort_noise_enabled"], true);
         // Back out: every field with its exact name, except the password.
         let mut expected = v.clone();
         expected.as_object_mut().unwrap().remove("password");
@@ -755,27 +559,16 @@ mod tests {
 
     #[test]
     fn patch_sends_only_what_is_set_and_explicit_nulls() {
+        let settings = json!({
+            "active": false,
+            "encrypted_media": null,
+            "outbound": {"channel_limit": null}
+        });
         let r = CredentialConnectionRequest {
-            active: Some(false),
-            encrypted_media: Nullable::Null,
-            webhook_timeout_secs: Nullable::Null,
-            webhook_event_failover_url: Nullable::Null,
-            outbound: Some(CredentialOutbound {
-                channel_limit: Nullable::Null,
-                ..Default::default()
-            }),
+            settings: settings.as_object().unwrap().clone(),
             ..Default::default()
         };
-        assert_eq!(
-            serde_json::to_value(&r).unwrap(),
-            json!({
-                "active": false,
-                "encrypted_media": null,
-                "webhook_event_failover_url": null,
-                "webhook_timeout_secs": null,
-                "outbound": {"channel_limit": null}
-            })
-        );
+        assert_eq!(serde_json::to_value(&r).unwrap(), settings);
         assert_eq!(
             serde_json::to_value(CredentialConnectionRequest::default()).unwrap(),
             json!({})
@@ -783,63 +576,20 @@ mod tests {
     }
 
     #[test]
-    fn response_nulls_and_numeric_ids() {
+    fn response_ids_and_settings_as_sent() {
         let c: CredentialConnection = serde_json::from_value(json!({
             "id": 1293384261075731499u64,
             "encrypted_media": null,
-            "android_push_credential_id": null,
-            "webhook_event_failover_url": null,
-            "webhook_timeout_secs": null,
             "webhook_api_version": 2,
             "outbound": {"call_parking_enabled": null, "outbound_voice_profile_id": 42},
             "some_future_field": {"x": 1}
         }))
         .unwrap();
         assert_eq!(c.id, "1293384261075731499");
-        assert_eq!(c.encrypted_media, None);
-        assert_eq!(c.webhook_api_version.as_deref(), Some("2"));
-        let out = c.outbound.unwrap();
-        assert_eq!(out.call_parking_enabled, Nullable::Null);
-        assert_eq!(out.outbound_voice_profile_id.as_deref(), Some("42"));
-    }
-
-    /// The nested-object examples of seed 001.
-    #[test]
-    fn seed_001_nested_examples_round_trip() {
-        let rtcp =
-            json!({"port": "rtcp-mux", "capture_enabled": true, "report_frequency_secs": 10});
-        let r: RtcpSettings = serde_json::from_value(rtcp.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&r).unwrap(), rtcp);
-        let inbound = json!({
-            "ani_number_format": "+E.164",
-            "dnis_number_format": "+e164",
-            "codecs": ["G722"],
-            "default_routing_method": "sequential",
-            "channel_limit": 10,
-            "generate_ringback_tone": true,
-            "isup_headers_enabled": true,
-            "prack_enabled": true,
-            "sip_compact_headers_enabled": true,
-            "timeout_1xx_secs": 10,
-            "timeout_2xx_secs": 20,
-            "shaken_stir_enabled": true,
-            "simultaneous_ringing": "enabled"
-        });
-        let i: CredentialInbound = serde_json::from_value(inbound.clone()).unwrap();
-        assert_eq!(i.default_routing_method.as_deref(), Some("sequential"));
-        assert_eq!(serde_json::to_value(&i).unwrap(), inbound);
-        let outbound = json!({
-            "call_parking_enabled": true,
-            "ani_override": "always",
-            "channel_limit": 10,
-            "instant_ringback_enabled": true,
-            "generate_ringback_tone": true,
-            "localization": "US",
-            "t38_reinvite_source": "customer",
-            "outbound_voice_profile_id": "1293384261075731499"
-        });
-        let o: CredentialOutbound = serde_json::from_value(outbound.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&o).unwrap(), outbound);
+        assert!(c.settings()["encrypted_media"].is_null());
+        assert_eq!(c.settings()["webhook_api_version"], 2);
+        assert_eq!(c.settings()["outbound"]["outbound_voice_profile_id"], 42);
+        assert_eq!(c.settings()["some_future_field"]["x"], 1);
     }
 
     /// The example object of seed 003 (TelephonyCredential schema).

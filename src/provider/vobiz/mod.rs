@@ -2,7 +2,7 @@
 
 mod models;
 
-use super::listing::Listing;
+use super::listing::{Listing, Lookup};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -227,6 +227,23 @@ impl VobizClient {
             )
             .await?;
         Ok(found.into_iter().next())
+    }
+
+    /// The credential `id`, or else the one named `username` (see [`Lookup`]).
+    pub async fn locate_credential(
+        &self,
+        id: Option<&str>,
+        username: &str,
+        lookup: Lookup,
+    ) -> Result<Option<Credential>, ProviderError> {
+        lookup
+            .locate(
+                id,
+                async |id| self.observe_credential(id, lookup.max_age).await,
+                async || self.find_credential_by_username(username).await,
+                async || self.find_listed_credential(username, lookup.max_age).await,
+            )
+            .await
     }
 
     /// The credential `id` from the account's shared listing when it is no older
