@@ -924,6 +924,13 @@ impl Scenario {
             if !Self::settled(&v) || o.annotations.contains_key(PAUSED) {
                 return false;
             }
+            // A rotation in flight may still push its new password: what is left
+            // behind is known only once the last request is honoured.
+            if let Some(asked) = o.annotations.get(ROTATE)
+                && v["status"]["lastRotationRequest"] != asked.as_str()
+            {
+                return false;
+            }
             let Some(id) = v["status"][o.kind.status_id()].as_str().map(String::from) else {
                 return false;
             };
