@@ -924,8 +924,10 @@ impl Scenario {
             if !Self::settled(&v) || o.annotations.contains_key(PAUSED) {
                 return false;
             }
-            // A rotation in flight may still push its new password: what is left
-            // behind is known only once the last request is honoured.
+            // Orphaned while an in-place rotation is in flight, the provider object
+            // keeps whichever password it held at that moment (the new one may not
+            // have been pushed; README, rotation): what is left behind is known only
+            // once the last request is honoured.
             if let Some(asked) = o.annotations.get(ROTATE)
                 && v["status"]["lastRotationRequest"] != asked.as_str()
             {
