@@ -127,8 +127,7 @@ impl DetailsPublisher for SecretSlot {
         // published login never loses its ID, and a new ID replaces it.
         let mut details = details.clone();
         if details.id.is_none() {
-            details.id = secrets::read_key(existing.as_ref(), &self.keys.id)
-                .map(|id| secrecy::ExposeSecret::expose_secret(&id).to_string());
+            details.id = self.held_id();
         }
         let desired = secrets::desired(&self.owner, self.target.as_ref(), &details);
         secrets::apply(&self.api, existing.as_ref(), &desired).await?;
