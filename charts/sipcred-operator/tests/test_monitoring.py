@@ -160,14 +160,17 @@ def prometheus(tmp_path_factory):
 
         # Drive the paths a quiet sandbox never takes: a Telnyx account that is out of
         # budget (429 answers, the client's rate limiter waiting) and a Telnyx outage
-        # for one operation (reconcile errors), while every object is reconciled again.
+        # for one operation (reconcile errors). A mere re-reconcile makes no provider
+        # call (objects are checked against the shared listing), so every object is
+        # asked to rotate: SipConnections push new passwords at once, in a burst the
+        # budget cannot take, and TelephonyCredentials must create their successors.
         http("PUT", f"{telnyx_admin}/ratelimit", {"mode": "token_bucket", "rps": 0.5, "burst": 1})
         http("PUT", f"{telnyx_admin}/faults", {"rules": [
             {"kind": "error", "status": 503, "route": "/v2/telephony_credentials/{id}"},
             {"kind": "error", "status": 503, "route": "/v2/telephony_credentials"}]})
         for kind in ("sipconnections", "telephonycredentials"):
             subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "annotate", kind, "--all", "-n", "default",
-                            f"e2e.sipcred.io/poke={time.time()}", "--overwrite"], check=True, capture_output=True, timeout=60)
+                            "sipcred.io/rotate-requested-at=" + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "--overwrite"], check=True, capture_output=True, timeout=60)
         wait_for("rate-limit waits and reconcile errors",
                  lambda: query("sipcred_provider_rate_limit_waits_total") and query('sipcred_reconcile_total{result!="success"}'), 180)
         time.sleep(3)  # two scrapes after the last new series, for rate()
