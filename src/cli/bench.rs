@@ -100,6 +100,12 @@ pub struct BenchArgs {
     /// removed at the end).
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
+    /// Run the operator under this command (a program and its arguments, separated by
+    /// spaces), e.g. `heaptrack -o /tmp/operator` for a heap profile. The operator is
+    /// still the process measured and stopped: the wrapper's child running this
+    /// executable.
+    #[arg(long)]
+    pub operator_wrapper: Option<String>,
 }
 
 /// Runs one benchmark per object count.
@@ -187,6 +193,8 @@ impl World {
 
 /// SIGTERM, so a control plane stops the processes it started; SIGKILL after 20 s.
 /// The POSIX `kill` utility sends it: this crate forbids the `unsafe` of a direct call.
+/// A wrapped process (`--operator-wrapper`) is signalled itself, and its wrapper is
+/// waited for: a profiler writes its data after its child ends.
 async fn terminate(p: &mut Proc) {
     let _ = Command::new("kill")
         .args(["-TERM", &p.pid.to_string()])
@@ -213,8 +221,32 @@ async fn spawn(
     dir: &Path,
     announce: Option<&str>,
 ) -> Result<Option<String>, BoxError> {
+    spawn_wrapped(world, name, &[], exe, args, env, dir, announce).await
+}
+
+/// [`spawn`] under `wrapper` (a program and its arguments; none: `exe` directly). The
+/// process recorded for `name` (measured and signalled) is `exe` itself, found among
+/// the wrapper's children.
+#[allow(clippy::too_many_arguments)]
+async fn spawn_wrapped(
+    world: &mut World,
+    name: &'static str,
+    wrapper: &[String],
+    exe: &Path,
+    args: &[String],
+    env: &[(&str, &Path)],
+    dir: &Path,
+    announce: Option<&str>,
+) -> Result<Option<String>, BoxError> {
     let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
-    let mut cmd = Command::new(exe);
+    let mut cmd = match wrapper.split_first() {
+        Some((program, wargs)) => {
+            let mut c = Command::new(program);
+            c.args(wargs).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
     cmd.args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::from(log.try_clone()?))
@@ -230,7 +262,12 @@ async fn spawn(
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("starting {name} ({}): {e}", exe.display()))?;
-    let pid = child.id().ok_or_else(|| format!("{name} exited at once"))?;
+    let mut pid = child.id().ok_or_else(|| format!("{name} exited at once"))?;
+    if !wrapper.is_empty() {
+        pid = wrapped_child(pid, exe)
+            .await
+            .ok_or_else(|| format!("{name} did not start under {wrapper:?} within 60 s"))?;
+    }
     let stdout = child.stdout.take();
     world.procs.push(Proc { name, child, pid });
     let (Some(want), Some(stdout)) = (announce, stdout) else {
@@ -251,6 +288,32 @@ async fn spawn(
     // Keep draining stdout so the process never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok(Some(line))
+}
+
+/// The process running `exe` below `parent` (a wrapper may start helpers of its own).
+async fn wrapped_child(parent: u32, exe: &Path) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut frontier = vec![parent];
+        while let Some(p) = frontier.pop() {
+            for c in children(p) {
+                if std::fs::read_link(format!("/proc/{c}/exe")).is_ok_and(|e| e == exe) {
+                    return Some(c);
+                }
+                frontier.push(c);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// The children of `pid`, from /proc (a kernel without /proc/PID/task/TID/children
+/// makes a wrapped process unfindable, reported as such).
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|s| s.split_whitespace().filter_map(|c| c.parse().ok()).collect())
+        .unwrap_or_default()
 }
 
 /// The URL at the end of a simulator's "… listening on URL" line.
@@ -1016,9 +1079,17 @@ async fn bench_one(
     if let Some(c) = args.concurrency {
         run_args.extend(["--concurrency".into(), c.to_string()]);
     }
-    spawn(
+    let wrapper: Vec<String> = args
+        .operator_wrapper
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    spawn_wrapped(
         world,
         "operator",
+        &wrapper,
         exe,
         &run_args,
         &[("KUBECONFIG", &kubeconfig)],
