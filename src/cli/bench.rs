@@ -312,7 +312,11 @@ async fn wrapped_child(parent: u32, exe: &Path) -> Option<u32> {
 /// makes a wrapped process unfindable, reported as such).
 fn children(pid: u32) -> Vec<u32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .map(|s| s.split_whitespace().filter_map(|c| c.parse().ok()).collect())
+        .map(|s| {
+            s.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
