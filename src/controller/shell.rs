@@ -447,7 +447,7 @@ async fn rotate_by_replacement<K: ManagedKind>(
     if let Some(details) = client.details(&id, &resource) {
         slot.publish(&details).await?;
     }
-    store.record_external_name(Some(&id)).await?;
+    store.record_external_name(Some(&id), false).await?;
     // Status describes the login the Secret now holds.
     K::report(&id, &resource, status);
     Ok(None)
