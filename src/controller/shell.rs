@@ -37,7 +37,29 @@ pub fn state_of<K: ManagedKind>(obj: &K) -> ManagedState {
 }
 
 /// Reconciles one object of a managed kind.
+///
+/// A lost optimistic-concurrency race (409) is re-decided at once against the object
+/// as stored now. The race is nearly always with this operator's own previous write
+/// (a status or bookkeeping write the watch cache has not delivered yet). While the
+/// API server is busy the cache lags by more than the runner's prompt requeue, and a
+/// retry from the cache loses again. One GET ends that; a second loss goes back to
+/// the runner's prompt requeue.
 pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    match reconcile_once(obj.clone(), ctx.clone()).await {
+        Err(e) if e.retry() == Retry::Soon => {
+            let api: Api<K> =
+                Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+            match api.get_opt(&obj.name_any()).await? {
+                Some(fresh) => reconcile_once(Arc::new(fresh), ctx).await,
+                // Gone meanwhile: nothing left to reconcile.
+                None => Ok(Action::await_change()),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let generation = obj.meta().generation;
