@@ -297,10 +297,14 @@ async fn spawn_wrapped(
     Ok(Some(line))
 }
 
-/// The process running `exe` below `parent` (a wrapper may start helpers of its own).
+/// The process running `exe`: `parent` itself once a wrapper script has exec'd it, or
+/// one below it (a wrapper may start helpers of its own).
 async fn wrapped_child(parent: u32, exe: &Path) -> Option<u32> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
+        if std::fs::read_link(format!("/proc/{parent}/exe")).is_ok_and(|e| e == exe) {
+            return Some(parent);
+        }
         let mut frontier = vec![parent];
         while let Some(p) = frontier.pop() {
             for c in children(p) {
