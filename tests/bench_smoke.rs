@@ -54,6 +54,7 @@ fn bench_prints_its_table_and_summary_and_leaves_nothing_behind() {
         "ratio",
         "provider_calls_per_object",
         "kube_writes_per_object",
+        "kube_conflicts_per_object",
         "steady_writes",
         "steady_reads_per_resync",
         "operator_rss_mib",

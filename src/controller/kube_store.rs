@@ -39,6 +39,16 @@ where
         self.current.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
+    /// The finalizers as last read, with the engine's (a merge patch replaces the
+    /// whole list; the resourceVersion guard makes sure no other was added meanwhile).
+    fn with_finalizer(&self) -> Vec<String> {
+        let (_, mut f) = self.snapshot();
+        if !f.iter().any(|x| x == FINALIZER) {
+            f.push(FINALIZER.to_string());
+        }
+        f
+    }
+
     async fn patch(&self, metadata: serde_json::Value) -> kube::Result<()> {
         let (rv, _) = self.snapshot();
         let mut meta = metadata;
@@ -67,11 +77,9 @@ where
     type Error = Error;
 
     async fn add_finalizer(&self) -> Result<(), Error> {
-        let (_, mut f) = self.snapshot();
-        if !f.iter().any(|x| x == FINALIZER) {
-            f.push(FINALIZER.to_string());
-        }
-        Ok(self.patch(json!({ "finalizers": f })).await?)
+        Ok(self
+            .patch(json!({ "finalizers": self.with_finalizer() }))
+            .await?)
     }
 
     async fn remove_finalizer(&self) -> Result<(), Error> {
@@ -84,17 +92,25 @@ where
         }
     }
 
-    async fn mark_create_pending(&self) -> Result<(), Error> {
-        Ok(self
-            .patch(
-                json!({ "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() } }),
-            )
-            .await?)
+    async fn mark_create_pending(&self, add_finalizer: bool) -> Result<(), Error> {
+        let mut meta = json!({
+            "annotations": { CREATE_PENDING: crate::controller::status::now_rfc3339() }
+        });
+        if add_finalizer {
+            meta["finalizers"] = json!(self.with_finalizer());
+        }
+        Ok(self.patch(meta).await?)
     }
 
-    async fn record_external_name(&self, name: Option<&str>) -> Result<(), Error> {
-        Ok(self
-            .patch(json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } }))
-            .await?)
+    async fn record_external_name(
+        &self,
+        name: Option<&str>,
+        add_finalizer: bool,
+    ) -> Result<(), Error> {
+        let mut meta = json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } });
+        if add_finalizer {
+            meta["finalizers"] = json!(self.with_finalizer());
+        }
+        Ok(self.patch(meta).await?)
     }
 }

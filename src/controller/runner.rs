@@ -165,6 +165,9 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, wc)
         .default_backoff()
+        // The cache keeps every object for the life of the process; nothing reads
+        // managedFields, which are often the larger part of an object's metadata.
+        .modify(|o| o.meta_mut().managed_fields = None)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(user_intent::<DeserializeGuard<K>>, Default::default());
@@ -410,10 +413,15 @@ where
     Ok(Action::await_change())
 }
 
-/// Runs the typed reconciler for a well-formed object, reports a malformed one.
+/// Runs the typed reconciler for a well-formed object, reports a malformed one. The
+/// typed copy of the object is made when the future first runs, not when it is built.
 fn guarded<K, F, Fut>(
     reconcile: F,
-) -> impl FnMut(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
+) -> impl Fn(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
++ Send
++ Sync
++ Clone
++ 'static
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + Clone + 'static,
@@ -538,8 +546,9 @@ fn managed_controller<K: ManagedKind>(
         .with_config(kube::runtime::controller::Config::default().concurrency(0))
 }
 
-/// Drives a controller to completion.
-fn run_controller<K, F, Fut>(
+/// Drives a controller to completion; `reconcile` takes the guarded object (see
+/// [`guarded`]).
+fn run_controller<K, F>(
     ctrl: Controller<DeserializeGuard<K>>,
     reconcile: F,
     ctx: &Arc<Ctx>,
@@ -553,12 +562,13 @@ where
         + Send
         + Sync
         + 'static,
-    F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
+    F: FnMut(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
+        + Send
+        + 'static,
 {
     Box::pin(
         ctrl.shutdown_on_signal()
-            .run(guarded(reconcile), policy, ctx.clone())
+            .run(reconcile, policy, ctx.clone())
             .for_each(|r| async move {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "controller event");
@@ -583,7 +593,7 @@ impl KindVisitor for StartKinds<'_> {
         spawn_gauge(ctrl.store(), self.ctx.clone());
         self.tasks.push(run_controller(
             ctrl,
-            tenancy::fairly(self.gates.clone(), shell::reconcile::<K>),
+            tenancy::fairly(self.gates.clone(), guarded(shell::reconcile::<K>)),
             self.ctx,
             error_policy,
         ));
@@ -615,7 +625,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
                 api::<DeserializeGuard<SipProvider>>(&client, n),
                 watcher::Config::default(),
             ),
-            provider_account::reconcile_namespaced,
+            guarded(provider_account::reconcile_namespaced),
             &ctx,
             account_error_policy,
         ));
@@ -625,7 +635,7 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
             Api::<DeserializeGuard<ClusterSipProvider>>::all(client.clone()),
             watcher::Config::default(),
         ),
-        provider_account::reconcile_cluster,
+        guarded(provider_account::reconcile_cluster),
         &ctx,
         account_error_policy,
     ));

@@ -38,7 +38,29 @@ pub fn state_of<K: ManagedKind>(obj: &K) -> ManagedState {
 }
 
 /// Reconciles one object of a managed kind.
+///
+/// A lost optimistic-concurrency race (409) is re-decided at once against the object
+/// as stored now. The race is nearly always with this operator's own previous write
+/// (a status or bookkeeping write the watch cache has not delivered yet). While the
+/// API server is busy the cache lags by more than the runner's prompt requeue, and a
+/// retry from the cache loses again. One GET ends that; a second loss goes back to
+/// the runner's prompt requeue.
 pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    match reconcile_once(obj.clone(), ctx.clone()).await {
+        Err(e) if e.retry() == Retry::Soon => {
+            let api: Api<K> =
+                Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+            match api.get_opt(&obj.name_any()).await? {
+                Some(fresh) => reconcile_once(Arc::new(fresh), ctx).await,
+                // Gone meanwhile: nothing left to reconcile.
+                None => Ok(Action::await_change()),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let generation = obj.meta().generation;
@@ -69,7 +91,9 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
         Ok(Some(msg)) => mark_ready(status.conditions_mut(), msg, generation),
         Ok(None) => {
             // Released: nothing left to report, and no failure count to keep.
-            ctx.succeeded(&key_of(obj.as_ref()));
+            let key = key_of(obj.as_ref());
+            ctx.succeeded(&key);
+            ctx.forget(&key);
             return Ok(Action::await_change());
         }
         // A lost optimistic-concurrency race on our own write is not a failure of the
@@ -92,12 +116,64 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
         }
     }
     if obj.status() != Some(&status) {
-        patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
+        let key = key_of(obj.as_ref());
+        let rv = obj.meta().resource_version.clone().unwrap_or_default();
+        let digest = digest_of(&status);
+        if ctx.status_already_written(&key, &rv, digest) {
+            tracing::debug!(object = %key, resource_version = %rv, "status already written; the cache has not caught up");
+        } else {
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(
+                    object = %key,
+                    resource_version = %rv,
+                    fields = ?changed_fields(obj.status(), &status),
+                    "writing status"
+                );
+            }
+            patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
+            ctx.status_written(&key, rv, digest);
+        }
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
         Action::requeue(jitter(requeue))
     })
+}
+
+/// A digest of a status as written (its JSON form), without the conditions'
+/// transition times: computed again from a cache that has not seen the first write,
+/// a condition "changes" again at a later time, and only that time differs.
+fn digest_of<S: serde::Serialize>(status: &S) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut v = serde_json::to_value(status).unwrap_or_default();
+    if let Some(conds) = v.get_mut("conditions").and_then(|c| c.as_array_mut()) {
+        for c in conds.iter_mut().filter_map(|c| c.as_object_mut()) {
+            c.remove("lastTransitionTime");
+        }
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// The top-level status fields that differ (names only: status holds no secret, and
+/// the names are enough to tell a real change from a stale cache).
+fn changed_fields<S: serde::Serialize>(before: Option<&S>, after: &S) -> Vec<String> {
+    let obj = |v: Option<serde_json::Value>| match v {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let was = obj(before.and_then(|b| serde_json::to_value(b).ok()));
+    let now = obj(serde_json::to_value(after).ok());
+    let mut keys: Vec<String> = was
+        .keys()
+        .chain(now.keys())
+        .filter(|k| was.get(*k) != now.get(*k))
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Checks the live SIP registration of a synced object with
@@ -266,7 +342,7 @@ async fn lifecycle<K: ManagedKind>(
         current.as_ref(),
         slot.as_ref().and_then(SecretSlot::held_id).as_deref(),
     ) {
-        store.record_external_name(Some(&held)).await?;
+        store.record_external_name(Some(&held), false).await?;
         state.external_name = Some(held);
     }
     let may_write = state.management == crate::managed::ManagementPolicy::Full;
@@ -466,7 +542,7 @@ async fn rotate_by_replacement<K: ManagedKind>(
     if let Some(details) = client.details(&id, &resource) {
         slot.publish(&details).await?;
     }
-    store.record_external_name(Some(&id)).await?;
+    store.record_external_name(Some(&id), false).await?;
     // Status describes the login the Secret now holds.
     K::report(&id, &resource, status);
     Ok(None)
@@ -680,6 +756,7 @@ where
 mod tests {
     use super::*;
     use crate::managed::rotation::Previous;
+    use serde_json::json;
 
     fn mark(previous: Option<&str>) -> Issue {
         Issue {
@@ -748,5 +825,30 @@ mod tests {
                 "{why}"
             );
         }
+    }
+
+    fn status(ready: &str, at: &str, id: &str) -> serde_json::Value {
+        json!({
+            "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": at}],
+            "credentialID": id,
+        })
+    }
+
+    #[test]
+    fn the_status_digest_ignores_only_transition_times() {
+        let first = digest_of(&status("True", "2026-12-02T15:10:49Z", "c1"));
+        assert_eq!(
+            first,
+            digest_of(&status("True", "2026-12-02T15:10:55Z", "c1")),
+            "computed again later from the same stale cache"
+        );
+        assert_ne!(
+            first,
+            digest_of(&status("False", "2026-12-02T15:10:49Z", "c1"))
+        );
+        assert_ne!(
+            first,
+            digest_of(&status("True", "2026-12-02T15:10:49Z", "c2"))
+        );
     }
 }

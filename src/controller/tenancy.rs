@@ -8,7 +8,6 @@
 //! selector needs them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -190,22 +189,39 @@ impl FairGates {
 
 /// Wraps a kind's reconcile: it waits for its account's slot in its namespace's turn,
 /// and its provider requests take turns by namespace in the account's rate limiter.
-pub fn fairly<K, F, Fut>(
+///
+/// Every object the controller schedules waits here at once (the controller itself is
+/// unbounded), so what waits is kept small: the reconcile, its future and its typed
+/// copy of the object exist only once the slot is taken. Built before the wait, a
+/// whole reconcile future per queued object made up most of the operator's memory
+/// with thousands of objects queued.
+pub fn fairly<K, F>(
     gates: Arc<FairGates>,
     reconcile: F,
-) -> impl Fn(Arc<K>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>> + Send + Sync + Clone + 'static
+) -> impl Fn(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
++ Send
++ Sync
++ Clone
++ 'static
 where
     K: ManagedKind,
-    F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
+    F: Fn(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
 {
     move |obj, ctx| {
-        let ns = obj.namespace().unwrap_or_default();
-        let gate = gates.gate(&account_key(obj.provider_ref(), &ns));
-        let run = reconcile(obj, ctx);
+        // A malformed object is only reported: it calls no provider.
+        let Ok(k) = &obj.0 else {
+            return reconcile(obj, ctx);
+        };
+        let ns = k.namespace().unwrap_or_default();
+        let gate = gates.gate(&account_key(k.provider_ref(), &ns));
+        let reconcile = reconcile.clone();
         Box::pin(async move {
             let _slot = gate.acquire(&ns).await;
-            with_fairness_key(ns, run).await
+            with_fairness_key(ns, reconcile(obj, ctx)).await
         })
     }
 }

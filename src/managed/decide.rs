@@ -15,7 +15,8 @@ pub enum PreObserve {
     Orphan,
     /// Being deleted: observe, delete the provider object if it exists, then release.
     ObserveAndDelete,
-    /// Normal reconcile; add the finalizer first when `add_finalizer`.
+    /// Normal reconcile; add the finalizer, before any provider write, when
+    /// `add_finalizer`.
     Observe {
         /// The finalizer is missing and this object may delete provider objects.
         add_finalizer: bool,

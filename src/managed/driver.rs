@@ -120,16 +120,13 @@ where
             })
         }
         PreObserve::Observe { add_finalizer } => {
-            if add_finalizer {
-                store.add_finalizer().await.map_err(local)?;
-            }
             let client = connector.connect().await.map_err(local)?;
             // A password this operator chose is stored before the provider can hold
             // it: a crash can never lose a password the provider accepted.
             if let Some(d) = client.details_before(state.external_name.as_deref()) {
                 publisher.publish(&d).await.map_err(local)?;
             }
-            let out = observe_and_act(state, &client, store).await?;
+            let out = observe_and_act(state, &client, store, add_finalizer).await?;
             if let Outcome::Synced {
                 external_name,
                 resource,
@@ -147,10 +144,16 @@ where
     }
 }
 
+/// Observes, decides and acts. A missing finalizer (`add_finalizer`) goes with the
+/// step's first bookkeeping write (the create-pending marker, or an adopted ID), and
+/// on its own only when the step writes no bookkeeping: it is stored before any
+/// provider write, so a provider object never exists without it, and a new object
+/// costs one write less.
 async fn observe_and_act<C, S>(
     state: &ManagedState,
     client: &C,
     store: &S,
+    add_finalizer: bool,
 ) -> Result<Outcome<C::Resource>, DriveError<S::Error>>
 where
     C: ExternalClient,
@@ -158,6 +161,7 @@ where
 {
     let ext = DriveError::External;
     let local = DriveError::Local;
+    let mut finalizer = add_finalizer;
     let observed = client
         .observe(state.external_name.as_deref())
         .await
@@ -169,21 +173,28 @@ where
     let p = plan(state, seen);
     if let Some(name) = &p.record {
         store
-            .record_external_name(Some(name))
+            .record_external_name(Some(name), std::mem::take(&mut finalizer))
             .await
             .map_err(local)?;
+    }
+    if finalizer && !matches!(p.action, Action::Create { .. }) {
+        store.add_finalizer().await.map_err(local)?;
+        finalizer = false;
     }
     let adopted = p.record.is_some();
     match (p.action, observed) {
         (Action::Create { recreate }, _) => {
             if recreate {
-                store.record_external_name(None).await.map_err(local)?;
+                store
+                    .record_external_name(None, std::mem::take(&mut finalizer))
+                    .await
+                    .map_err(local)?;
             }
-            store.mark_create_pending().await.map_err(local)?;
+            store.mark_create_pending(finalizer).await.map_err(local)?;
             match client.create().await {
                 Ok((external_name, resource)) => {
                     store
-                        .record_external_name(Some(&external_name))
+                        .record_external_name(Some(&external_name), false)
                         .await
                         .map_err(local)?;
                     Ok(Outcome::Synced {
@@ -196,7 +207,10 @@ where
                     // Clear the marker only when the provider definitely created
                     // nothing; an unknown outcome is resolved by the next lookup.
                     if matches!(e.kind, ExternalErrorKind::Terminal) {
-                        store.record_external_name(None).await.map_err(local)?;
+                        store
+                            .record_external_name(None, false)
+                            .await
+                            .map_err(local)?;
                     }
                     Err(ext(e))
                 }
@@ -363,19 +377,28 @@ mod tests {
             self.0.lock().unwrap().has_finalizer = false;
             Ok(())
         }
-        async fn mark_create_pending(&self) -> Result<(), Self::Error> {
-            self.1.lock().unwrap().push("pending".into());
-            self.0.lock().unwrap().create_pending = true;
+        async fn mark_create_pending(&self, add_finalizer: bool) -> Result<(), Self::Error> {
+            let with = if add_finalizer { "+finalizer" } else { "" };
+            self.1.lock().unwrap().push(format!("pending{with}"));
+            let mut s = self.0.lock().unwrap();
+            s.create_pending = true;
+            s.has_finalizer |= add_finalizer;
             Ok(())
         }
-        async fn record_external_name(&self, name: Option<&str>) -> Result<(), Self::Error> {
+        async fn record_external_name(
+            &self,
+            name: Option<&str>,
+            add_finalizer: bool,
+        ) -> Result<(), Self::Error> {
+            let with = if add_finalizer { "+finalizer" } else { "" };
             self.1
                 .lock()
                 .unwrap()
-                .push(format!("record:{}", name.unwrap_or("-")));
+                .push(format!("record:{}{with}", name.unwrap_or("-")));
             let mut s = self.0.lock().unwrap();
             s.external_name = name.map(String::from);
             s.create_pending = false;
+            s.has_finalizer |= add_finalizer;
             Ok(())
         }
     }
@@ -415,18 +438,69 @@ mod tests {
         assert_eq!(
             *s.1.lock().unwrap(),
             [
-                "add_finalizer",
                 "publish:-",
-                "pending",
+                "pending+finalizer",
                 "record:id-1",
                 "publish:id-1"
             ],
-            "the chosen password is stored before the create, the ID after"
+            "the chosen password is stored before the create, the finalizer with the \
+             marker (one write, before the create), the ID after"
         );
         assert_eq!(*p.calls.lock().unwrap(), ["observe:-", "create"]);
         let st = s.0.lock().unwrap().clone();
         assert_eq!(st.external_name.as_deref(), Some("id-1"));
         assert!(!st.create_pending);
+    }
+
+    #[tokio::test]
+    async fn a_missing_finalizer_goes_with_the_first_bookkeeping_write_or_alone() {
+        /// (what the provider holds, recorded ID, writes of the step)
+        type Case<'a> = (Option<(&'a str, bool)>, Option<&'a str>, &'a [&'a str]);
+        let cases: [Case; 4] = [
+            (
+                None,
+                None,
+                &[
+                    "publish:-",
+                    "pending+finalizer",
+                    "record:id-1",
+                    "publish:id-1",
+                ],
+            ),
+            (
+                Some(("id-1", true)),
+                None,
+                &["publish:-", "record:id-1+finalizer", "publish:id-1"],
+            ),
+            (
+                Some(("id-1", true)),
+                Some("id-1"),
+                &["publish:id-1", "add_finalizer", "publish:id-1"],
+            ),
+            (
+                Some(("id-1", false)),
+                Some("id-1"),
+                &["publish:id-1", "add_finalizer", "publish:id-1"],
+            ),
+        ];
+        for (held, recorded, writes) in cases {
+            let p = FakeProvider::default();
+            *p.object.lock().unwrap() = held.map(|(n, up)| (n.to_string(), up));
+            let s = store(ManagedState {
+                external_name: recorded.map(String::from),
+                ..Default::default()
+            });
+            step(&p, &s).await.unwrap();
+            assert_eq!(*s.1.lock().unwrap(), writes, "{held:?} {recorded:?}");
+            assert!(s.0.lock().unwrap().has_finalizer, "{held:?} {recorded:?}");
+            if held.is_some_and(|(_, up)| !up) {
+                assert_eq!(
+                    *p.calls.lock().unwrap(),
+                    ["observe:id-1", "update"],
+                    "the finalizer is stored before the update"
+                );
+            }
+        }
     }
 
     #[tokio::test]

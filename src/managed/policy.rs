@@ -70,12 +70,18 @@ pub trait ObjectStore: Send + Sync {
     fn add_finalizer(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// Removes the engine's finalizer, letting Kubernetes delete the object.
     fn remove_finalizer(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// Marks a create as started (before calling the provider).
-    fn mark_create_pending(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// Records the provider ID and clears the create-pending marker, in one write.
+    /// Marks a create as started (before calling the provider), adding the finalizer
+    /// in the same write when `add_finalizer`.
+    fn mark_create_pending(
+        &self,
+        add_finalizer: bool,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Records the provider ID and clears the create-pending marker, in one write
+    /// that also adds the finalizer when `add_finalizer`.
     fn record_external_name(
         &self,
         name: Option<&str>,
+        add_finalizer: bool,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 

@@ -17,11 +17,13 @@ use std::time::{Duration, Instant};
 
 use super::ProviderError;
 
+/// Entries are shared between `items` and `written` (and are large: a provider
+/// object with every field): a listing holds each object once.
 struct State<T> {
     fetched_at: Option<Instant>,
-    items: HashMap<String, T>,
+    items: HashMap<String, Arc<T>>,
     /// Entries this process wrote, and when: newer than a LIST that started before.
-    written: HashMap<String, (Instant, Option<T>)>,
+    written: HashMap<String, (Instant, Option<Arc<T>>)>,
 }
 
 /// A listing of one collection of one account. Clones share it.
@@ -134,7 +136,7 @@ impl<T: Clone> Listing<T> {
     {
         self.refresh(max_age, fetch).await?;
         Ok(match self.lock().items.get(id) {
-            Some(t) => Listed::Present(t.clone()),
+            Some(t) => Listed::Present(T::clone(t)),
             None => Listed::Absent,
         })
     }
@@ -182,7 +184,7 @@ impl<T: Clone> Listing<T> {
             .items
             .values()
             .filter(|t| matches(t))
-            .cloned()
+            .map(|t| T::clone(t))
             .collect())
     }
 
@@ -198,9 +200,9 @@ impl<T: Clone> Listing<T> {
                 let started = Instant::now();
                 let items = fetch().await?;
                 let mut st = self.lock();
-                st.items = items.into_iter().collect();
+                st.items = items.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
                 // Writes that landed while the LIST ran are newer than its pages.
-                let newer: Vec<(String, Option<T>)> = st
+                let newer: Vec<(String, Option<Arc<T>>)> = st
                     .written
                     .iter()
                     .filter(|(_, (at, _))| *at >= started)
@@ -221,6 +223,7 @@ impl<T: Clone> Listing<T> {
 
     /// Records what this process wrote (`None`: deleted), so readers see it at once.
     pub fn wrote(&self, id: &str, item: Option<T>) {
+        let item = item.map(Arc::new);
         let mut st = self.lock();
         match &item {
             Some(v) => st.items.insert(id.to_string(), v.clone()),
