@@ -60,6 +60,11 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
     }
 }
 
+/// How soon an object whose status write was skipped (see
+/// [`Ctx::status_already_written`]) is looked at again: longer than the cache lags
+/// under load, short against a resync.
+const STALE_CACHE_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
@@ -121,6 +126,11 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
         let digest = digest_of(&status);
         if ctx.status_already_written(&key, &rv, digest) {
             tracing::debug!(object = %key, resource_version = %rv, "status already written; the cache has not caught up");
+            // The skip trusts that nobody wrote since; a status write by someone else
+            // (a former leader's last reconcile) reaches the cache as a status-only
+            // change, which triggers nothing. Looking again once the cache has caught
+            // up bounds how long such a status can stand.
+            requeue = requeue.min(STALE_CACHE_RECHECK);
         } else {
             if tracing::enabled!(tracing::Level::DEBUG) {
                 tracing::debug!(
