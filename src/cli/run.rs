@@ -19,9 +19,10 @@ pub struct RunArgs {
     /// Manage only objects matching this label selector.
     #[arg(long)]
     pub selector: Option<String>,
-    /// Reconciles in flight per provider account and kind; when several namespaces
-    /// share an account, they take turns (round robin) for these slots and for the
-    /// account's rate limit.
+    /// Reconciles in flight per provider account, at least: an account's rate limit
+    /// raises it to a quarter of its requests per second (up to 256), so the provider's
+    /// rate, not this, is the limit. When several namespaces share an account, they
+    /// take turns (round robin) for these slots and for the account's rate limit.
     #[arg(long, default_value_t = 4)]
     pub concurrency: u16,
     /// A host a provider baseURL may point at (repeatable). Provider keys are never sent

@@ -91,6 +91,10 @@ pub struct Ctx {
     /// resourceVersion of the cached object it was computed from (see
     /// [`Ctx::status_already_written`]).
     written_status: Mutex<HashMap<String, (String, u64)>>,
+    /// Requests per second of each account as last read, by
+    /// [`tenancy::account_key`](super::tenancy::account_key): what the account's
+    /// reconcile slots follow.
+    rates: Mutex<HashMap<String, u32>>,
 }
 
 impl Ctx {
@@ -117,6 +121,7 @@ impl Ctx {
             accounts: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             written_status: Mutex::new(HashMap::new()),
+            rates: Mutex::new(HashMap::new()),
         })
     }
 
@@ -207,6 +212,18 @@ impl Ctx {
             .insert(key.to_string(), (resource_version, digest));
     }
 
+    /// Requests per second of the account `key` ([`tenancy::account_key`]), once
+    /// any object has used it.
+    ///
+    /// [`tenancy::account_key`]: super::tenancy::account_key
+    pub fn account_rps(&self, key: &str) -> Option<u32> {
+        self.rates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .copied()
+    }
+
     /// Forgets what was written for `key` (the object is released).
     pub fn forget(&self, key: &str) {
         self.written_status
@@ -278,6 +295,10 @@ impl Ctx {
             Which::Telnyx => TelnyxConfig::DEFAULT_BASE_URL,
             Which::Vobiz => VobizConfig::DEFAULT_BASE_URL,
         });
+        self.rates.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            super::tenancy::account_key(r, namespace),
+            spec.rps.unwrap_or(10),
+        );
         super::tenancy::host_allowed(url, &self.settings.allowed_provider_hosts)
             .map_err(|m| Error::HostNotAllowed(format!("{label}: {m}")))?;
         if require_ready {
@@ -316,11 +337,7 @@ impl Ctx {
                 ))
             })
         };
-        let rate = RateLimitConfig {
-            requests_per_second: f64::from(spec.rps.unwrap_or(10)),
-            burst: spec.burst.unwrap_or(20),
-            ..RateLimitConfig::default()
-        };
+        let rate = RateLimitConfig::for_rate(spec.rps.unwrap_or(10), spec.burst.unwrap_or(20));
         let timeout = spec
             .request_timeout(self.settings.provider_timeout)
             .map_err(|e| Error::InvalidSpec(format!("{label}: {e}")))?;

@@ -159,31 +159,51 @@ pub fn account_key(r: &ProviderRef, ns: &str) -> String {
     }
 }
 
+/// Reconciles in flight for an account allowed `requests_per_second`, at least
+/// `floor`: a reconcile makes one or two provider calls and a few Kubernetes writes
+/// in about 100-250 ms, so a quarter of the rate keeps the account's budget in use
+/// at provider latencies up to about 250 ms, where a fixed handful of slots would
+/// leave a 100 req/s account at a fraction of its rate. At most 256.
+pub fn reconcile_slots(requests_per_second: u32, floor: usize) -> usize {
+    (requests_per_second as usize)
+        .div_ceil(4)
+        .clamp(floor.max(1), 256.max(floor))
+}
+
 /// Reconcile slots per provider account, each a [`FairSemaphore`] keyed by namespace:
-/// at most `slots` reconciles of one account run at once, and when one ends the
-/// next namespace in turn gets the slot. Accounts do not wait for each other.
+/// at most [`reconcile_slots`] reconciles of one account run at once, and when one
+/// ends the next namespace in turn gets the slot. Accounts do not wait for each other.
 #[derive(Debug)]
 pub struct FairGates {
-    slots: usize,
+    floor: usize,
     gates: Mutex<HashMap<String, FairSemaphore>>,
 }
 
 impl FairGates {
-    /// Gates of `slots` reconciles per account.
-    pub fn new(slots: usize) -> Arc<Self> {
+    /// Gates of at least `floor` reconciles per account.
+    pub fn new(floor: usize) -> Arc<Self> {
         Arc::new(Self {
-            slots: slots.max(1),
+            floor: floor.max(1),
             gates: Mutex::new(HashMap::new()),
         })
     }
 
-    fn gate(&self, account: &str) -> FairSemaphore {
-        self.gates
+    /// The gate of `account`, sized for its rate when it is known (an account is
+    /// read by the first reconcile that uses it, so the first ones pass with the
+    /// floor), and resized when the rate changes.
+    fn gate(&self, account: &str, requests_per_second: Option<u32>) -> FairSemaphore {
+        let slots = requests_per_second.map_or(self.floor, |r| reconcile_slots(r, self.floor));
+        let gate = self
+            .gates
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(account.to_string())
-            .or_insert_with(|| FairSemaphore::new(self.slots))
-            .clone()
+            .or_insert_with(|| FairSemaphore::new(slots))
+            .clone();
+        if gate.slots() != slots {
+            gate.resize(slots);
+        }
+        gate
     }
 }
 
@@ -217,7 +237,8 @@ where
             return reconcile(obj, ctx);
         };
         let ns = k.namespace().unwrap_or_default();
-        let gate = gates.gate(&account_key(k.provider_ref(), &ns));
+        let account = account_key(k.provider_ref(), &ns);
+        let gate = gates.gate(&account, ctx.account_rps(&account));
         let reconcile = reconcile.clone();
         Box::pin(async move {
             let _slot = gate.acquire(&ns).await;
@@ -282,6 +303,38 @@ mod tests {
         &'a BTreeMap<String, String>,
         bool,
     );
+
+    #[test]
+    fn reconcile_slots_follow_the_accounts_rate() {
+        // (requests per second, --concurrency, reconciles in flight)
+        let cases = [
+            (10, 4, 4),
+            (16, 4, 4),
+            (20, 4, 5),
+            (100, 4, 25),
+            (100, 32, 32),
+            (1_000, 4, 250),
+            (10_000, 4, 256),
+            (10_000, 300, 300),
+            (1, 0, 1),
+        ];
+        for (rps, floor, want) in cases {
+            assert_eq!(
+                reconcile_slots(rps, floor),
+                want,
+                "{rps} req/s, floor {floor}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_accounts_gate_follows_its_rate() {
+        let gates = FairGates::new(4);
+        assert_eq!(gates.gate("SipProvider/a/p", None).slots(), 4);
+        assert_eq!(gates.gate("SipProvider/a/p", Some(100)).slots(), 25);
+        assert_eq!(gates.gate("SipProvider/a/p", Some(10)).slots(), 4);
+        assert_eq!(gates.gate("SipProvider/b/p", Some(1_000)).slots(), 250);
+    }
 
     #[test]
     fn namespace_conditions() {

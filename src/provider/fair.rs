@@ -35,6 +35,11 @@ pub fn current_fairness_key() -> Arc<str> {
 #[derive(Debug)]
 struct State {
     free: usize,
+    /// Slots in all, held or free.
+    total: usize,
+    /// Slots to take back as they are released (the semaphore shrank while they
+    /// were held).
+    owed: usize,
     queues: HashMap<Arc<str>, VecDeque<oneshot::Sender<()>>>,
     /// Keys with waiters, in the order they are served next.
     ring: VecDeque<Arc<str>>,
@@ -82,6 +87,8 @@ impl FairSemaphore {
         Self {
             state: Arc::new(Mutex::new(State {
                 free: slots.max(1),
+                total: slots.max(1),
+                owed: 0,
                 queues: HashMap::new(),
                 ring: VecDeque::new(),
             })),
@@ -137,9 +144,46 @@ impl FairSemaphore {
         FairPermit { sem: self.clone() }
     }
 
-    /// Hands a freed slot to the next waiter in round-robin order, or returns it.
+    /// Slots in all (held or free).
+    pub fn slots(&self) -> usize {
+        self.lock().total
+    }
+
+    /// Changes the number of slots to `slots` (at least 1). New slots go to waiters
+    /// at once; removed ones are taken from the free slots, and the rest as the
+    /// holders release them, so no holder is interrupted.
+    pub fn resize(&self, slots: usize) {
+        let slots = slots.max(1);
+        let mut st = self.lock();
+        if slots < st.total {
+            let fewer = st.total - slots;
+            let from_free = fewer.min(st.free);
+            st.free -= from_free;
+            st.owed += fewer - from_free;
+            st.total = slots;
+            return;
+        }
+        let more = slots - st.total;
+        st.total = slots;
+        let repaid = more.min(st.owed);
+        st.owed -= repaid;
+        for _ in 0..more - repaid {
+            Self::hand_on(&mut st);
+        }
+    }
+
+    /// Hands a freed slot to the next waiter in round-robin order, or returns it
+    /// (or keeps it, when the semaphore shrank).
     fn release(&self) {
         let mut st = self.lock();
+        if st.owed > 0 {
+            st.owed -= 1;
+            return;
+        }
+        Self::hand_on(&mut st);
+    }
+
+    fn hand_on(st: &mut State) {
         while let Some(key) = st.ring.pop_front() {
             let (tx, more) = match st.queues.get_mut(&key) {
                 Some(q) => (q.pop_front(), !q.is_empty()),
@@ -279,5 +323,67 @@ mod tests {
         })
         .await;
         assert_eq!(&*k, "team-a");
+    }
+
+    #[tokio::test]
+    async fn growing_hands_new_slots_to_waiters_at_once() {
+        let sem = FairSemaphore::new(1);
+        let held = sem.acquire("a").await;
+        let waiters: Vec<_> = (0..2)
+            .map(|i| {
+                let sem = sem.clone();
+                tokio::spawn(async move { sem.acquire(if i == 0 { "a" } else { "b" }).await })
+            })
+            .collect();
+        while sem.queued().values().sum::<usize>() < 2 {
+            tokio::task::yield_now().await;
+        }
+        sem.resize(3);
+        assert_eq!(sem.slots(), 3);
+        for w in waiters {
+            // Granted while the first slot is still held.
+            tokio::time::timeout(Duration::from_secs(5), w)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        drop(held);
+    }
+
+    #[test]
+    fn shrinking_takes_slots_back_as_holders_release_them() {
+        let sem = FairSemaphore::new(3);
+        let held: Vec<_> = (0..3).map(|_| sem.try_acquire().unwrap()).collect();
+        sem.resize(1);
+        assert_eq!(sem.slots(), 1);
+        let mut held = held.into_iter();
+        drop(held.next());
+        drop(held.next());
+        assert!(
+            sem.try_acquire().is_none(),
+            "two releases repay the two slots removed"
+        );
+        drop(held.next());
+        let one = sem.try_acquire().unwrap();
+        assert!(sem.try_acquire().is_none(), "one slot in all");
+        drop(one);
+        // Growing again repays nothing owed and frees the new slots.
+        sem.resize(2);
+        let two: Vec<_> = (0..2).map(|_| sem.try_acquire().unwrap()).collect();
+        assert!(sem.try_acquire().is_none());
+        drop(two);
+    }
+
+    #[test]
+    fn growing_while_slots_are_owed_cancels_the_debt_first() {
+        let sem = FairSemaphore::new(2);
+        let a = sem.try_acquire().unwrap();
+        let b = sem.try_acquire().unwrap();
+        sem.resize(1); // one slot owed, both held
+        sem.resize(2); // the owed slot is forgiven, none created
+        drop(a);
+        let c = sem.try_acquire().unwrap();
+        assert!(sem.try_acquire().is_none(), "two slots in all, two held");
+        drop((b, c));
     }
 }

@@ -44,6 +44,27 @@ impl Default for RateLimitConfig {
     }
 }
 
+impl RateLimitConfig {
+    /// The limits of an account allowed `requests_per_second` with `burst`: the
+    /// requests in flight follow the rate (see [`in_flight_for`]).
+    pub fn for_rate(requests_per_second: u32, burst: u32) -> Self {
+        Self {
+            requests_per_second: f64::from(requests_per_second.max(1)),
+            burst: burst.max(1),
+            max_in_flight: in_flight_for(requests_per_second),
+            ..Self::default()
+        }
+    }
+}
+
+/// Requests in flight an account allowed `requests_per_second` needs so that the
+/// rate, not the in-flight bound, is the limit: by Little's law the calls in flight
+/// are the rate times the latency, and this allows latencies up to 500 ms at the full
+/// rate (at least 8, at most 512).
+pub fn in_flight_for(requests_per_second: u32) -> usize {
+    (requests_per_second as usize).div_ceil(2).clamp(8, 512)
+}
+
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
@@ -293,6 +314,25 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn calls_in_flight_follow_the_rate() {
+        // (requests per second, calls in flight allowed)
+        let cases = [
+            (1, 8),
+            (10, 8),
+            (16, 8),
+            (17, 9),
+            (100, 50),
+            (1_000, 500),
+            (10_000, 512),
+        ];
+        for (rps, want) in cases {
+            assert_eq!(in_flight_for(rps), want, "{rps} req/s");
+        }
+        // At 100 req/s and 50 ms per call 5 calls are in flight: never the bound.
+        assert!(RateLimitConfig::for_rate(100, 100).max_in_flight >= 5);
+    }
 
     fn cfg(rps: f64, burst: u32, in_flight: usize) -> RateLimitConfig {
         RateLimitConfig {
