@@ -87,10 +87,9 @@ pub struct Ctx {
     observer: Arc<dyn RequestObserver>,
     accounts: Mutex<HashMap<String, (String, Account)>>,
     failures: Mutex<HashMap<String, u32>>,
-    /// Per object, the status this process last wrote (a digest) and the
-    /// resourceVersion of the cached object it was computed from (see
-    /// [`Ctx::status_already_written`]).
-    written_status: Mutex<HashMap<String, (String, u64)>>,
+    /// Per object, the resourceVersion of the object this process last wrote a
+    /// status from (see [`Ctx::cache_behind_own_write`]).
+    written_status: Mutex<HashMap<String, String>>,
     /// Requests per second of each account as last read, by
     /// [`tenancy::account_key`](super::tenancy::account_key): what the account's
     /// reconcile slots follow.
@@ -189,27 +188,29 @@ impl Ctx {
         backoff(*n, transient)
     }
 
-    /// Whether `digest` is the status this process already wrote for `key` from a
-    /// cached object at `resource_version`, and the cache still holds that object:
-    /// the watch has not delivered the write yet, so the API server holds exactly this
-    /// status and writing it again changes nothing. At 10,000 objects the cache lagged
-    /// by several seconds and 1,800-3,200 such repeated writes fell in a 30 s window
-    /// of steady state. Any newer version of the object in the cache (a write by
-    /// anyone) ends the skip.
-    pub fn status_already_written(&self, key: &str, resource_version: &str, digest: u64) -> bool {
-        self.written_status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .is_some_and(|(rv, d)| rv == resource_version && *d == digest)
+    /// Whether the cached object `key` at `resource_version` is the very version
+    /// this process last wrote a status from: the watch has not delivered that
+    /// write yet, so the cache is known to be behind the API server. Deciding from
+    /// it would write the same status again (at 10,000 objects the cache lagged by
+    /// seconds, and 1,800-3,200 such repeated writes fell in a 30 s window of steady
+    /// state) or miss a write made since by anyone.
+    pub fn cache_behind_own_write(&self, key: &str, resource_version: Option<&str>) -> bool {
+        resource_version.is_some_and(|rv| {
+            self.written_status
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(key)
+                .is_some_and(|from| from == rv)
+        })
     }
 
-    /// Records a status write of `key` (see [`Ctx::status_already_written`]).
-    pub fn status_written(&self, key: &str, resource_version: String, digest: u64) {
+    /// Records that a status of `key` was written from the object at
+    /// `resource_version` (see [`Ctx::cache_behind_own_write`]).
+    pub fn status_written(&self, key: &str, resource_version: String) {
         self.written_status
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string(), (resource_version, digest));
+            .insert(key.to_string(), resource_version);
     }
 
     /// Requests per second of the account `key` ([`tenancy::account_key`]), once

@@ -39,31 +39,38 @@ pub fn state_of<K: ManagedKind>(obj: &K) -> ManagedState {
 
 /// Reconciles one object of a managed kind.
 ///
-/// A lost optimistic-concurrency race (409) is re-decided at once against the object
-/// as stored now. The race is nearly always with this operator's own previous write
-/// (a status or bookkeeping write the watch cache has not delivered yet). While the
-/// API server is busy the cache lags by more than the runner's prompt requeue, and a
-/// retry from the cache loses again. One GET ends that; a second loss goes back to
-/// the runner's prompt requeue.
+/// Where the cached object is known to be behind the API server it is decided from
+/// the object as stored now (one GET):
+/// - when the cache still holds the version this process last wrote a status from
+///   ([`Ctx::cache_behind_own_write`]);
+/// - after a lost optimistic-concurrency race (409). The race is nearly always with
+///   this operator's own previous write (a status or bookkeeping write the watch
+///   cache has not delivered yet). While the API server is busy the cache lags by
+///   more than the runner's prompt requeue, and a retry from the cache loses again.
+///   A second loss goes back to the runner's prompt requeue.
 pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    match reconcile_once(obj.clone(), ctx.clone()).await {
-        Err(e) if e.retry() == Retry::Soon => {
-            let api: Api<K> =
-                Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-            match api.get_opt(&obj.name_any()).await? {
-                Some(fresh) => reconcile_once(Arc::new(fresh), ctx).await,
-                // Gone meanwhile: nothing left to reconcile.
-                None => Ok(Action::await_change()),
-            }
-        }
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let name = obj.name_any();
+    let behind = ctx.cache_behind_own_write(
+        &key_of(obj.as_ref()),
+        obj.meta().resource_version.as_deref(),
+    );
+    let obj = match behind {
+        false => obj,
+        true => match api.get_opt(&name).await? {
+            Some(fresh) => Arc::new(fresh),
+            // Gone meanwhile: nothing left to reconcile.
+            None => return Ok(Action::await_change()),
+        },
+    };
+    match reconcile_once(obj, ctx.clone()).await {
+        Err(e) if e.retry() == Retry::Soon => match api.get_opt(&name).await? {
+            Some(fresh) => reconcile_once(Arc::new(fresh), ctx).await,
+            None => Ok(Action::await_change()),
+        },
         other => other,
     }
 }
-
-/// How soon an object whose status write was skipped (see
-/// [`Ctx::status_already_written`]) is looked at again: longer than the cache lags
-/// under load, short against a resync.
-const STALE_CACHE_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
@@ -123,47 +130,21 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
     if obj.status() != Some(&status) {
         let key = key_of(obj.as_ref());
         let rv = obj.meta().resource_version.clone().unwrap_or_default();
-        let digest = digest_of(&status);
-        if ctx.status_already_written(&key, &rv, digest) {
-            tracing::debug!(object = %key, resource_version = %rv, "status already written; the cache has not caught up");
-            // The skip trusts that nobody wrote since; a status write by someone else
-            // (a former leader's last reconcile) reaches the cache as a status-only
-            // change, which triggers nothing. Looking again once the cache has caught
-            // up bounds how long such a status can stand.
-            requeue = requeue.min(STALE_CACHE_RECHECK);
-        } else {
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug!(
-                    object = %key,
-                    resource_version = %rv,
-                    fields = ?changed_fields(obj.status(), &status),
-                    "writing status"
-                );
-            }
-            patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
-            ctx.status_written(&key, rv, digest);
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                object = %key,
+                resource_version = %rv,
+                fields = ?changed_fields(obj.status(), &status),
+                "writing status"
+            );
         }
+        patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
+        ctx.status_written(&key, rv);
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
         Action::requeue(jitter(requeue))
     })
-}
-
-/// A digest of a status as written (its JSON form), without the conditions'
-/// transition times: computed again from a cache that has not seen the first write,
-/// a condition "changes" again at a later time, and only that time differs.
-fn digest_of<S: serde::Serialize>(status: &S) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut v = serde_json::to_value(status).unwrap_or_default();
-    if let Some(conds) = v.get_mut("conditions").and_then(|c| c.as_array_mut()) {
-        for c in conds.iter_mut().filter_map(|c| c.as_object_mut()) {
-            c.remove("lastTransitionTime");
-        }
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    v.to_string().hash(&mut h);
-    h.finish()
 }
 
 /// The top-level status fields that differ (names only: status holds no secret, and
@@ -766,7 +747,6 @@ where
 mod tests {
     use super::*;
     use crate::managed::rotation::Previous;
-    use serde_json::json;
 
     fn mark(previous: Option<&str>) -> Issue {
         Issue {
@@ -835,30 +815,5 @@ mod tests {
                 "{why}"
             );
         }
-    }
-
-    fn status(ready: &str, at: &str, id: &str) -> serde_json::Value {
-        json!({
-            "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": at}],
-            "credentialID": id,
-        })
-    }
-
-    #[test]
-    fn the_status_digest_ignores_only_transition_times() {
-        let first = digest_of(&status("True", "2026-12-02T15:10:49Z", "c1"));
-        assert_eq!(
-            first,
-            digest_of(&status("True", "2026-12-02T15:10:55Z", "c1")),
-            "computed again later from the same stale cache"
-        );
-        assert_ne!(
-            first,
-            digest_of(&status("False", "2026-12-02T15:10:49Z", "c1"))
-        );
-        assert_ne!(
-            first,
-            digest_of(&status("True", "2026-12-02T15:10:49Z", "c2"))
-        );
     }
 }
