@@ -1337,15 +1337,32 @@ impl Scenario {
                     "{}: the Secret's login works but is not the referenced password",
                     o.name
                 )),
-                (false, r) => bad.push(format!(
-                    "{}: the Secret's login is refused{}",
-                    o.name,
-                    match r {
-                        Some(r) if *r == p => " (it is the referenced password)",
-                        Some(_) => " (and it is not the referenced password)",
-                        None => "",
-                    }
-                )),
+                (false, r) => {
+                    // Why, for the replay: a login refused only for the provider's
+                    // activation delay is a Ready reported too early, anything else a
+                    // lost or wrong password.
+                    let sim = o.kind.sim(&self.w);
+                    let delay = sim.activation_delay();
+                    sim.set_activation_delay(std::time::Duration::ZERO);
+                    let once_active = sim.check_credentials(&u, &p);
+                    sim.set_activation_delay(delay);
+                    let v = self.get(ix).await.unwrap_or_default();
+                    bad.push(format!(
+                        "{}: the Secret's login is refused{}; {}; status {}",
+                        o.name,
+                        match r {
+                            Some(r) if *r == p => " (it is the referenced password)",
+                            Some(_) => " (and it is not the referenced password)",
+                            None => "",
+                        },
+                        if once_active {
+                            "it is accepted once activated (not activated yet)"
+                        } else {
+                            "it is refused even once activated"
+                        },
+                        v["status"]
+                    ))
+                }
             }
         }
         let mut ok_orphan_login = 0;

@@ -257,3 +257,66 @@ async fn observe_only_never_writes_for_every_kind_including_the_trunk_attachment
         "the trunk was not attached"
     );
 }
+
+/// A paused object claims nothing it has not seen: a TelephonyCredential paused while
+/// Telnyx is still activating it stays Ready=False (its Secret's login does not work
+/// yet), and a spec change made while paused is not reported as observed. Found by the
+/// chaos run: a paused status said Ready=True at the current generation, so an object
+/// resumed at the end looked converged before the operator had looked at it.
+#[tokio::test]
+async fn a_paused_object_is_never_reported_ready_or_observed_beyond_what_it_was() {
+    let mut w = World::start().await;
+    w.telnyx.set_activation_delay(Duration::from_secs(60));
+    w.start_operator();
+    w.apply(conn("conn", "pausedconn01", json!({}), json!({})))
+        .await;
+    let c = w.wait_ready::<SipConnection>("conn").await;
+    let conn_id = c.status.unwrap().connection_id.unwrap();
+    w.apply(managed(
+        "TelephonyCredential",
+        "act",
+        json!({}),
+        json!({"providerRef": {"name": "telnyx"}, "connectionID": conn_id}),
+    ))
+    .await;
+    w.until("the credential waits for its activation", 30, || async {
+        w.ready::<TelephonyCredential>("act")
+            .await
+            .filter(|r| r.1 == "WaitingForActivation")
+    })
+    .await;
+    let api = w.api::<TelephonyCredential>();
+    api.patch(
+        "act",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"sipcred.io/paused": "true"}},
+                             "spec": {"tag": "paused-change"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let paused = w
+        .until("Synced=False, reason ReconcilePaused", 20, || async {
+            let o = api.get("act").await.ok()?;
+            let st = o.status.clone()?;
+            st.conditions
+                .iter()
+                .any(|c| c.type_ == "Synced" && c.reason == "ReconcilePaused")
+                .then_some(o)
+        })
+        .await;
+    let st = paused.status.unwrap();
+    let ready = st.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "WaitingForActivation"),
+        "a paused object keeps what Ready last said"
+    );
+    assert!(
+        st.observed_generation < paused.metadata.generation,
+        "the change made while paused is not observed: {:?} of {:?}",
+        st.observed_generation,
+        paused.metadata.generation
+    );
+}

@@ -17,7 +17,7 @@ use super::kind::{Connect, ManagedKind, ManagedStatus};
 use super::kube_store::KubeStore;
 use super::registration;
 use super::secret_target::SecretSlot;
-use super::status::{mark_failed, mark_ready, now_rfc3339, patch_status_from};
+use super::status::{mark_failed, mark_paused, mark_ready, now_rfc3339, patch_status_from};
 use crate::managed::rotation::{self, Issue, Previous, ROTATE_REQUESTED_AT, Why};
 use crate::managed::{
     Change, Connector, DetailsPublisher, ExternalClient, ManagedState, ObjectStore, Outcome,
@@ -91,6 +91,7 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
             requeue = requeue.min(every);
         }
     }
+    let paused = matches!(&result, Ok(Some(step)) if step.paused);
     let result = result.map(|r| r.map(|step| step.message));
     let kind = K::kind(&());
     ctx.observe_reconcile(
@@ -98,8 +99,12 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
         result.as_ref().map(|_| ()).map_err(|e| e.reason()),
         started.elapsed(),
     );
-    *status.observed_generation_mut() = generation;
+    // A paused object's spec is not acted on: its generation is not observed.
+    if !paused {
+        *status.observed_generation_mut() = generation;
+    }
     match &result {
+        Ok(Some(msg)) if paused => mark_paused(status.conditions_mut(), msg, generation),
         Ok(Some(msg)) => mark_ready(status.conditions_mut(), msg, generation),
         Ok(None) => {
             // Released: nothing left to report, and no failure count to keep.
@@ -282,6 +287,8 @@ struct Step {
     synced: bool,
     /// Come back this soon (a rotation falls due, a new login activates).
     requeue: Option<std::time::Duration>,
+    /// Reconciliation is paused: nothing was observed or written.
+    paused: bool,
 }
 
 /// How long until `at`, at least a second.
@@ -490,6 +497,7 @@ async fn lifecycle<K: ManagedKind>(
         message,
         synced,
         requeue,
+        paused: matches!(out, Outcome::Paused),
     }))
 }
 

@@ -67,6 +67,20 @@ pub fn mark_ready(conds: &mut Vec<Condition>, message: &str, generation: Option<
     );
 }
 
+/// Synced=False, reason `ReconcilePaused`: nothing is observed or written while
+/// paused, so Ready keeps what it last said (a login that worked still works; one
+/// still activating, or never created, is not claimed ready). With no Ready yet,
+/// Ready=False for the same reason.
+pub fn mark_paused(conds: &mut Vec<Condition>, message: &str, generation: Option<i64>) {
+    set_condition(conds, SYNCED, false, PAUSED, message, generation);
+    if !conds.iter().any(|c| c.type_ == READY) {
+        set_condition(conds, READY, false, PAUSED, message, generation);
+    }
+}
+
+/// The reason of a paused object's Synced condition (Crossplane's).
+pub const PAUSED: &str = "ReconcilePaused";
+
 /// Synced=False; Ready=False too unless the object was Ready and keeps serving
 /// (`still_serving`: the provider object and Secret are still valid).
 pub fn mark_failed(

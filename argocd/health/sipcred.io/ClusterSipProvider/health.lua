@@ -7,6 +7,8 @@
 --   Degraded     Ready=False with a terminal reason, or Ready=False with Synced=False
 --   Healthy      Ready=True and the operator has observed the current generation
 --                (with Synced=False the message warns that the last change failed)
+--   Suspended    reconciliation is paused (Synced=False, reason ReconcilePaused),
+--                whatever Ready last said
 -- Written for Lua 5.1 (gopher-lua, as in Argo CD): no io, os or require.
 
 local hs = {}
@@ -62,6 +64,15 @@ end
 if obj.status == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to reconcile this " .. obj.kind
+  return hs
+end
+
+-- Paused: the operator neither observes the generation nor acts; that is the answer
+-- whatever the other fields say.
+local paused = findCondition(obj.status.conditions, "Synced")
+if paused ~= nil and paused.status == "False" and paused.reason == "ReconcilePaused" then
+  hs.status = "Suspended"
+  hs.message = describe(paused)
   return hs
 end
 
