@@ -98,6 +98,7 @@ def status_with(ready=None, synced=None, generation=5, observed=5):
     (("True", "Available"), ("True", "ReconcileSuccess"), 5, 5, "Healthy"),
     (("True", "Available"), ("False", "ProviderUnavailable"), 5, 5, "Healthy"),
     (("True", "Available"), None, 5, 4, "Progressing"),
+    (("True", "Available"), ("False", "ProviderUnavailable"), 5, 4, "Progressing"),  # change not at the provider yet
     (("True", "Available"), None, 5, 6, "Healthy"),  # observed ahead: never flap
     (("False", "InvalidSpec"), None, 5, 5, "Degraded"),
     (("False", "AuthenticationFailed"), ("True", "ReconcileSuccess"), 5, 5, "Degraded"),

@@ -2,8 +2,10 @@
 -- The same script serves all five kinds; argocd/health/sipcred.io/<Kind>/health.lua are
 -- copies of argocd/health/health.lua made by scripts/gen-argocd (tests fail on drift).
 --
---   Progressing  the operator has not yet observed the current generation, or there is
---                no Ready condition yet, or Ready is False/Unknown for a passing reason
+--   Progressing  the current generation is not in effect yet (not observed, or its sync
+--                failed transiently while Ready still describes an earlier one), or
+--                there is no Ready condition yet, or Ready is False/Unknown for a
+--                passing reason
 --   Degraded     Ready=False with a terminal reason, or Ready=False with Synced=False
 --   Healthy      Ready=True and the operator has observed the current generation
 --                (with Synced=False the message warns that the last change failed)
@@ -79,7 +81,16 @@ end
 local observed = obj.status.observedGeneration
 if observed == nil or observed < generation then
   hs.status = "Progressing"
-  if observed == nil then
+  -- The operator saw this generation but could not apply it yet (the provider failed
+  -- transiently); Ready still describes the earlier generation it serves.
+  local failing = findCondition(obj.status.conditions, "Synced")
+  if failing ~= nil and failing.status == "False" and failing.observedGeneration == generation then
+    hs.message = "Generation " .. generation .. " not in effect yet"
+    if observed ~= nil then
+      hs.message = hs.message .. " (serving " .. observed .. ")"
+    end
+    hs.message = hs.message .. ": " .. describe(failing)
+  elseif observed == nil then
     hs.message = "Waiting for the operator to observe generation " .. generation
   else
     hs.message = "Waiting for the operator to observe generation " .. generation
