@@ -28,8 +28,96 @@ fn has_finalizer(v: &Value, f: &str) -> bool {
         .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(f)))
 }
 
-/// One collection pass; returns true if anything changed.
+/// One collection pass; returns true if anything changed. Looks only at the objects
+/// the store queued (see `Store::gc_pending`), unless a namespace or CRD is being
+/// deleted, whose cleanup reaches everything in it.
 pub fn pass(st: &mut Store) -> bool {
+    if st.gc_terminating() {
+        st.take_gc_queue();
+        return full_pass(st);
+    }
+    let mut actions = Vec::new();
+    for (key, (ns, name)) in st.take_gc_queue() {
+        let Some(o) = st.get(&key, &ns, &name) else {
+            continue;
+        };
+        as_dependent(st, &key, &o, &mut actions);
+        if deleting(&o) {
+            as_owner(st, &key, &o, &mut actions);
+        }
+    }
+    let changed = !actions.is_empty();
+    for a in actions {
+        a.run(st);
+    }
+    changed
+}
+
+/// What happens to `o` because of its owners: dropped when none is left (background),
+/// deleted with a foreground-deleted owner, its reference dropped for an orphaning one.
+fn as_dependent(st: &Store, key: &str, o: &Arc<Value>, actions: &mut Vec<Action>) {
+    let refs = owner_refs(o);
+    if refs.is_empty() {
+        return;
+    }
+    let mut live = 0;
+    for r in &refs {
+        let ruid = r["uid"].as_str().unwrap_or_default();
+        let Some((_, owner)) = st.by_uid(ruid) else {
+            continue;
+        };
+        live += 1;
+        if deleting(&owner) && has_finalizer(&owner, "orphan") {
+            actions.push(Action::DropRef(
+                key.to_string(),
+                o.clone(),
+                ruid.to_string(),
+            ));
+        } else if deleting(&owner) && has_finalizer(&owner, "foregroundDeletion") && !deleting(o) {
+            actions.push(Action::Delete(
+                key.to_string(),
+                o.clone(),
+                Propagation::Foreground,
+            ));
+        }
+    }
+    if live == 0 && !deleting(o) {
+        actions.push(Action::Delete(
+            key.to_string(),
+            o.clone(),
+            Propagation::Background,
+        ));
+    }
+}
+
+/// The finalizers of a deleted owner that wait for its dependents: foregroundDeletion
+/// until no dependent blocks it, orphan until none names it.
+fn as_owner(st: &Store, key: &str, o: &Arc<Value>, actions: &mut Vec<Action>) {
+    let u = uid(o);
+    let deps = st.dependents_of(u);
+    let blocking = deps.iter().any(|d| {
+        owner_refs(d).iter().any(|r| {
+            r["uid"].as_str() == Some(u) && r["blockOwnerDeletion"].as_bool().unwrap_or(false)
+        })
+    });
+    if has_finalizer(o, "foregroundDeletion") && !blocking {
+        actions.push(Action::RemoveFinalizer(
+            key.to_string(),
+            o.clone(),
+            "foregroundDeletion",
+        ));
+    }
+    if has_finalizer(o, "orphan") && deps.is_empty() {
+        actions.push(Action::RemoveFinalizer(
+            key.to_string(),
+            o.clone(),
+            "orphan",
+        ));
+    }
+}
+
+/// A pass over every object (namespace and CRD cleanup).
+fn full_pass(st: &mut Store) -> bool {
     let all: Vec<(String, Arc<Value>)> = st
         .all_objects()
         .map(|(k, v)| (k.clone(), v.clone()))

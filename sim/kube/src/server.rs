@@ -86,18 +86,16 @@ impl App {
     }
 }
 
-/// The garbage collector loop.
-/// A pass scans every object, so passes are paced (at most one per 25 ms):
-/// writes arriving meanwhile are collected together, like the real,
-/// asynchronous garbage collector.
+/// The garbage collector loop. Passes are paced (at most one per 25 ms): writes
+/// arriving meanwhile are collected together, like the real, asynchronous garbage
+/// collector.
 pub async fn gc_loop(app: Arc<App>) {
     loop {
         app.gc.notified().await;
         tokio::time::sleep(Duration::from_millis(25)).await;
         let mut st = app.write();
-        if st.gc_dirty {
+        if st.gc_pending() {
             crate::gc::collect(&mut st);
-            st.gc_dirty = false;
         }
     }
 }
