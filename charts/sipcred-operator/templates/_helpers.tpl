@@ -70,11 +70,8 @@ app.kubernetes.io/managed-by=sipcred-operator (the ones it writes) and GETs the
 Secrets a spec references by name (provider keys, passwordSecretRef). */}}
 {{- define "sipcred-operator.rules.namespaced" -}}
 - apiGroups: ["sipcred.io"]
-  resources: ["sipconnections"]
+  resources: ["sipconnections", "telephonycredentials", "trunkcredentials"]
   verbs: ["get", "list", "watch", "patch"]
-- apiGroups: ["sipcred.io"]
-  resources: ["telephonycredentials", "trunkcredentials"]
-  verbs: ["list", "watch", "patch"]
 - apiGroups: ["sipcred.io"]
   resources: ["sipproviders"]
   verbs: ["get", "list", "watch"]

@@ -19,13 +19,14 @@ def perms(group, resources, verbs, names=("",)):
 
 
 # Each verb is used by the operator (tests/e2e_rbac.rs proves it against the in-memory
-# API server with RBAC on): SipConnections are read by TelephonyCredentials (get) and
-# patched for finalizers and annotations; status is only patched; Secrets are
-# server-side applied (patch, and create when the apply creates them, as the real API
-# server authorizes it); Events go through events.k8s.io.
+# API server with RBAC on): a managed object is read with a GET when the watch cache
+# shows neither the version nor the status this process last wrote, a SipConnection
+# also by its TelephonyCredentials; they are patched for finalizers and annotations;
+# status is only patched; Secrets are server-side applied (patch, and create when the
+# apply creates them, as the real API server authorizes it); Events go through
+# events.k8s.io.
 NAMESPACED = (
-    perms("sipcred.io", ["sipconnections"], ["get", "list", "watch", "patch"])
-    | perms("sipcred.io", ["telephonycredentials", "trunkcredentials"], ["list", "watch", "patch"])
+    perms("sipcred.io", ["sipconnections", "telephonycredentials", "trunkcredentials"], ["get", "list", "watch", "patch"])
     | perms("sipcred.io", ["sipproviders"], ["get", "list", "watch"])
     | perms("sipcred.io", [k + "/status" for k in NAMESPACED_KINDS], ["patch"])
     | perms("", ["secrets"], ["get", "list", "watch", "create", "patch"])
