@@ -262,6 +262,14 @@ pub enum LeaderError {
     },
 }
 
+impl LeaderError {
+    /// Whether leadership ended while working (another holder, or a renewal that
+    /// could not be proven): the replica stopped on purpose, not because it failed.
+    pub fn lost(&self) -> bool {
+        matches!(self, LeaderError::Lost { .. } | LeaderError::Expired { .. })
+    }
+}
+
 /// What one read of the Lease says about this holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseView {

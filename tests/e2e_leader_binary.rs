@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sipcred_kube_sim::KubeSimConfig;
 use sipcred_operator::crd::SipConnection;
@@ -175,4 +175,28 @@ async fn only_the_leader_writes_and_the_standby_takes_over_after_a_sigkill() {
     assert_eq!(w.telnyx.request_count("POST", CONNS, None), 4);
     let s = w.secret("after").await.unwrap();
     assert!(w.telnyx.check_credentials("leaduser9", &s["password"]));
+
+    // Another replica's claim lands in the Lease (what a standby that read it as
+    // expired does): the leader stops its work and exits with status 3, a hand-over
+    // that supervisors and the chaos run tell from a crash.
+    Api::<Lease>::namespaced(w.client.clone(), &w.ns)
+        .patch(
+            LEASE,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"holderIdentity": "intruder"}})),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(code) = replicas[standby_ix].proc.exit_code() {
+            break code;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the leader kept working under another holder"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(code, Some(3), "exit status 3: leadership lost");
 }

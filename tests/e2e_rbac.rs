@@ -370,24 +370,6 @@ fn sip_connection(name: &str, user: &str, extra: Value) -> Value {
     json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": name, "namespace": NS}, "spec": spec})
 }
 
-async fn gone<K>(w: &World, name: &str)
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    w.until(&format!("{name} to be deleted"), 30, || async {
-        w.api::<K>()
-            .get_opt(name)
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
-}
-
 /// Every scenario the operator has, driven by an admin while the operator runs as the
 /// chart's ServiceAccount.
 async fn drive_scenarios(w: &World) {
@@ -493,6 +475,12 @@ async fn drive_scenarios(w: &World) {
     let s = w.secret("pbx").await.unwrap();
     assert!(w.vobiz.check_credentials("rbacpbx01", &s["password"]));
 
+    // A status written by someone else (a restore from backup, `kubectl edit
+    // --subresource=status`) is read as stored and corrected at the next reconcile.
+    status_edited_elsewhere::<SipConnection>(w, "alice").await;
+    status_edited_elsewhere::<TelephonyCredential>(w, "agent").await;
+    status_edited_elsewhere::<TrunkCredential>(w, "pbx").await;
+
     // Spec update.
     w.api::<SipConnection>()
         .patch(
@@ -515,13 +503,13 @@ async fn drive_scenarios(w: &World) {
     // Delete with policy Delete (the TelephonyCredential first, then its connection)
     // and Orphan.
     w.delete::<TelephonyCredential>("agent").await;
-    gone::<TelephonyCredential>(w, "agent").await;
+    w.gone::<TelephonyCredential>("agent").await;
     w.delete::<SipConnection>("alice").await;
     w.delete::<SipConnection>("bob").await;
     w.delete::<TrunkCredential>("pbx").await;
-    gone::<SipConnection>(w, "alice").await;
-    gone::<SipConnection>(w, "bob").await;
-    gone::<TrunkCredential>(w, "pbx").await;
+    w.gone::<SipConnection>("alice").await;
+    w.gone::<SipConnection>("bob").await;
+    w.gone::<TrunkCredential>("pbx").await;
     let names: BTreeSet<String> = World::provider_objects(&w.telnyx, "credential_connections")
         .iter()
         .map(|c| c["connection_name"].as_str().unwrap().to_string())
@@ -539,6 +527,39 @@ async fn drive_scenarios(w: &World) {
         "the foreign Secret is untouched"
     );
     assert_eq!(w.telnyx.request_count("POST", CONNS, None), 3);
+}
+
+/// Overwrites `status.secretName` of `name` as an administrator, then changes a label
+/// (which wakes the operator; status writes alone do not), and waits for the operator
+/// to put the Secret's name back.
+async fn status_edited_elsewhere<K>(w: &World, name: &str)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let api = w.api::<K>();
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"secretName": "edited-elsewhere"}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"example.com/touched": "yes"}}})),
+    )
+    .await
+    .unwrap();
+    w.until(&format!("{name}'s status corrected"), 30, || async {
+        let v = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+        (v["status"]["secretName"] == name).then_some(())
+    })
+    .await;
 }
 
 async fn write_sa_kubeconfig(w: &World) -> PathBuf {

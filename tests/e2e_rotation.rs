@@ -365,6 +365,84 @@ async fn deleting_a_credential_in_its_grace_period_deletes_both() {
     .await;
 }
 
+/// A deleted credential is looked up for a rotation's unrecorded successor only when
+/// a successor's create was started (the `sipcred.io/successor-create-pending`
+/// marker): one that never rotated is deleted with its one DELETE; one deleted while
+/// its successor is still being activated has both deleted.
+#[tokio::test]
+async fn deletion_looks_for_a_successor_only_when_one_was_being_created() {
+    let mut w = World::start().await;
+    // No resync: every provider call below is one the steps cause.
+    w.start_operator_with(Duration::from_secs(3600), 4);
+    connection(&w).await;
+    w.apply(tc("plain", json!({}))).await;
+    w.apply(tc("rotating", json!({}))).await;
+    w.wait_ready::<TelephonyCredential>("plain").await;
+    w.wait_ready::<TelephonyCredential>("rotating").await;
+    let reads = || w.telnyx.request_count("GET", CREDS, None);
+    // The follow-ups of reaching Ready (the Secret's own watch event) are done.
+    let mut last = reads();
+    w.until("no more reads of the credentials", 30, || {
+        let seen = last;
+        last = reads();
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            (reads() == seen).then_some(())
+        }
+    })
+    .await;
+
+    let (before_reads, before_deletes) = (reads(), w.telnyx.request_count("DELETE", CRED, None));
+    w.delete::<TelephonyCredential>("plain").await;
+    w.gone::<TelephonyCredential>("plain").await;
+    assert_eq!(
+        w.telnyx.request_count("DELETE", CRED, None),
+        before_deletes + 1
+    );
+    assert_eq!(
+        reads(),
+        before_reads,
+        "no lookup for a successor never started"
+    );
+    assert_eq!(
+        World::provider_objects(&w.telnyx, "telephony_credentials").len(),
+        1
+    );
+
+    request_rotation::<TelephonyCredential>(&w, "rotating", "now").await;
+    w.until(
+        "the successor created, waiting for activation",
+        30,
+        || async {
+            let o = w
+                .api::<TelephonyCredential>()
+                .get("rotating")
+                .await
+                .unwrap();
+            let marked = o
+                .annotations()
+                .contains_key("sipcred.io/successor-create-pending");
+            let both = World::provider_objects(&w.telnyx, "telephony_credentials").len() == 2;
+            (marked && both).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        status_of::<TelephonyCredential>(&w, "rotating").await["rotations"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "not switched yet (Telnyx activates the successor in about 5 s)"
+    );
+    w.delete::<TelephonyCredential>("rotating").await;
+    w.until("both credentials deleted", 30, || async {
+        World::provider_objects(&w.telnyx, "telephony_credentials")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_access_token_is_written_and_refreshed_before_it_expires() {
     let mut w = World::start().await;

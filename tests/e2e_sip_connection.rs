@@ -189,6 +189,82 @@ async fn a_changed_referenced_password_is_pushed_to_telnyx() {
     .await;
 }
 
+/// kstatus, `kubectl wait` and Argo CD read Ready=True at the current generation as
+/// "this spec is in effect". A changed `passwordSecretRef` whose push Telnyx refuses
+/// for a while reaches the Secret first (so no password is ever lost), but the object
+/// must not look converged until Telnyx holds it. Found by the chaos soak: an object
+/// orphaned in that window left Telnyx with a login no Secret held any more.
+#[tokio::test]
+async fn a_change_not_yet_at_telnyx_is_not_reported_as_in_effect() {
+    let mut w = World::start().await;
+    for (name, pw) in [
+        ("erin-pw-1", "first-Passw0rd"),
+        ("erin-pw-2", "second-Passw0rd"),
+    ] {
+        w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS}, "stringData": {"pw": pw}})).await;
+    }
+    w.start_operator();
+    w.apply(conn(
+        "erin",
+        "erin0001",
+        json!({"passwordSecretRef": {"name": "erin-pw-1", "key": "pw"}}),
+    ))
+    .await;
+    w.wait_ready::<SipConnection>("erin").await;
+    w.telnyx.set_faults(FaultConfig {
+        seed: None,
+        latency: None,
+        rules: vec![FaultRule::new(FaultKind::Error { status: 503 }).method("PATCH")],
+    });
+    let changed = w
+        .api::<SipConnection>()
+        .patch(
+            "erin",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"passwordSecretRef": {"name": "erin-pw-2", "key": "pw"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let generation = changed.metadata.generation;
+    // The push failed at least once: Synced=False for the new generation.
+    let status = w
+        .until("the refused push recorded", 30, || async {
+            let o = w.api::<SipConnection>().get("erin").await.ok()?;
+            let s = o.status?;
+            s.conditions
+                .iter()
+                .any(|c| {
+                    c.type_ == "Synced"
+                        && c.status == "False"
+                        && c.observed_generation == generation
+                })
+                .then_some(s)
+        })
+        .await;
+    assert!(w.telnyx.check_credentials("erin0001", "first-Passw0rd"));
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(ready.status, "True", "the first password still works");
+    assert!(
+        status.observed_generation < generation && ready.observed_generation < generation,
+        "generation {generation:?} is not in effect, yet status says observedGeneration {:?}, Ready at {:?}",
+        status.observed_generation,
+        ready.observed_generation
+    );
+    w.telnyx.set_faults(FaultConfig::default());
+    w.wait_ready::<SipConnection>("erin").await;
+    assert!(w.telnyx.check_credentials("erin0001", "second-Passw0rd"));
+    assert_eq!(
+        w.secret("erin").await.unwrap()["password"],
+        "second-Passw0rd"
+    );
+}
+
 #[tokio::test]
 async fn drift_at_the_provider_is_repaired_and_an_out_of_band_delete_recreates() {
     let mut w = World::start().await;

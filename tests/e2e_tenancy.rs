@@ -81,6 +81,12 @@ async fn connection_ready(w: &World, ns: &str, name: &str) -> Option<(String, St
 async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_provider_call_until_its_labels_allow_it()
  {
     let w = World::start().await;
+    // The shared account has a simulator of its own, so what it counts is caused by
+    // the shared provider and the objects using it, never by the world's SipProviders.
+    let shared =
+        sipcred_provider_sim::start_telnyx(sipcred_provider_sim::TelnyxConfig::new(TELNYX_KEY))
+            .await
+            .unwrap();
     let namespaces: Api<Namespace> = Api::all(w.client.clone());
     create(&namespaces, json!({"metadata": {"name": TEAM}})).await;
     w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared-key", "namespace": NS}, "stringData": {"apiKey": TELNYX_KEY}})).await;
@@ -88,7 +94,7 @@ async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_pr
     create(
         &Api::<ClusterSipProvider>::all(w.client.clone()),
         json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "ClusterSipProvider", "metadata": {"name": "shared"},
-            "spec": {"telnyx": {"apiKeySecretRef": {"name": "shared-key", "namespace": w.ns}, "baseURL": w.telnyx.base_url()},
+            "spec": {"telnyx": {"apiKeySecretRef": {"name": "shared-key", "namespace": w.ns}, "baseURL": shared.base_url()},
                      "conditions": [{"namespaces": [w.ns]}, {"namespaceSelector": {"matchLabels": {LABEL: "yes"}}}]}}),
     )
     .await;
@@ -101,19 +107,9 @@ async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_pr
         ready_of(&serde_json::to_value(p).unwrap()).filter(|r| r.0 == "True")
     })
     .await;
-    // Allowed by name: works as before.
-    w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "named", "namespace": NS},
-        "spec": {"providerRef": {"kind": "ClusterSipProvider", "name": "shared"}, "userName": "named001"}}))
-        .await;
-    w.until("the named namespace's connection Ready", 30, || async {
-        connection_ready(&w, &w.ns, "named")
-            .await
-            .filter(|r| r.0 == "True")
-    })
-    .await;
 
-    // Not allowed: refused, and the simulator sees no request at all.
-    let before = calls_but_resyncs(&w.telnyx);
+    // Not allowed: refused, and the simulator sees no request but the key check.
+    let before = calls_but_resyncs(&shared);
     let conns = Api::<SipConnection>::namespaced(w.client.clone(), TEAM);
     create(
         &conns,
@@ -135,14 +131,14 @@ async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_pr
     // Terminal until something changes: no timer retry reaches the provider either.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        calls_but_resyncs(&w.telnyx),
+        calls_but_resyncs(&shared),
         before,
         "a refused namespace caused provider calls: {}",
-        w.telnyx.requests()
+        shared.requests()
     );
     assert!(conns.get("tenant").await.unwrap().status.is_some());
 
-    // A label that does not match changes nothing; the matching one admits it.
+    // A label that does not match changes nothing.
     namespaces
         .patch(
             TEAM,
@@ -156,7 +152,20 @@ async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_pr
         connection_ready(&w, TEAM, "tenant").await.map(|r| r.1),
         Some("ProviderNotAllowed".to_string())
     );
-    assert_eq!(calls_but_resyncs(&w.telnyx), before);
+    assert_eq!(calls_but_resyncs(&shared), before, "{}", shared.requests());
+
+    // Allowed by name: works as before.
+    w.apply(json!({"apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection", "metadata": {"name": "named", "namespace": NS},
+        "spec": {"providerRef": {"kind": "ClusterSipProvider", "name": "shared"}, "userName": "named001"}}))
+        .await;
+    w.until("the named namespace's connection Ready", 30, || async {
+        connection_ready(&w, &w.ns, "named")
+            .await
+            .filter(|r| r.0 == "True")
+    })
+    .await;
+
+    // The matching label admits the tenant.
     namespaces
         .patch(
             TEAM,
@@ -171,7 +180,7 @@ async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_pr
             .filter(|r| r.0 == "True")
     })
     .await;
-    assert_eq!(w.telnyx.request_count("POST", CONNS, None), 2);
+    assert_eq!(shared.request_count("POST", CONNS, None), 2);
     let secret = Api::<Secret>::namespaced(w.client.clone(), TEAM)
         .get("tenant")
         .await
@@ -181,7 +190,7 @@ async fn a_namespace_the_cluster_provider_does_not_allow_is_refused_without_a_pr
         String::from_utf8(data["username"].0.clone()).unwrap(),
         String::from_utf8(data["password"].0.clone()).unwrap(),
     );
-    assert!(w.telnyx.check_credentials(&user, &pw));
+    assert!(shared.check_credentials(&user, &pw));
 }
 
 /// A TCP server on another loopback address that counts every connection it gets.

@@ -108,9 +108,8 @@ pub struct BenchArgs {
     /// executable.
     #[arg(long)]
     pub operator_wrapper: Option<String>,
-    /// Stop after the steady-state window: no delete phase. The in-memory API
-    /// server's garbage collector scans every object for each deletion, so deleting
-    /// 10,000 objects takes it far longer than converging them.
+    /// Stop after the steady-state window: no delete phase (to size convergence
+    /// alone, or to keep the objects for a look with kubectl).
     #[arg(long)]
     pub skip_delete: bool,
 }

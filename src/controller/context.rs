@@ -71,6 +71,24 @@ fn mismatch(kind: &str, needs: &str, has: &str) -> Error {
     ))
 }
 
+/// The newest version of an object this process knows (see
+/// [`Ctx::cache_behind_own_write`]).
+struct StatusSeen {
+    resource_version: String,
+    /// [`status_digest`] of its status.
+    status: u64,
+}
+
+/// A digest of a status (its JSON), to tell two statuses apart without keeping them.
+pub fn status_digest<S: serde::Serialize>(status: Option<&S>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&status)
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
+}
+
 /// Everything a reconcile needs.
 pub struct Ctx {
     /// The Kubernetes client.
@@ -89,7 +107,7 @@ pub struct Ctx {
     failures: Mutex<HashMap<String, u32>>,
     /// Per object, the resourceVersion of the object this process last wrote a
     /// status from (see [`Ctx::cache_behind_own_write`]).
-    written_status: Mutex<HashMap<String, String>>,
+    written_status: Mutex<HashMap<String, StatusSeen>>,
     /// Requests per second of each account as last read, by
     /// [`tenancy::account_key`](super::tenancy::account_key): what the account's
     /// reconcile slots follow.
@@ -188,29 +206,43 @@ impl Ctx {
         backoff(*n, transient)
     }
 
-    /// Whether the cached object `key` at `resource_version` is the very version
-    /// this process last wrote a status from: the watch has not delivered that
-    /// write yet, so the cache is known to be behind the API server. Deciding from
-    /// it would write the same status again (at 10,000 objects the cache lagged by
-    /// seconds, and 1,800-3,200 such repeated writes fell in a 30 s window of steady
-    /// state) or miss a write made since by anyone.
-    pub fn cache_behind_own_write(&self, key: &str, resource_version: Option<&str>) -> bool {
-        resource_version.is_some_and(|rv| {
-            self.written_status
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(key)
-                .is_some_and(|from| from == rv)
-        })
-    }
-
-    /// Records that a status of `key` was written from the object at
-    /// `resource_version` (see [`Ctx::cache_behind_own_write`]).
-    pub fn status_written(&self, key: &str, resource_version: String) {
+    /// Whether the cached object `key` (at `resource_version`, with a status whose
+    /// [`status_digest`] is `status`) is known to be behind the API server: it is not
+    /// the version this process last read or wrote, and its status is not the one it
+    /// last read or wrote. Under load the watch lagged by 5-13 s at 10,000 objects, so
+    /// the cache still showed a version from before this process's own last status
+    /// write; deciding from it wrote that status again (1,300-2,600 such writes fell
+    /// in a 30 s window of steady state) and could miss a write made since by anyone.
+    /// A status changed by someone else also reads as behind, once: the object is
+    /// then read as stored and [`Ctx::status_seen`] records it.
+    pub fn cache_behind_own_write(
+        &self,
+        key: &str,
+        resource_version: Option<&str>,
+        status: u64,
+    ) -> bool {
         self.written_status
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string(), resource_version);
+            .get(key)
+            .is_some_and(|seen| {
+                resource_version != Some(seen.resource_version.as_str()) && seen.status != status
+            })
+    }
+
+    /// Records the newest version of `key` this process knows: the one a reconcile
+    /// decided from, or the one its status write produced.
+    pub fn status_seen(&self, key: &str, resource_version: String, status: u64) {
+        self.written_status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key.to_string(),
+                StatusSeen {
+                    resource_version,
+                    status,
+                },
+            );
     }
 
     /// Requests per second of the account `key` ([`tenancy::account_key`]), once

@@ -8,6 +8,7 @@ use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Resource;
 use kube::core::DeserializeGuard;
+use kube::core::object::HasStatus;
 use kube::runtime::Controller;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +30,8 @@ pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
     /// The conditions, to change.
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
     /// `observedGeneration`.
+    fn observed_generation(&self) -> Option<i64>;
+    /// `observedGeneration`, to change.
     fn observed_generation_mut(&mut self) -> &mut Option<i64>;
     /// `lastSyncedAt`.
     fn last_synced_at_mut(&mut self) -> &mut Option<String>;
@@ -69,6 +72,9 @@ macro_rules! managed_status {
             ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
                 &mut self.conditions
             }
+            fn observed_generation(&self) -> Option<i64> {
+                self.observed_generation
+            }
             fn observed_generation_mut(&mut self) -> &mut Option<i64> {
                 &mut self.observed_generation
             }
@@ -100,9 +106,6 @@ pub(crate) use managed_status;
 /// inside the `impl ManagedKind` block.
 macro_rules! managed_fields {
     () => {
-        fn status(&self) -> Option<&Self::Status> {
-            self.status.as_ref()
-        }
         fn provider_ref(&self) -> &$crate::crd::ProviderRef {
             &self.spec.provider_ref
         }
@@ -209,20 +212,17 @@ pub trait ManagedKind:
     + DeserializeOwned
     + Serialize
     + std::fmt::Debug
+    + HasStatus<Status: ManagedStatus>
     + Send
     + Sync
     + 'static
 {
-    /// The status type.
-    type Status: ManagedStatus;
     /// The external client of one object.
     type Client: ExternalClient + 'static;
     /// How Events and Ready messages name the provider object, e.g. "the credential
     /// connection at Telnyx".
     const WHAT: &'static str;
 
-    /// The current status.
-    fn status(&self) -> Option<&Self::Status>;
     /// `spec.providerRef`.
     fn provider_ref(&self) -> &ProviderRef;
     /// `spec.deletionPolicy`.

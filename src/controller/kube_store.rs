@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::error::Error;
-use crate::managed::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, ObjectStore};
+use crate::managed::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, ObjectStore, SUCCESSOR_PENDING};
 
 /// Writes finalizer and annotations with merge patches guarded by the object's
 /// resourceVersion, so a stale view can never overwrite a newer one. A lost race is a
@@ -68,6 +68,15 @@ where
         }
         Ok(())
     }
+
+    /// Marks a rotation's successor create as started (before calling the provider).
+    pub async fn mark_successor_pending(&self) -> Result<(), Error> {
+        Ok(self
+            .patch(json!({
+                "annotations": { SUCCESSOR_PENDING: crate::controller::status::now_rfc3339() }
+            }))
+            .await?)
+    }
 }
 
 impl<K> ObjectStore for KubeStore<K>
@@ -107,7 +116,11 @@ where
         name: Option<&str>,
         add_finalizer: bool,
     ) -> Result<(), Error> {
-        let mut meta = json!({ "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null } });
+        // Whichever create was pending (the first one or a rotation's successor), its
+        // result is recorded now.
+        let mut meta = json!({
+            "annotations": { EXTERNAL_NAME: name, CREATE_PENDING: null, SUCCESSOR_PENDING: null }
+        });
         if add_finalizer {
             meta["finalizers"] = json!(self.with_finalizer());
         }

@@ -127,7 +127,7 @@ fn failure_policy<K: Resource<DynamicType = ()>>(
 }
 
 /// Hash of what a user (not this operator) changes: the generation (spec), deletion,
-/// labels and annotations other than the engine's create-pending marker. Status
+/// labels and annotations other than the engine's create-pending markers. Status
 /// writes and the engine's own bookkeeping therefore never re-trigger a reconcile, so
 /// a failing object waits for its backoff instead of looping on its own writes.
 fn user_intent<K: Resource>(obj: &K) -> Option<u64> {
@@ -138,10 +138,10 @@ fn user_intent<K: Resource>(obj: &K) -> Option<u64> {
     m.deletion_timestamp.is_some().hash(&mut h);
     m.labels.hash(&mut h);
     if let Some(a) = &m.annotations {
-        for (k, v) in a
-            .iter()
-            .filter(|(k, _)| k.as_str() != crate::managed::CREATE_PENDING)
-        {
+        for (k, v) in a.iter().filter(|(k, _)| {
+            k.as_str() != crate::managed::CREATE_PENDING
+                && k.as_str() != crate::managed::SUCCESSOR_PENDING
+        }) {
             (k, v).hash(&mut h);
         }
     }
@@ -591,9 +591,10 @@ impl KindVisitor for StartKinds<'_> {
     fn visit<K: ManagedKind>(&mut self) {
         let ctrl = managed_controller::<K>(self.client, self.ns, self.scope);
         spawn_gauge(ctrl.store(), self.ctx.clone());
+        let cache = ctrl.store();
         self.tasks.push(run_controller(
             ctrl,
-            tenancy::fairly(self.gates.clone(), guarded(shell::reconcile::<K>)),
+            tenancy::fairly(self.gates.clone(), cache, guarded(shell::reconcile::<K>)),
             self.ctx,
             error_policy,
         ));

@@ -11,17 +11,19 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 
-use super::context::{Ctx, key_of};
+use super::context::{Ctx, key_of, status_digest};
 use super::error::{Error, Retry, jitter};
 use super::kind::{Connect, ManagedKind, ManagedStatus};
 use super::kube_store::KubeStore;
 use super::registration;
 use super::secret_target::SecretSlot;
-use super::status::{mark_failed, mark_paused, mark_ready, now_rfc3339, patch_status_from};
+use super::status::{
+    mark_failed, mark_paused, mark_ready, now_rfc3339, observed_generation, patch_status_from,
+};
 use crate::managed::rotation::{self, Issue, Previous, ROTATE_REQUESTED_AT, Why};
 use crate::managed::{
     Change, Connector, DetailsPublisher, ExternalClient, ManagedState, ObjectStore, Outcome,
-    PreObserve, drive, pre_observe, replace,
+    PreObserve, SUCCESSOR_PENDING, drive, pre_observe, replace,
 };
 use crate::provider::Lookup;
 use jiff::Timestamp;
@@ -41,8 +43,8 @@ pub fn state_of<K: ManagedKind>(obj: &K) -> ManagedState {
 ///
 /// Where the cached object is known to be behind the API server it is decided from
 /// the object as stored now (one GET):
-/// - when the cache still holds the version this process last wrote a status from
-///   ([`Ctx::cache_behind_own_write`]);
+/// - when the cache holds neither the version nor the status this process last read
+///   or wrote ([`Ctx::cache_behind_own_write`]);
 /// - after a lost optimistic-concurrency race (409). The race is nearly always with
 ///   this operator's own previous write (a status or bookkeeping write the watch
 ///   cache has not delivered yet). While the API server is busy the cache lags by
@@ -54,6 +56,7 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
     let behind = ctx.cache_behind_own_write(
         &key_of(obj.as_ref()),
         obj.meta().resource_version.as_deref(),
+        status_digest(obj.status()),
     );
     let obj = match behind {
         false => obj,
@@ -99,10 +102,6 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
         result.as_ref().map(|_| ()).map_err(|e| e.reason()),
         started.elapsed(),
     );
-    // A paused object's spec is not acted on: its generation is not observed.
-    if !paused {
-        *status.observed_generation_mut() = generation;
-    }
     match &result {
         Ok(Some(msg)) if paused => mark_paused(status.conditions_mut(), msg, generation),
         Ok(Some(msg)) => mark_ready(status.conditions_mut(), msg, generation),
@@ -132,6 +131,8 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
             }
         }
     }
+    let previous = obj.status().and_then(|s| s.observed_generation());
+    *status.observed_generation_mut() = observed_generation(status.conditions(), previous, paused);
     if obj.status() != Some(&status) {
         let key = key_of(obj.as_ref());
         let rv = obj.meta().resource_version.clone().unwrap_or_default();
@@ -143,8 +144,10 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
                 "writing status"
             );
         }
-        patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
-        ctx.status_written(&key, rv);
+        let written = patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
+        ctx.status_seen(&key, written, status_digest(Some(&status)));
+    } else if let Some(rv) = obj.meta().resource_version.clone() {
+        ctx.status_seen(&key_of(obj.as_ref()), rv, status_digest(obj.status()));
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
@@ -515,6 +518,9 @@ async fn rotate_by_replacement<K: ManagedKind>(
 ) -> Result<Option<std::time::Duration>, Error> {
     let next = connector.with_issue(successor, true);
     let client = next.connect().await?;
+    if !connector.obj.annotations().contains_key(SUCCESSOR_PENDING) {
+        store.mark_successor_pending().await?;
+    }
     let (id, resource) = replace::successor(&client).await.map_err(Error::External)?;
     match K::usable_in(&resource) {
         Ok(None) => {}
@@ -604,7 +610,8 @@ async fn retire_previous<K: ManagedKind>(
 }
 
 /// On deletion, deletes what rotations may have left: the predecessor in its grace
-/// period and a successor created but not yet switched to.
+/// period and a successor created but not yet switched to (looked up only when a
+/// successor's create was started and not recorded: [`SUCCESSOR_PENDING`]).
 async fn retire_leftovers<K: ManagedKind>(
     connector: &KindConnector<'_, K>,
     current: Option<&Issue>,
@@ -615,17 +622,23 @@ async fn retire_leftovers<K: ManagedKind>(
     let Some(current) = current else {
         return Ok(());
     };
+    let successor_pending = connector.obj.annotations().contains_key(SUCCESSOR_PENDING);
+    if current.previous.is_none() && !successor_pending {
+        return Ok(());
+    }
     let client = connector.connect().await?;
     if let Some(p) = &current.previous {
         replace::retire(&client, &p.external_name)
             .await
             .map_err(Error::External)?;
     }
-    let successor = current.next(Timestamp::now(), None);
-    let pending = connector.with_issue(&successor, true).connect().await?;
-    replace::retire_successor(&pending)
-        .await
-        .map_err(Error::External)?;
+    if successor_pending {
+        let successor = current.next(Timestamp::now(), None);
+        let pending = connector.with_issue(&successor, true).connect().await?;
+        replace::retire_successor(&pending)
+            .await
+            .map_err(Error::External)?;
+    }
     Ok(())
 }
 

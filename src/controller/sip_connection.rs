@@ -43,6 +43,54 @@ pub fn build_request(spec: &SipConnectionSpec, name: &str) -> CredentialConnecti
     }
 }
 
+impl ManagedKind for SipConnection {
+    type Client = TelnyxConnection;
+    const WHAT: &'static str = "the credential connection at Telnyx";
+
+    managed_fields!();
+
+    fn registrant(status: &SipConnectionStatus) -> Option<Registrant<'_>> {
+        status.connection_id.as_deref().map(Registrant::Connection)
+    }
+
+    registration_fields!();
+
+    chosen_password_rotation!();
+
+    async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
+        let client = cx.account.telnyx("SipConnection")?;
+        let (obj, name) = (cx.obj, connection_name(cx.obj));
+        let desired = match cx.secret {
+            None => None,
+            Some(slot) => Some(Desired {
+                request: build_request(&obj.spec, &name),
+                password: password_source::choose(
+                    slot,
+                    obj.spec.password_secret_ref.as_ref(),
+                    obj.spec.password_policy.as_ref(),
+                    LIMITS,
+                    cx.rotate,
+                )
+                .await?,
+                marks: password_source::marks(cx.issue),
+            }),
+        };
+        Ok(TelnyxConnection {
+            client,
+            lookup: cx.lookup,
+            name,
+            user_name: obj.spec.user_name.clone(),
+            desired,
+        })
+    }
+
+    fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {
+        status.connection_id = Some(id.to_string());
+        status.connection_name = c.connection_name.clone();
+        status.created_at = c.created_at.clone();
+    }
+}
+
 /// The desired connection and the password it must carry; absent while deleting
 /// (deletion needs only the identity).
 struct Desired {
@@ -142,55 +190,6 @@ impl ExternalClient for TelnyxConnection {
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
         deleted(self.client.delete_credential_connection(id).await)
-    }
-}
-
-impl ManagedKind for SipConnection {
-    type Status = SipConnectionStatus;
-    type Client = TelnyxConnection;
-    const WHAT: &'static str = "the credential connection at Telnyx";
-
-    managed_fields!();
-
-    registration_fields!();
-
-    fn registrant(status: &SipConnectionStatus) -> Option<Registrant<'_>> {
-        status.connection_id.as_deref().map(Registrant::Connection)
-    }
-
-    chosen_password_rotation!();
-
-    async fn connect(cx: Connect<'_, Self>) -> Result<TelnyxConnection, Error> {
-        let client = cx.account.telnyx("SipConnection")?;
-        let (obj, name) = (cx.obj, connection_name(cx.obj));
-        let desired = match cx.secret {
-            None => None,
-            Some(slot) => Some(Desired {
-                request: build_request(&obj.spec, &name),
-                password: password_source::choose(
-                    slot,
-                    obj.spec.password_secret_ref.as_ref(),
-                    obj.spec.password_policy.as_ref(),
-                    LIMITS,
-                    cx.rotate,
-                )
-                .await?,
-                marks: password_source::marks(cx.issue),
-            }),
-        };
-        Ok(TelnyxConnection {
-            client,
-            lookup: cx.lookup,
-            name,
-            user_name: obj.spec.user_name.clone(),
-            desired,
-        })
-    }
-
-    fn report(id: &str, c: &CredentialConnection, status: &mut SipConnectionStatus) {
-        status.connection_id = Some(id.to_string());
-        status.connection_name = c.connection_name.clone();
-        status.created_at = c.created_at.clone();
     }
 }
 

@@ -99,23 +99,47 @@ pub fn mark_failed(
     set_condition(conds, READY, false, reason, message, generation);
 }
 
+/// The generation `status.observedGeneration` reports after a step: the one the
+/// Ready condition describes. kstatus, `kubectl wait` and the Argo CD script read
+/// Ready=True with `status.observedGeneration == metadata.generation` as "this spec
+/// is in effect", so a failure that keeps Ready=True from an earlier generation (the
+/// login still works, the change is not at the provider yet) must not advance it,
+/// and neither does a paused step, which acts on nothing. `previous` is what status
+/// said before the step.
+pub fn observed_generation(
+    conds: &[Condition],
+    previous: Option<i64>,
+    paused: bool,
+) -> Option<i64> {
+    if paused {
+        return previous;
+    }
+    conds
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map_or(previous, |c| c.observed_generation)
+}
+
 /// Writes the status subresource with a merge patch (status only).
 pub async fn patch_status<K, S>(api: &Api<K>, name: &str, status: &S) -> kube::Result<()>
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize,
 {
-    patch_status_from(api, name, None::<&S>, status).await
+    patch_status_from(api, name, None::<&S>, status)
+        .await
+        .map(drop)
 }
 
 /// Writes status with a merge patch that also clears the fields `before` had and
-/// `status` no longer has (a merge patch keeps what it does not mention).
+/// `status` no longer has (a merge patch keeps what it does not mention). Returns the
+/// resourceVersion the write produced.
 pub async fn patch_status_from<K, S>(
     api: &Api<K>,
     name: &str,
     before: Option<&S>,
     status: &S,
-) -> kube::Result<()>
+) -> kube::Result<String>
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize,
@@ -130,9 +154,10 @@ where
         }
     }
     let body = serde_json::json!({ "status": now });
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
+    let written = api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
         .await?;
-    Ok(())
+    Ok(written.meta().resource_version.clone().unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -174,5 +199,63 @@ mod tests {
         );
         mark_failed(&mut c, "InvalidSpec", "bad", Some(3), false);
         assert!(c.iter().all(|c| c.status == "False"));
+    }
+
+    #[test]
+    fn observed_generation_is_the_one_ready_describes() {
+        type Step = fn(&mut Vec<Condition>);
+        let ready_at_1: Step = |c| mark_ready(c, "ok", Some(1));
+        let cases: [(&str, &[Step], bool, Option<i64>); 6] = [
+            (
+                "synced at 2",
+                &[ready_at_1, |c| mark_ready(c, "ok", Some(2))],
+                false,
+                Some(2),
+            ),
+            (
+                "a transient failure at 2 while still serving 1",
+                &[ready_at_1, |c| {
+                    mark_failed(c, "ProviderUnavailable", "503", Some(2), true)
+                }],
+                false,
+                Some(1),
+            ),
+            (
+                "a terminal failure at 2 is the answer for 2",
+                &[ready_at_1, |c| {
+                    mark_failed(c, "InvalidSpec", "bad", Some(2), false)
+                }],
+                false,
+                Some(2),
+            ),
+            (
+                "a transient failure before the first Ready",
+                &[|c| mark_failed(c, "ProviderUnavailable", "503", Some(2), true)],
+                false,
+                Some(2),
+            ),
+            (
+                "paused at 2 after Ready at 1",
+                &[ready_at_1, |c| mark_paused(c, "paused", Some(2))],
+                true,
+                Some(1),
+            ),
+            (
+                "paused before anything was observed",
+                &[|c| mark_paused(c, "paused", Some(2))],
+                true,
+                None,
+            ),
+        ];
+        for (what, steps, paused, want) in cases {
+            let mut c = vec![];
+            let mut previous = None;
+            for (i, step) in steps.iter().enumerate() {
+                step(&mut c);
+                let last = i + 1 == steps.len();
+                previous = observed_generation(&c, previous, paused && last);
+            }
+            assert_eq!(previous, want, "{what}");
+        }
     }
 }

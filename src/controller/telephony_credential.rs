@@ -292,7 +292,6 @@ async fn recorded_connection_id(
 }
 
 impl ManagedKind for TelephonyCredential {
-    type Status = TelephonyCredentialStatus;
     type Client = TelnyxCredential;
     const WHAT: &'static str = "the telephony credential at Telnyx";
 

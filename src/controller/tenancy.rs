@@ -217,6 +217,7 @@ impl FairGates {
 /// with thousands of objects queued.
 pub fn fairly<K, F>(
     gates: Arc<FairGates>,
+    cache: Store<DeserializeGuard<K>>,
     reconcile: F,
 ) -> impl Fn(Arc<DeserializeGuard<K>>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>
 + Send
@@ -240,8 +241,20 @@ where
         let account = account_key(k.provider_ref(), &ns);
         let gate = gates.gate(&account, ctx.account_rps(&account));
         let reconcile = reconcile.clone();
+        let cache = cache.clone();
+        // While it waits for a slot (seconds, with thousands queued) a reconcile holds
+        // only the reference: the object is taken from the cache when the slot is
+        // granted, so it is decided from the newest version seen (a copy taken at
+        // queueing could predate this process's own last writes) and a queue of
+        // thousands holds no copies.
+        let reference = ObjectRef::from_obj(obj.as_ref());
+        drop(obj);
         Box::pin(async move {
             let _slot = gate.acquire(&ns).await;
+            let Some(obj) = cache.get(&reference) else {
+                // Deleted meanwhile: the deletion's own event reconciles what is left.
+                return Ok(Action::await_change());
+            };
             with_fairness_key(ns, reconcile(obj, ctx)).await
         })
     }

@@ -29,6 +29,62 @@ pub struct TrunkLogin {
     pub attached_trunk: Option<String>,
 }
 
+impl ManagedKind for TrunkCredential {
+    type Client = VobizCredential;
+    const WHAT: &'static str = "the trunk credential at Vobiz";
+
+    managed_fields!();
+
+    chosen_password_rotation!();
+
+    async fn connect(cx: Connect<'_, Self>) -> Result<VobizCredential, Error> {
+        let client = cx.account.vobiz("TrunkCredential")?;
+        let spec = &cx.obj.spec;
+        let desired = match cx.secret {
+            None => None,
+            Some(slot) => {
+                let password = password_source::choose(
+                    slot,
+                    spec.password_secret_ref.as_ref(),
+                    spec.password_policy.as_ref(),
+                    LIMITS,
+                    cx.rotate,
+                )
+                .await?;
+                let digest = secrets::password_digest(&slot.owner.uid, &password);
+                Some(Desired {
+                    password_synced: slot.annotation(PASSWORD_SYNCED).as_deref()
+                        == Some(digest.as_str()),
+                    password,
+                    digest,
+                    domain: cx
+                        .status
+                        .realm
+                        .clone()
+                        .unwrap_or_else(|| format!("{}.sip.vobiz.ai", client.auth_id())),
+                    enabled: spec.enabled,
+                    description: spec.description.clone(),
+                    trunk_id: spec.trunk_id.clone(),
+                    marks: password_source::marks(cx.issue),
+                })
+            }
+        };
+        Ok(VobizCredential {
+            client,
+            lookup: cx.lookup,
+            username: spec.username.clone(),
+            desired,
+        })
+    }
+
+    fn report(id: &str, login: &TrunkLogin, status: &mut TrunkCredentialStatus) {
+        status.credential_id = Some(id.to_string());
+        status.realm = Some(login.credential.realm.clone());
+        status.created_at = Some(login.credential.created_at.clone());
+        status.attached_trunk_id = login.attached_trunk.clone();
+    }
+}
+
 /// What the spec asks of Vobiz; absent while deleting (deletion needs only the
 /// identity).
 struct Desired {
@@ -216,62 +272,5 @@ impl ExternalClient for VobizCredential {
 
     async fn delete(&self, id: &str) -> Result<(), ExternalError> {
         deleted(self.client.delete_credential(id).await)
-    }
-}
-
-impl ManagedKind for TrunkCredential {
-    type Status = TrunkCredentialStatus;
-    type Client = VobizCredential;
-    const WHAT: &'static str = "the trunk credential at Vobiz";
-
-    managed_fields!();
-
-    chosen_password_rotation!();
-
-    async fn connect(cx: Connect<'_, Self>) -> Result<VobizCredential, Error> {
-        let client = cx.account.vobiz("TrunkCredential")?;
-        let spec = &cx.obj.spec;
-        let desired = match cx.secret {
-            None => None,
-            Some(slot) => {
-                let password = password_source::choose(
-                    slot,
-                    spec.password_secret_ref.as_ref(),
-                    spec.password_policy.as_ref(),
-                    LIMITS,
-                    cx.rotate,
-                )
-                .await?;
-                let digest = secrets::password_digest(&slot.owner.uid, &password);
-                Some(Desired {
-                    password_synced: slot.annotation(PASSWORD_SYNCED).as_deref()
-                        == Some(digest.as_str()),
-                    password,
-                    digest,
-                    domain: cx
-                        .status
-                        .realm
-                        .clone()
-                        .unwrap_or_else(|| format!("{}.sip.vobiz.ai", client.auth_id())),
-                    enabled: spec.enabled,
-                    description: spec.description.clone(),
-                    trunk_id: spec.trunk_id.clone(),
-                    marks: password_source::marks(cx.issue),
-                })
-            }
-        };
-        Ok(VobizCredential {
-            client,
-            lookup: cx.lookup,
-            username: spec.username.clone(),
-            desired,
-        })
-    }
-
-    fn report(id: &str, login: &TrunkLogin, status: &mut TrunkCredentialStatus) {
-        status.credential_id = Some(id.to_string());
-        status.realm = Some(login.credential.realm.clone());
-        status.created_at = Some(login.credential.created_at.clone());
-        status.attached_trunk_id = login.attached_trunk.clone();
     }
 }

@@ -101,12 +101,19 @@ where
         }
         PreObserve::ObserveAndDelete => {
             let client = connector.connect().await.map_err(local)?;
-            let observed = client
-                .observe(state.external_name.as_deref())
-                .await
-                .map_err(ext)?;
-            let deleted = match observed {
-                Some(o) => match client.delete(&o.external_name).await {
+            // A recorded ID names the provider object: it is deleted at once, one call
+            // (not found: already gone). Without one (a create may be in flight) it is
+            // looked up by its identity first.
+            let target = match state.external_name.as_deref() {
+                Some(id) if !state.create_pending => Some(id.to_string()),
+                known => client
+                    .observe(known)
+                    .await
+                    .map_err(ext)?
+                    .map(|o| o.external_name),
+            };
+            let deleted = match target {
+                Some(id) => match client.delete(&id).await {
                     Ok(()) => true,
                     Err(e) if e.kind == ExternalErrorKind::NotFound => false,
                     Err(e) => return Err(ext(e)),
@@ -322,7 +329,15 @@ mod tests {
         }
         async fn delete(&self, name: &str) -> Result<(), ExternalError> {
             self.calls.lock().unwrap().push(format!("delete:{name}"));
-            *self.object.lock().unwrap() = None;
+            let mut o = self.object.lock().unwrap();
+            if o.as_ref().is_none_or(|(id, _)| id != name) {
+                return Err(ExternalError::new(
+                    ExternalErrorKind::NotFound,
+                    "NotFound",
+                    "no such object",
+                ));
+            }
+            *o = None;
             Ok(())
         }
     }
@@ -569,8 +584,9 @@ mod tests {
 
     #[tokio::test]
     async fn delete_policy_deletes_then_releases_and_orphan_only_releases() {
+        // A recorded ID is deleted directly: one provider call.
         for (policy, want_calls) in [
-            (DeletionPolicy::Delete, vec!["observe:id-1", "delete:id-1"]),
+            (DeletionPolicy::Delete, vec!["delete:id-1"]),
             (DeletionPolicy::Orphan, vec![]),
         ] {
             let p = FakeProvider::default();
@@ -591,6 +607,22 @@ mod tests {
                 policy == DeletionPolicy::Orphan
             );
         }
+    }
+
+    #[tokio::test]
+    async fn delete_while_a_create_may_be_in_flight_looks_the_object_up_first() {
+        let p = FakeProvider::default();
+        *p.object.lock().unwrap() = Some(("id-9".into(), true));
+        let s = store(ManagedState {
+            has_finalizer: true,
+            deleting: true,
+            create_pending: true,
+            ..Default::default()
+        });
+        let out = step(&p, &s).await.unwrap();
+        assert!(matches!(out, Outcome::Released { deleted: true, .. }));
+        assert_eq!(*p.calls.lock().unwrap(), ["observe:-", "delete:id-9"]);
+        assert!(p.object.lock().unwrap().is_none());
     }
 
     #[tokio::test]

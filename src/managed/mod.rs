@@ -34,6 +34,11 @@ pub const FINALIZER: &str = "sipcred.io/finalizer";
 pub const EXTERNAL_NAME: &str = "sipcred.io/external-name";
 /// Annotation written before a provider create; cleared once the ID is recorded.
 pub const CREATE_PENDING: &str = "sipcred.io/external-create-pending";
+/// Annotation written before a replacement rotation creates its successor; cleared
+/// once the successor's ID is recorded. Only an object that carries it may have a
+/// successor nobody recorded, so only such an object is looked up for one when it is
+/// deleted (one provider call per deletion saved for every other).
+pub const SUCCESSOR_PENDING: &str = "sipcred.io/successor-create-pending";
 /// Annotation that pauses reconciliation of an object (`"true"`).
 pub const PAUSED: &str = "sipcred.io/paused";
 /// Annotation selecting the management policy: `Full` (default) or `ObserveOnly`.

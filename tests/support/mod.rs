@@ -462,6 +462,25 @@ impl World {
             .unwrap();
     }
 
+    /// Waits up to 30 s until the object `name` no longer exists.
+    pub async fn gone<K>(&self, name: &str)
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        self.until(&format!("{name} to be deleted"), 30, || async {
+            self.api::<K>()
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
+
     /// Waits until `f` returns Some, or panics with `what` after `secs`.
     pub async fn until<T, F, Fut>(&self, what: &str, secs: u64, mut f: F) -> T
     where
@@ -564,7 +583,9 @@ impl World {
             .sum()
     }
 
-    /// Waits for Ready=True and returns the object.
+    /// Waits for Ready=True at the object's generation (`status.observedGeneration`
+    /// equal to `metadata.generation`, what kstatus and `kubectl wait` read as done)
+    /// and returns the object.
     pub async fn wait_ready<K>(&self, name: &str) -> K
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
@@ -573,14 +594,16 @@ impl World {
             + std::fmt::Debug
             + serde::Serialize,
     {
-        self.until(&format!("{name} Ready"), 30, || async {
+        self.until(&format!("{name} Ready at its generation"), 30, || async {
+            let o = self.api::<K>().get_opt(name).await.ok()??;
+            let v = serde_json::to_value(&o).ok()?;
+            let current = v["status"]["observedGeneration"] == v["metadata"]["generation"];
             match self.ready::<K>(name).await {
-                Some((s, _, _)) if s == "True" => Some(()),
+                Some((s, _, _)) if s == "True" && current => Some(o),
                 _ => None,
             }
         })
-        .await;
-        self.api::<K>().get(name).await.unwrap()
+        .await
     }
 
     /// A Secret's keys as strings.
@@ -623,7 +646,16 @@ impl Killed {
 
     /// Whether the process has exited (reaps it if so).
     pub fn exited(&mut self) -> bool {
-        matches!(self.0.try_wait(), Ok(Some(_)))
+        self.exit_code().is_some()
+    }
+
+    /// The exit status if the process has exited (reaps it if so); `Some(None)` when
+    /// a signal ended it.
+    pub fn exit_code(&mut self) -> Option<Option<i32>> {
+        match self.0.try_wait() {
+            Ok(Some(status)) => Some(status.code()),
+            _ => None,
+        }
     }
 }
 
