@@ -148,6 +148,23 @@ fn user_intent<K: Resource>(obj: &K) -> Option<u64> {
     Some(h.finish())
 }
 
+/// The annotation `kubectl apply` (client-side) keeps a copy of the whole applied
+/// object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops what no reconcile reads from an object the watch cache keeps for the life of
+/// the process: managedFields (often the larger part of the metadata) and the copy of
+/// the spec that client-side `kubectl apply` leaves in an annotation (as large as the
+/// spec again). A spec change still shows in the generation, so the user-intent
+/// filter misses nothing.
+fn trim_for_cache<K: Resource>(o: &mut K) {
+    let m = o.meta_mut();
+    m.managed_fields = None;
+    if let Some(a) = m.annotations.as_mut() {
+        a.remove(LAST_APPLIED);
+    }
+}
+
 /// A guarded controller of kind `K` whose own watch passes only changes of user intent.
 fn controller_for<K>(
     api: Api<DeserializeGuard<K>>,
@@ -165,9 +182,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, wc)
         .default_backoff()
-        // The cache keeps every object for the life of the process; nothing reads
-        // managedFields, which are often the larger part of an object's metadata.
-        .modify(|o| o.meta_mut().managed_fields = None)
+        .modify(trim_for_cache)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(user_intent::<DeserializeGuard<K>>, Default::default());
@@ -647,6 +662,29 @@ pub async fn run(ctx: Arc<Ctx>, scope: Scope) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_cache_keeps_no_managed_fields_and_no_applied_copy_but_every_other_annotation() {
+        let mut obj: crate::crd::SipConnection = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sipcred.io/v1alpha1", "kind": "SipConnection",
+            "metadata": {"name": "desk", "generation": 3,
+                "annotations": {LAST_APPLIED: "{\"spec\":{}}", "sipcred.io/paused": "true"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {"providerRef": {"name": "telnyx"}, "userName": "desk0001"}
+        }))
+        .unwrap();
+        assert!(obj.metadata.managed_fields.is_some());
+        trim_for_cache(&mut obj);
+        assert_eq!(obj.metadata.managed_fields, None);
+        let annotations = obj.metadata.annotations.clone().unwrap();
+        assert!(!annotations.contains_key(LAST_APPLIED));
+        // The user's own annotations (pause, policies, rotation requests) stay.
+        assert_eq!(
+            annotations.get("sipcred.io/paused").map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(obj.metadata.generation, Some(3));
+    }
 
     #[test]
     fn the_secret_watch_selects_exactly_the_secrets_this_operator_writes() {
