@@ -16,7 +16,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sipcred_operator::controller::{Ctx, Settings, runner};
 use sipcred_operator::crd::{ClusterSipProvider, SipConnection, SipProvider};
-use support::{LOOPBACK, NS, TELNYX_KEY, World};
+use support::{LOOPBACK, NS, TELNYX_KEY, World, ready_of};
 
 const TEAM: &str = "team-b";
 const CONNS: &str = "/v2/credential_connections";
@@ -57,18 +57,6 @@ where
 }
 
 /// (status, reason, message) of the Ready condition in a serialised object.
-fn ready_of(v: &Value) -> Option<(String, String, String)> {
-    let c = v["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")?;
-    Some((
-        c["status"].as_str()?.into(),
-        c["reason"].as_str()?.into(),
-        c["message"].as_str()?.into(),
-    ))
-}
-
 async fn connection_ready(w: &World, ns: &str, name: &str) -> Option<(String, String, String)> {
     let c = Api::<SipConnection>::namespaced(w.client.clone(), ns)
         .get_opt(name)

@@ -507,19 +507,7 @@ impl World {
             + serde::Serialize,
     {
         let obj = self.api::<K>().get_opt(name).await.ok()??;
-        let v = serde_json::to_value(obj).ok()?;
-        let c = v["status"]["conditions"]
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == "Ready")?
-            .clone();
-        let message: String = c["message"].as_str()?.into();
-        assert_readable(&message);
-        Some((
-            c["status"].as_str()?.into(),
-            c["reason"].as_str()?.into(),
-            message,
-        ))
+        ready_of(&serde_json::to_value(obj).ok()?)
     }
 
     /// Waits for the object to fail for a reason of its own: Ready=False with a reason
@@ -595,10 +583,12 @@ impl World {
             + serde::Serialize,
     {
         self.until(&format!("{name} Ready at its generation"), 30, || async {
+            // Judged from the one object returned: a second read could see a newer
+            // status than the object handed back.
             let o = self.api::<K>().get_opt(name).await.ok()??;
             let v = serde_json::to_value(&o).ok()?;
             let current = v["status"]["observedGeneration"] == v["metadata"]["generation"];
-            match self.ready::<K>(name).await {
+            match ready_of(&v) {
                 Some((s, _, _)) if s == "True" && current => Some(o),
                 _ => None,
             }
@@ -727,4 +717,21 @@ async fn release_namespace(kubeconfig: &std::path::Path, ns: &str, wait_gone: bo
 /// Messages are sentences for people: no Rust `Debug` dumps, no terminal escapes.
 pub fn assert_readable(text: &str) {
     hygiene::assert_readable("message", text);
+}
+
+/// The Ready condition of an object as JSON: status, reason and message (asserted
+/// readable).
+pub fn ready_of(v: &Value) -> Option<(String, String, String)> {
+    let c = v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?
+        .clone();
+    let message: String = c["message"].as_str()?.into();
+    assert_readable(&message);
+    Some((
+        c["status"].as_str()?.into(),
+        c["reason"].as_str()?.into(),
+        message,
+    ))
 }
