@@ -235,6 +235,21 @@ mod tests {
         assert!(backoff(1, false) > backoff(1, true) / 2);
     }
 
+    #[test]
+    fn resyncs_of_objects_created_together_are_spread() {
+        // 1,000 objects applied at once must not come back to the provider in one
+        // burst a resync later: each requeue lands within ±20% of the interval, and
+        // they do not all land together.
+        let resync = Duration::from_secs(300);
+        let delays: Vec<Duration> = (0..1000).map(|_| jitter(resync)).collect();
+        let (min, max) = (
+            delays.iter().min().unwrap().as_secs_f64(),
+            delays.iter().max().unwrap().as_secs_f64(),
+        );
+        assert!(min >= 240.0 && max <= 360.0, "{min} - {max}");
+        assert!(max - min > 60.0, "spread over {min} - {max} only");
+    }
+
     fn api_error(code: u16, reason: &str) -> Error {
         Error::Kube(kube::Error::Api(Box::new(kube::core::Status {
             status: Some(kube::core::response::StatusSummary::Failure),
