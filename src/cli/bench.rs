@@ -557,6 +557,8 @@ fn clock_ticks_per_second() -> u64 {
 #[derive(Clone, Copy, Debug, Default)]
 struct ProcStat {
     rss_kib: u64,
+    /// The part of `rss_kib` that is mapped files: the executable and libraries.
+    file_kib: u64,
     hwm_kib: u64,
     cpu_secs: f64,
 }
@@ -580,6 +582,7 @@ fn proc_stat(pid: u32) -> Option<ProcStat> {
     let hz = clock_ticks_per_second();
     Some(ProcStat {
         rss_kib: kib("VmRSS:"),
+        file_kib: kib("RssFile:"),
         hwm_kib: kib("VmHWM:"),
         cpu_secs: ticks as f64 / hz as f64,
     })
@@ -907,15 +910,16 @@ impl Report {
         let _ = writeln!(t);
         let _ = writeln!(
             t,
-            "| process | peak RSS MiB | steady RSS MiB | CPU s to Ready | CPU s steady | CPU s delete |"
+            "| process | peak RSS MiB | steady RSS MiB | of it mapped files MiB | CPU s to Ready | CPU s steady | CPU s delete |"
         );
-        let _ = writeln!(t, "|---|---|---|---|---|---|");
+        let _ = writeln!(t, "|---|---|---|---|---|---|---|");
         for (name, s) in &self.procs {
             let _ = writeln!(
                 t,
-                "| {name} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+                "| {name} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
                 s[3].hwm_kib as f64 / 1024.0,
                 s[2].rss_kib as f64 / 1024.0,
+                s[2].file_kib as f64 / 1024.0,
                 s[1].cpu_secs - s[0].cpu_secs,
                 s[2].cpu_secs - s[1].cpu_secs,
                 s[3].cpu_secs - s[2].cpu_secs,

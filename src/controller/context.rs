@@ -77,6 +77,35 @@ struct StatusSeen {
     resource_version: String,
     /// [`status_digest`] of its status.
     status: u64,
+    /// [`bookkeeping_digest`] of its metadata.
+    bookkeeping: u64,
+}
+
+impl StatusSeen {
+    /// Whether this known version is newer than a cached one: another version, and
+    /// the cached one lacks this one's status or bookkeeping.
+    fn is_newer_than(&self, resource_version: Option<&str>, status: u64, bookkeeping: u64) -> bool {
+        resource_version != Some(self.resource_version.as_str())
+            && (self.status != status || self.bookkeeping != bookkeeping)
+    }
+}
+
+/// A digest of the engine's bookkeeping in an object's metadata: the finalizers and
+/// the annotations the engine writes (external name, create-pending markers).
+pub fn bookkeeping_digest(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> u64 {
+    use crate::managed::{CREATE_PENDING, EXTERNAL_NAME, SUCCESSOR_PENDING};
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.finalizers.hash(&mut h);
+    for a in [EXTERNAL_NAME, CREATE_PENDING, SUCCESSOR_PENDING] {
+        meta.annotations
+            .as_ref()
+            .and_then(|m| m.get(a))
+            .hash(&mut h);
+    }
+    h.finish()
 }
 
 /// A digest of a status (its JSON), to tell two statuses apart without keeping them.
@@ -207,32 +236,35 @@ impl Ctx {
     }
 
     /// Whether the cached object `key` (at `resource_version`, with a status whose
-    /// [`status_digest`] is `status`) is known to be behind the API server: it is not
-    /// the version this process last read or wrote, and its status is not the one it
-    /// last read or wrote. Under load the watch lagged by 5-13 s at 10,000 objects, so
-    /// the cache still showed a version from before this process's own last status
-    /// write; deciding from it wrote that status again (1,300-2,600 such writes fell
-    /// in a 30 s window of steady state) and could miss a write made since by anyone.
-    /// A status changed by someone else also reads as behind, once: the object is
-    /// then read as stored and [`Ctx::status_seen`] records it.
+    /// [`status_digest`] is `status` and a metadata whose [`bookkeeping_digest`] is
+    /// `bookkeeping`) is known to be behind the API server: it is not the version this
+    /// process last read or wrote, and it lacks the status or the bookkeeping this
+    /// process last read or wrote. Under load the watch lagged by 5-13 s at 10,000
+    /// objects, so the cache still showed a version from before this process's own
+    /// last write; deciding from it wrote that status again (1,300-2,600 such writes
+    /// fell in a 30 s window of steady state), lost the race of a bookkeeping patch
+    /// guarded by the stale resourceVersion (a 409 for nearly every new
+    /// TelephonyCredential, whose first status waits for Telnyx's activation), and
+    /// could miss a write made since by anyone. A status changed by someone else also
+    /// reads as behind, once: the object is then read as stored and
+    /// [`Ctx::status_seen`] records it.
     pub fn cache_behind_own_write(
         &self,
         key: &str,
         resource_version: Option<&str>,
         status: u64,
+        bookkeeping: u64,
     ) -> bool {
         self.written_status
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(key)
-            .is_some_and(|seen| {
-                resource_version != Some(seen.resource_version.as_str()) && seen.status != status
-            })
+            .is_some_and(|seen| seen.is_newer_than(resource_version, status, bookkeeping))
     }
 
     /// Records the newest version of `key` this process knows: the one a reconcile
-    /// decided from, or the one its status write produced.
-    pub fn status_seen(&self, key: &str, resource_version: String, status: u64) {
+    /// decided from, or the one its last write produced.
+    pub fn status_seen(&self, key: &str, resource_version: String, status: u64, bookkeeping: u64) {
         self.written_status
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -241,6 +273,7 @@ impl Ctx {
                 StatusSeen {
                     resource_version,
                     status,
+                    bookkeeping,
                 },
             );
     }
@@ -570,4 +603,61 @@ pub fn key_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
         obj.namespace().unwrap_or_default(),
         obj.name_any()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    #[test]
+    fn a_cached_object_is_behind_when_it_lacks_the_last_status_or_bookkeeping_written() {
+        let meta = |external: Option<&str>, finalizer: bool| ObjectMeta {
+            annotations: external
+                .map(|e| [(crate::managed::EXTERNAL_NAME.to_string(), e.to_string())].into()),
+            finalizers: finalizer.then(|| vec![crate::managed::FINALIZER.to_string()]),
+            ..ObjectMeta::default()
+        };
+        let created = bookkeeping_digest(&meta(Some("cred-1"), true));
+        let pending = bookkeeping_digest(&meta(None, true));
+        assert_ne!(created, pending);
+        // This process last wrote version 7: the external name, status digest 1.
+        let seen = StatusSeen {
+            resource_version: "7".into(),
+            status: 1,
+            bookkeeping: created,
+        };
+        let cases = [
+            ("the version written", Some("7"), 1, created, false),
+            (
+                "a later version with the same status and bookkeeping (a user's change)",
+                Some("9"),
+                1,
+                created,
+                false,
+            ),
+            (
+                "an earlier version without the external name",
+                Some("5"),
+                1,
+                pending,
+                true,
+            ),
+            (
+                "an earlier version without the status",
+                Some("6"),
+                0,
+                created,
+                true,
+            ),
+            ("an unknown version", None, 0, pending, true),
+        ];
+        for (what, rv, status, bookkeeping, behind) in cases {
+            assert_eq!(
+                seen.is_newer_than(rv, status, bookkeeping),
+                behind,
+                "{what}"
+            );
+        }
+    }
 }

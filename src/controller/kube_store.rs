@@ -8,6 +8,7 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::context::bookkeeping_digest;
 use super::error::Error;
 use crate::managed::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, ObjectStore, SUCCESSOR_PENDING};
 
@@ -20,6 +21,8 @@ pub struct KubeStore<K: Resource> {
     api: Api<K>,
     name: String,
     current: Mutex<(Option<String>, Vec<String>)>,
+    /// The resourceVersion and [`bookkeeping_digest`] of this store's last write.
+    written: Mutex<Option<(String, u64)>>,
 }
 
 impl<K> KubeStore<K>
@@ -32,6 +35,7 @@ where
             api,
             name: obj.name_any(),
             current: Mutex::new((obj.resource_version(), obj.finalizers().to_vec())),
+            written: Mutex::new(None),
         }
     }
 
@@ -66,7 +70,16 @@ where
         if let Ok(mut g) = self.current.lock() {
             *g = (obj.resource_version(), obj.finalizers().to_vec());
         }
+        if let (Ok(mut w), Some(rv)) = (self.written.lock(), obj.resource_version()) {
+            *w = Some((rv, bookkeeping_digest(obj.meta())));
+        }
         Ok(())
+    }
+
+    /// The resourceVersion and [`bookkeeping_digest`] of this store's last write, if
+    /// it wrote.
+    pub fn last_write(&self) -> Option<(String, u64)> {
+        self.written.lock().ok().and_then(|w| w.clone())
     }
 
     /// Marks a rotation's successor create as started (before calling the provider).

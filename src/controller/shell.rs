@@ -11,7 +11,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 
-use super::context::{Ctx, key_of, status_digest};
+use super::context::{Ctx, bookkeeping_digest, key_of, status_digest};
 use super::error::{Error, Retry, jitter};
 use super::kind::{Connect, ManagedKind, ManagedStatus};
 use super::kube_store::KubeStore;
@@ -19,6 +19,7 @@ use super::registration;
 use super::secret_target::SecretSlot;
 use super::status::{
     mark_failed, mark_paused, mark_ready, now_rfc3339, observed_generation, patch_status_from,
+    worth_reporting,
 };
 use crate::managed::rotation::{self, Issue, Previous, ROTATE_REQUESTED_AT, Why};
 use crate::managed::{
@@ -57,6 +58,7 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Act
         &key_of(obj.as_ref()),
         obj.meta().resource_version.as_deref(),
         status_digest(obj.status()),
+        bookkeeping_digest(obj.meta()),
     );
     let obj = match behind {
         false => obj,
@@ -81,7 +83,8 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
     let generation = obj.meta().generation;
     let mut status = obj.status().cloned().unwrap_or_default();
     let started = std::time::Instant::now();
-    let result = lifecycle(obj.as_ref(), &ctx, &api, &mut status).await;
+    let store = KubeStore::new(api.clone(), obj.as_ref());
+    let result = lifecycle(obj.as_ref(), &ctx, &store, &mut status).await;
     let mut requeue = ctx.settings.resync;
     if let Ok(Some(step)) = &result {
         if let Some(at) = step.requeue {
@@ -115,6 +118,14 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
         // A lost optimistic-concurrency race on our own write is not a failure of the
         // object: nothing is reported and the runner retries promptly.
         Err(e) if e.retry() == Retry::Soon => return result.map(|_| Action::await_change()),
+        // A new object's short, known wait: the runner comes back when it ends.
+        Err(e) if !worth_reporting(e, obj.status().map(|s| s.conditions()).unwrap_or_default()) => {
+            if let Some((rv, bookkeeping)) = store.last_write() {
+                let key = key_of(obj.as_ref());
+                ctx.status_seen(&key, rv, status_digest(obj.status()), bookkeeping);
+            }
+            return result.map(|_| Action::await_change());
+        }
         Err(e) => {
             mark_failed(
                 status.conditions_mut(),
@@ -145,9 +156,24 @@ async fn reconcile_once<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Ac
             );
         }
         let written = patch_status_from(&api, &obj.name_any(), obj.status(), &status).await?;
-        ctx.status_seen(&key, written, status_digest(Some(&status)));
+        let bookkeeping = store
+            .last_write()
+            .map_or_else(|| bookkeeping_digest(obj.meta()), |(_, b)| b);
+        ctx.status_seen(&key, written, status_digest(Some(&status)), bookkeeping);
+    } else if let Some((rv, bookkeeping)) = store.last_write() {
+        ctx.status_seen(
+            &key_of(obj.as_ref()),
+            rv,
+            status_digest(obj.status()),
+            bookkeeping,
+        );
     } else if let Some(rv) = obj.meta().resource_version.clone() {
-        ctx.status_seen(&key_of(obj.as_ref()), rv, status_digest(obj.status()));
+        ctx.status_seen(
+            &key_of(obj.as_ref()),
+            rv,
+            status_digest(obj.status()),
+            bookkeeping_digest(obj.meta()),
+        );
     }
     result.map(|_| {
         ctx.succeeded(&key_of(obj.as_ref()));
@@ -307,12 +333,11 @@ fn until(at: Timestamp, now: Timestamp) -> std::time::Duration {
 async fn lifecycle<K: ManagedKind>(
     obj: &K,
     ctx: &Ctx,
-    api: &Api<K>,
+    store: &KubeStore<K>,
     status: &mut K::Status,
 ) -> Result<Option<Step>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let mut state = state_of(obj);
-    let store = KubeStore::new(api.clone(), obj);
     let phase = pre_observe(&state);
     let replaces = obj.replaces_on_rotation();
     // The Secret is read for a step that may publish into it, and for the deletion of
@@ -389,7 +414,7 @@ async fn lifecycle<K: ManagedKind>(
     if matches!(phase, PreObserve::ObserveAndDelete) && replaces.is_some() {
         retire_leftovers(&connector, current.as_ref()).await?;
     }
-    let out = drive(&state, &connector, &store, &slot).await?;
+    let out = drive(&state, &connector, store, &slot).await?;
     let mut requeue = None;
     if let (Outcome::Synced { change, .. }, Some(slot)) = (&out, &slot) {
         *status.secret_name_mut() = Some(slot.name.clone());
@@ -459,7 +484,7 @@ async fn lifecycle<K: ManagedKind>(
             };
             if let Some(wait) = rotate_by_replacement(
                 &connector,
-                &store,
+                store,
                 slot,
                 &successor,
                 in_place.previous.as_ref(),

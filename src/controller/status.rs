@@ -99,6 +99,26 @@ pub fn mark_failed(
     set_condition(conds, READY, false, reason, message, generation);
 }
 
+/// The longest wait that is not written to an object with no Ready condition yet.
+pub const UNREPORTED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether a failed step is worth a status write. A new object that waits a known
+/// few seconds (Telnyx activating the login it just created, about 5 s) has nothing
+/// to correct in a status that says nothing yet: `kubectl wait`, kstatus and Argo CD
+/// read an object without Ready as in progress anyway, and the status write that
+/// follows with Ready=True carries everything the first one would have. One write
+/// per such object is saved; the wait is still logged, and a longer wait, or one of
+/// an object that already reports Ready, is written as usual (it corrects or
+/// explains something the user can see).
+pub fn worth_reporting(err: &super::error::Error, reported: &[Condition]) -> bool {
+    match err {
+        super::error::Error::Activating { after, .. } => {
+            *after > UNREPORTED_WAIT || reported.iter().any(|c| c.type_ == READY)
+        }
+        _ => true,
+    }
+}
+
 /// The generation `status.observedGeneration` reports after a step: the one the
 /// Ready condition describes. kstatus, `kubectl wait` and the Argo CD script read
 /// Ready=True with `status.observedGeneration == metadata.generation` as "this spec
@@ -163,6 +183,53 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_short_activation_of_an_object_that_reports_nothing_goes_unwritten() {
+        use super::super::error::Error;
+        use std::time::Duration;
+        let activating = |secs| Error::Activating {
+            message: "activating".into(),
+            after: Duration::from_secs(secs),
+        };
+        let mut was_ready = vec![];
+        set_condition(&mut was_ready, READY, true, "Available", "ok", Some(1));
+        let mut was_waiting = vec![];
+        set_condition(
+            &mut was_waiting,
+            READY,
+            false,
+            "ProviderNotReady",
+            "w",
+            Some(1),
+        );
+        let cases: [(&str, Error, &[Condition], bool); 6] = [
+            ("new object, 5 s activation", activating(5), &[], false),
+            ("new object, 10 s activation", activating(10), &[], false),
+            ("new object, 60 s activation", activating(60), &[], true),
+            (
+                "object that was Ready (a recreate)",
+                activating(5),
+                &was_ready,
+                true,
+            ),
+            (
+                "object that reported a wait",
+                activating(5),
+                &was_waiting,
+                true,
+            ),
+            (
+                "any other failure of a new object",
+                Error::InvalidSpec("spec.x".into()),
+                &[],
+                true,
+            ),
+        ];
+        for (what, err, reported, want) in cases {
+            assert_eq!(worth_reporting(&err, reported), want, "{what}");
+        }
+    }
 
     #[test]
     fn transition_time_changes_only_with_status() {
