@@ -13,6 +13,9 @@ use clap::{Parser, Subcommand};
 /// jemalloc rather than glibc's malloc: at 10,000 objects (BENCHMARKS.md, 2026-12-03)
 /// the operator needed 16 instead of 26 CPU seconds to converge and kept 127 instead
 /// of 151 MiB resident afterwards; mimalloc was as fast but kept more (174 MiB).
+/// `--no-default-features` builds with the system allocator, which heap profilers
+/// such as heaptrack see.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 
 use super::ProviderError;
 
+/// A refreshed listing: every object of the collection by its ID, filled page by page
+/// (see [`super::page::for_each_page`]).
+pub type Items<T> = HashMap<String, Arc<T>>;
+
 /// Entries are shared between `items` and `written` (and are large: a provider
 /// object with every field): a listing holds each object once.
 struct State<T> {
@@ -132,7 +136,7 @@ impl<T: Clone> Listing<T> {
     ) -> Result<Listed<T>, ProviderError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+        Fut: Future<Output = Result<Items<T>, ProviderError>>,
     {
         self.refresh(max_age, fetch).await?;
         Ok(match self.lock().items.get(id) {
@@ -153,7 +157,7 @@ impl<T: Clone> Listing<T> {
     ) -> Result<T, ProviderError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+        Fut: Future<Output = Result<Items<T>, ProviderError>>,
         G: FnOnce() -> GFut,
         GFut: Future<Output = Result<T, ProviderError>>,
     {
@@ -176,7 +180,7 @@ impl<T: Clone> Listing<T> {
     ) -> Result<Vec<T>, ProviderError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+        Fut: Future<Output = Result<Items<T>, ProviderError>>,
     {
         self.refresh(max_age, fetch).await?;
         Ok(self
@@ -191,7 +195,7 @@ impl<T: Clone> Listing<T> {
     async fn refresh<F, Fut>(&self, max_age: Duration, fetch: F) -> Result<(), ProviderError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+        Fut: Future<Output = Result<Items<T>, ProviderError>>,
     {
         if !self.fresh(max_age) {
             let _one = self.refresh.lock().await;
@@ -200,7 +204,7 @@ impl<T: Clone> Listing<T> {
                 let started = Instant::now();
                 let items = fetch().await?;
                 let mut st = self.lock();
-                st.items = items.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+                st.items = items;
                 // Writes that landed while the LIST ran are newer than its pages.
                 let newer: Vec<(String, Option<Arc<T>>)> = st
                     .written
@@ -239,8 +243,10 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn rows(v: &[(&str, u32)]) -> Vec<(String, u32)> {
-        v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    fn rows(v: &[(&str, u32)]) -> Items<u32> {
+        v.iter()
+            .map(|(k, n)| (k.to_string(), Arc::new(*n)))
+            .collect()
     }
 
     #[tokio::test]
@@ -342,7 +348,7 @@ mod tests {
                 l.lookup(&format!("o{i}"), Duration::from_secs(60), || async {
                     lists.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    Ok((0..20).map(|i| (format!("o{i}"), i)).collect())
+                    Ok((0..20).map(|i| (format!("o{i}"), Arc::new(i))).collect())
                 })
                 .await
                 .unwrap()

@@ -50,12 +50,26 @@ impl<T> Page<T> {
 /// `meta.page_number < meta.total_pages`. One request per page; use page size
 /// [`MAX_PAGE_SIZE`] in `fetch` to make that one request per 250 objects.
 /// Stops on an empty page, on missing metadata, and after 10 000 pages.
-pub async fn list_all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ProviderError>
+pub async fn list_all<T, F, Fut>(fetch: F) -> Result<Vec<T>, ProviderError>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<Page<T>, ProviderError>>,
 {
     let mut out = Vec::new();
+    for_each_page(fetch, |items| out.extend(items)).await?;
+    Ok(out)
+}
+
+/// [`list_all`], handing each page's objects to `each` as it arrives: a caller that
+/// keeps them in another form never holds every decoded page at once.
+pub async fn for_each_page<T, F, Fut>(
+    mut fetch: F,
+    mut each: impl FnMut(Vec<T>),
+) -> Result<(), ProviderError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Page<T>, ProviderError>>,
+{
     let mut page_number = 1u32;
     loop {
         let page = fetch(page_number).await?;
@@ -67,13 +81,13 @@ where
         } else {
             page.meta.page_number
         };
-        out.extend(page.data);
+        each(page.data);
         if !more || current < page_number || page_number >= MAX_PAGES {
             break;
         }
         page_number = current + 1;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub use models::*;
 
 use super::error::{ErrorCategory, OpKind, ProviderError};
 use super::http::{Call, CoreConfig, HttpCore};
-use super::listing::{Listing, Lookup};
+use super::listing::{Items, Listing, Lookup};
 use super::observer::{NoopObserver, RequestObserver};
 use super::page::{self, MAX_PAGE_SIZE, Page};
 use super::ratelimit::{RateLimitConfig, RateLimiter};
@@ -249,21 +249,39 @@ impl TelnyxClient {
     }
 
     /// Every credential connection of the account, by ID (a listing's refresh).
-    async fn every_connection(&self) -> Result<Vec<(String, CredentialConnection)>, ProviderError> {
-        let all = self
-            .list_all_credential_connections(&ConnectionFilter::default())
-            .await?;
-        Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+    async fn every_connection(&self) -> Result<Items<CredentialConnection>, ProviderError> {
+        let mut items = Items::new();
+        page::for_each_page(
+            |n| {
+                let f = ConnectionFilter {
+                    page_number: Some(n),
+                    page_size: Some(MAX_PAGE_SIZE),
+                    ..ConnectionFilter::default()
+                };
+                async move { self.list_credential_connections(&f).await }
+            },
+            |page| items.extend(page.into_iter().map(|c| (c.id.clone(), Arc::new(c)))),
+        )
+        .await?;
+        Ok(items)
     }
 
     /// Every telephony credential of the account, by ID (a listing's refresh).
-    async fn every_credential(
-        &self,
-    ) -> Result<Vec<(String, TelephonyCredentialObject)>, ProviderError> {
-        let all = self
-            .list_all_telephony_credentials(&TelephonyCredentialFilter::default())
-            .await?;
-        Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+    async fn every_credential(&self) -> Result<Items<TelephonyCredentialObject>, ProviderError> {
+        let mut items = Items::new();
+        page::for_each_page(
+            |n| {
+                let f = TelephonyCredentialFilter {
+                    page_number: Some(n),
+                    page_size: Some(MAX_PAGE_SIZE),
+                    ..TelephonyCredentialFilter::default()
+                };
+                async move { self.list_telephony_credentials(&f).await }
+            },
+            |page| items.extend(page.into_iter().map(|c| (c.id.clone(), Arc::new(c)))),
+        )
+        .await?;
+        Ok(items)
     }
 
     /// The connection named exactly `exact_name` in the account's shared listing when

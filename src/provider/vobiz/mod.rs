@@ -2,7 +2,7 @@
 
 mod models;
 
-use super::listing::{Listing, Lookup};
+use super::listing::{Items, Listing, Lookup};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -205,9 +205,13 @@ impl VobizClient {
     }
 
     /// Every credential of the account, by ID (a listing's refresh).
-    async fn every_credential(&self) -> Result<Vec<(String, Credential)>, ProviderError> {
-        let all = self.list_all_credentials().await?;
-        Ok(all.into_iter().map(|c| (c.id.clone(), c)).collect())
+    async fn every_credential(&self) -> Result<Items<Credential>, ProviderError> {
+        let mut items = Items::new();
+        self.for_each_credentials_page(|page| {
+            items.extend(page.into_iter().map(|c| (c.id.clone(), Arc::new(c))))
+        })
+        .await?;
+        Ok(items)
     }
 
     /// The credential named `username` in the account's shared listing when it is no
@@ -286,6 +290,16 @@ impl VobizClient {
     /// request).
     pub async fn list_all_credentials(&self) -> Result<Vec<Credential>, ProviderError> {
         let mut out = Vec::new();
+        self.for_each_credentials_page(|page| out.extend(page))
+            .await?;
+        Ok(out)
+    }
+
+    /// [`Self::list_all_credentials`], handing each page to `each` as it arrives.
+    async fn for_each_credentials_page(
+        &self,
+        mut each: impl FnMut(Vec<Credential>),
+    ) -> Result<(), ProviderError> {
         let mut offset = 0u32;
         for _ in 0..MAX_PAGES {
             let page = self.list_credentials_page(PAGE_LIMIT, offset).await?;
@@ -295,9 +309,10 @@ impl VobizClient {
             } else {
                 PAGE_LIMIT
             };
-            out.extend(page.objects);
+            let total = page.meta.total();
+            each(page.objects);
             offset += n;
-            let done = match page.meta.total() {
+            let done = match total {
                 Some(total) => u64::from(offset) >= total,
                 None => n < limit,
             };
@@ -305,7 +320,7 @@ impl VobizClient {
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The credential with this username, if any (pages through the list).
