@@ -222,3 +222,60 @@ async fn a_lost_write_race_is_retried_promptly_and_never_reported() {
         "no duplicates"
     );
 }
+
+/// Applied together, as one `kubectl apply`, Helm release or Argo CD sync does: a
+/// TelephonyCredential whose SipConnection is being created, and whose new login
+/// Telnyx then activates for about 5 s, reports nothing until it is Ready. A wait that
+/// ends within seconds is not a Ready=False status write (each was one more write per
+/// object, and a flicker through "not Ready" in every dashboard).
+#[tokio::test]
+async fn applied_together_a_credential_says_nothing_until_it_is_ready() {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let mut w = World::start().await;
+    w.start_operator();
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let watch = {
+        let seen = seen.clone();
+        let stream = watcher(
+            w.api::<TelephonyCredential>(),
+            watcher::Config::default().fields("metadata.name=together"),
+        )
+        .applied_objects();
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(Ok(tc)) = stream.next().await {
+                let ready = tc
+                    .status
+                    .iter()
+                    .flat_map(|s| &s.conditions)
+                    .find(|c| c.type_ == "Ready")
+                    .map(|c| (c.status.clone(), c.reason.clone()));
+                let mut seen = seen.lock().unwrap();
+                if let Some(r) = ready.filter(|r| seen.last() != Some(r)) {
+                    seen.push(r);
+                }
+            }
+        })
+    };
+    w.apply(obj(
+        "SipConnection",
+        "conn-together",
+        json!({"providerRef": {"name": "telnyx"}, "userName": "together01"}),
+    ))
+    .await;
+    w.apply(obj(
+        "TelephonyCredential",
+        "together",
+        json!({"providerRef": {"name": "telnyx"}, "sipConnectionRef": {"name": "conn-together"}}),
+    ))
+    .await;
+    w.wait_ready::<TelephonyCredential>("together").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    watch.abort();
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec![("True".to_string(), "Available".to_string())],
+        "the first Ready the credential ever showed is True"
+    );
+}

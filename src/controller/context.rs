@@ -380,9 +380,11 @@ impl Ctx {
                     )));
                 }
                 None => {
-                    return Err(Error::ProviderNotReady(format!(
-                        "{label} has not been checked yet"
-                    )));
+                    return Err(Error::Waiting {
+                        reason: "ProviderNotReady",
+                        message: format!("{label} has not been checked yet"),
+                        soon: true,
+                    });
                 }
             }
         }

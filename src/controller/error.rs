@@ -41,6 +41,9 @@ pub enum Error {
         reason: &'static str,
         /// What is awaited.
         message: String,
+        /// The awaited object has no verdict yet (it is being created or checked
+        /// right now): the wait normally ends within seconds.
+        soon: bool,
     },
     /// The provider call failed.
     #[error("{0}")]
@@ -293,6 +296,7 @@ mod tests {
                 Error::Waiting {
                     reason: "WaitingForSipConnection",
                     message: "x".into(),
+                    soon: true,
                 },
                 Retry::OnChange,
                 false,

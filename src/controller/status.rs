@@ -102,21 +102,25 @@ pub fn mark_failed(
 /// The longest wait that is not written to an object with no Ready condition yet.
 pub const UNREPORTED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Whether a failed step is worth a status write. A new object that waits a known
-/// few seconds (Telnyx activating the login it just created, about 5 s) has nothing
-/// to correct in a status that says nothing yet: `kubectl wait`, kstatus and Argo CD
-/// read an object without Ready as in progress anyway, and the status write that
-/// follows with Ready=True carries everything the first one would have. One write
-/// per such object is saved; the wait is still logged, and a longer wait, or one of
-/// an object that already reports Ready, is written as usual (it corrects or
-/// explains something the user can see).
+/// Whether a failed step is worth a status write. A new object whose wait ends within
+/// seconds has nothing to correct in a status that says nothing yet: Telnyx
+/// activating the login it just created (about 5 s), or a provider account or
+/// SipConnection applied together with it and not yet checked or created (the usual
+/// case of one `kubectl apply`, Helm release or Argo CD sync). `kubectl wait`,
+/// kstatus and Argo CD read an object without Ready as in progress anyway, and the
+/// status write that follows carries everything the first one would have: Ready=True,
+/// or the awaited object's failure once it has one (its readiness change wakes the
+/// object). The wait is still logged; a longer wait, or one of an object that
+/// already reports Ready, is written as usual (it corrects or explains something the
+/// user can see).
 pub fn worth_reporting(err: &super::error::Error, reported: &[Condition]) -> bool {
-    match err {
-        super::error::Error::Activating { after, .. } => {
-            *after > UNREPORTED_WAIT || reported.iter().any(|c| c.type_ == READY)
-        }
-        _ => true,
-    }
+    use super::error::Error;
+    let short = match err {
+        Error::Activating { after, .. } => *after <= UNREPORTED_WAIT,
+        Error::Waiting { soon, .. } => *soon,
+        _ => false,
+    };
+    !short || reported.iter().any(|c| c.type_ == READY)
 }
 
 /// The generation `status.observedGeneration` reports after a step: the one the
@@ -185,7 +189,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_short_activation_of_an_object_that_reports_nothing_goes_unwritten() {
+    fn only_a_short_wait_of_an_object_that_reports_nothing_goes_unwritten() {
         use super::super::error::Error;
         use std::time::Duration;
         let activating = |secs| Error::Activating {
@@ -203,8 +207,32 @@ mod tests {
             "w",
             Some(1),
         );
-        let cases: [(&str, Error, &[Condition], bool); 6] = [
+        let waiting = |soon| Error::Waiting {
+            reason: "ProviderNotReady",
+            message: "w".into(),
+            soon,
+        };
+        let cases: [(&str, Error, &[Condition], bool); 10] = [
             ("new object, 5 s activation", activating(5), &[], false),
+            (
+                "new object, account not checked yet",
+                waiting(true),
+                &[],
+                false,
+            ),
+            ("new object, account that failed", waiting(false), &[], true),
+            (
+                "object that reported a wait, account not checked",
+                waiting(true),
+                &was_waiting,
+                true,
+            ),
+            (
+                "object that was Ready, account not checked",
+                waiting(true),
+                &was_ready,
+                true,
+            ),
             ("new object, 10 s activation", activating(10), &[], false),
             ("new object, 60 s activation", activating(60), &[], true),
             (

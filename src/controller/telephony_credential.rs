@@ -261,20 +261,27 @@ async fn connection_id(cx: &Connect<'_, TelephonyCredential>) -> Result<String, 
     let r = spec.sip_connection_ref.as_ref().ok_or_else(|| {
         Error::InvalidSpec("spec: set exactly one of sipConnectionRef and connectionID".into())
     })?;
-    let waiting = |message: String| Error::Waiting {
+    let waiting = |message: String, soon: bool| Error::Waiting {
         reason: "WaitingForSipConnection",
         message,
+        soon,
     };
     let conn = Api::<SipConnection>::namespaced(cx.ctx.client.clone(), cx.namespace)
         .get_opt(&r.name)
         .await?
-        .ok_or_else(|| waiting(format!("SipConnection {:?} does not exist yet", r.name)))?;
+        .ok_or_else(|| {
+            waiting(
+                format!("SipConnection {:?} does not exist yet", r.name),
+                false,
+            )
+        })?;
     match conn.status.as_ref().and_then(|s| s.connection_id.clone()) {
         Some(id) if conn.ready() == Some("True") => Ok(id),
-        _ => Err(waiting(format!(
-            "SipConnection {:?} is not Ready yet",
-            r.name
-        ))),
+        // A connection with no Ready yet is being created now.
+        _ => Err(waiting(
+            format!("SipConnection {:?} is not Ready yet", r.name),
+            conn.ready().is_none(),
+        )),
     }
 }
 
