@@ -399,7 +399,7 @@ where
     tracing::info!(%lease, identity = %cfg.identity, "acquired leader Lease; starting work");
     set_leader(true);
 
-    let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
+    let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
     let outcome = {
         let work = work();
         tokio::select! {
@@ -419,13 +419,21 @@ where
             drop(leading);
             if let Some(handle) = task.0.take() {
                 match tokio::time::timeout(cfg.release_timeout, handle).await {
-                    Ok(Ok(Ok(_))) => tracing::info!(%lease, "released leader Lease"),
+                    Ok(Ok(Ok(_))) => tracing::debug!(%lease, "lease task ended"),
                     Ok(Ok(Err(e))) => {
-                        tracing::warn!(%lease, error = %e, "could not release leader Lease")
+                        tracing::info!(%lease, error = %e, "the lease task could not release the Lease")
                     }
                     Ok(Err(e)) => tracing::warn!(%lease, error = %e, "lease task failed"),
                     Err(_) => tracing::warn!(%lease, "timed out releasing leader Lease"),
                 }
+            }
+            // The lease task's release can lose a race with its own last renewal (a
+            // 409 on a loaded API server) or decide from a stale view of the Lease:
+            // whatever it did, a Lease still held by this replica is released here,
+            // so a standby takes over at once instead of after the lease duration.
+            match release_if_held(&client, &cfg).await {
+                Ok(()) => tracing::info!(%lease, "released leader Lease"),
+                Err(e) => tracing::warn!(%lease, error = %e, "could not release leader Lease"),
             }
             Ok(out)
         }
@@ -443,6 +451,37 @@ where
 /// Whether retrying can fix a failure to read or create the Lease: the API server
 /// unavailable, failing or throttling, or another replica creating the Lease at the
 /// same moment. Not a refusal (401, 403) or a missing namespace (404).
+/// Clears the Lease's holder if it is still this replica (a few tries on conflicts).
+async fn release_if_held(client: &kube::Client, cfg: &LeaderConfig) -> Result<(), kube::Error> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
+    let mut tries = 0;
+    loop {
+        let Some(l) = api.get_opt(&cfg.lease_name).await? else {
+            return Ok(());
+        };
+        let holder = l.spec.as_ref().and_then(|s| s.holder_identity.as_deref());
+        if holder != Some(cfg.identity.as_str()) {
+            return Ok(());
+        }
+        let body = serde_json::json!({
+            "metadata": {"resourceVersion": l.metadata.resource_version},
+            "spec": {"holderIdentity": null, "acquireTime": null, "renewTime": null}
+        });
+        match api
+            .patch(
+                &cfg.lease_name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&body),
+            )
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 409 && tries < 3 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn transient(e: &kube_lease_manager::LeaseManagerError) -> bool {
     use kube_lease_manager::LeaseManagerError as E;
     match e {
