@@ -417,14 +417,19 @@ where
             tracing::info!(%lease, "work finished; releasing leader Lease");
             // Closing the channel makes the lease task release the Lease and end.
             drop(leading);
-            if let Some(handle) = task.0.take() {
-                match tokio::time::timeout(cfg.release_timeout, handle).await {
+            if let Some(mut handle) = task.0.take() {
+                match tokio::time::timeout(cfg.release_timeout, &mut handle).await {
                     Ok(Ok(Ok(_))) => tracing::debug!(%lease, "lease task ended"),
                     Ok(Ok(Err(e))) => {
                         tracing::info!(%lease, error = %e, "the lease task could not release the Lease")
                     }
                     Ok(Err(e)) => tracing::warn!(%lease, error = %e, "lease task failed"),
-                    Err(_) => tracing::warn!(%lease, "timed out releasing leader Lease"),
+                    Err(_) => {
+                        tracing::warn!(%lease, "timed out releasing leader Lease");
+                        // A task still running could renew after the release below.
+                        handle.abort();
+                        let _ = handle.await;
+                    }
                 }
             }
             // The lease task's release can lose a race with its own last renewal (a
@@ -448,40 +453,56 @@ where
     }
 }
 
-/// Whether retrying can fix a failure to read or create the Lease: the API server
-/// unavailable, failing or throttling, or another replica creating the Lease at the
-/// same moment. Not a refusal (401, 403) or a missing namespace (404).
-/// Clears the Lease's holder if it is still this replica (a few tries on conflicts).
+/// Clears the Lease's holder if it is still this replica. A conflict, a throttled or
+/// failing API server and a dropped connection (the lease task's last request may
+/// have been cut mid-way) are retried until `cfg.release_timeout` has passed.
 async fn release_if_held(client: &kube::Client, cfg: &LeaderConfig) -> Result<(), kube::Error> {
     let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
-    let mut tries = 0;
+    let deadline = Instant::now() + cfg.release_timeout;
+    let mut wait = Duration::from_millis(50);
     loop {
-        let Some(l) = api.get_opt(&cfg.lease_name).await? else {
-            return Ok(());
-        };
-        let holder = l.spec.as_ref().and_then(|s| s.holder_identity.as_deref());
-        if holder != Some(cfg.identity.as_str()) {
-            return Ok(());
-        }
-        let body = serde_json::json!({
-            "metadata": {"resourceVersion": l.metadata.resource_version},
-            "spec": {"holderIdentity": null, "acquireTime": null, "renewTime": null}
-        });
-        match api
-            .patch(
+        let attempt = async {
+            let Some(l) = api.get_opt(&cfg.lease_name).await? else {
+                return Ok(());
+            };
+            let holder = l.spec.as_ref().and_then(|s| s.holder_identity.as_deref());
+            if holder != Some(cfg.identity.as_str()) {
+                return Ok(());
+            }
+            let body = serde_json::json!({
+                "metadata": {"resourceVersion": l.metadata.resource_version},
+                "spec": {"holderIdentity": null, "acquireTime": null, "renewTime": null}
+            });
+            api.patch(
                 &cfg.lease_name,
                 &kube::api::PatchParams::default(),
                 &kube::api::Patch::Merge(&body),
             )
             .await
-        {
-            Ok(_) => return Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 409 && tries < 3 => tries += 1,
+            .map(drop)
+        };
+        match attempt.await {
+            Ok(()) => return Ok(()),
+            Err(e) if retry_release(&e) && Instant::now() + wait < deadline => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
             Err(e) => return Err(e),
         }
     }
 }
 
+/// Whether a failed release attempt is worth another try: not a refusal or a bad request.
+fn retry_release(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code == 409 || s.code == 429 || s.code >= 500,
+        _ => true,
+    }
+}
+
+/// Whether retrying can fix a failure to read or create the Lease: the API server
+/// unavailable, failing or throttling, or another replica creating the Lease at the
+/// same moment. Not a refusal (401, 403) or a missing namespace (404).
 fn transient(e: &kube_lease_manager::LeaseManagerError) -> bool {
     use kube_lease_manager::LeaseManagerError as E;
     match e {

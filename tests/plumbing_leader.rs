@@ -226,6 +226,33 @@ async fn single_replica_keeps_lease_across_renewals_then_releases() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_is_released_when_the_lease_tasks_own_release_fails() {
+    let api = FakeLeaseApi::default();
+    let front = api.front().await;
+    api.refuse_strategic_releases(1);
+    let out = run_leader_elected(front.client(), cfg("refused", "solo"), None, || async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        7
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, 7);
+    let lease = api.lease("refused").unwrap();
+    assert!(
+        lease["spec"].get("holderIdentity").is_none(),
+        "released: {lease}"
+    );
+    // A standby does not wait for the lease duration.
+    let b = api.front().await;
+    let took = Instant::now();
+    let out = run_leader_elected(b.client(), cfg("refused", "other"), None, || async { 8 })
+        .await
+        .unwrap();
+    assert_eq!(out, 8);
+    assert!(took.elapsed() < LEASE_DURATION, "took {:?}", took.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standby_takes_over_after_graceful_release() {
     let api = FakeLeaseApi::default();
     let (a, b) = (api.front().await, api.front().await);
@@ -395,6 +422,8 @@ struct Store {
     leases: HashMap<String, Value>,
     resource_version: u64,
     renewals: u64,
+    /// Strategic patches clearing the holder still to answer with 500.
+    refuse_strategic_releases: u32,
 }
 
 #[derive(Clone, Default)]
@@ -455,6 +484,11 @@ impl FakeLeaseApi {
 
     fn renewals(&self) -> u64 {
         self.store.lock().unwrap().renewals
+    }
+
+    /// The lease task's own release (a strategic patch) fails with 500 `times` times.
+    fn refuse_strategic_releases(&self, times: u32) {
+        self.store.lock().unwrap().refuse_strategic_releases = times;
     }
 
     /// Someone else takes the lease (e.g. an operator by hand, or clock trouble).
@@ -544,6 +578,20 @@ async fn patch(
         .to_owned();
     let patch: Value = serde_json::from_slice(&body).unwrap();
     let mut store = f.store.lock().unwrap();
+    let clears_holder = patch["spec"]
+        .get("holderIdentity")
+        .is_some_and(Value::is_null);
+    if clears_holder
+        && content_type.starts_with("application/strategic-merge-patch")
+        && store.refuse_strategic_releases > 0
+    {
+        store.refuse_strategic_releases -= 1;
+        return status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "etcdserver: request timed out",
+        );
+    }
     let Some(lease) = store.leases.get_mut(&name) else {
         return status(
             StatusCode::NOT_FOUND,
@@ -564,6 +612,20 @@ async fn patch(
                 StatusCode::CONFLICT,
                 "Conflict",
                 "Apply failed with 1 conflict: conflict with another manager: .spec.holderIdentity",
+            );
+        }
+    } else if content_type.starts_with("application/merge-patch") {
+        // A JSON merge patch may carry a resourceVersion precondition, as the real
+        // server honours it.
+        let wanted = patch["metadata"]["resourceVersion"].as_str();
+        let current = lease["metadata"]["resourceVersion"].as_str();
+        if wanted.is_some() && wanted != current {
+            return status(
+                StatusCode::CONFLICT,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+                ),
             );
         }
     } else if !content_type.starts_with("application/strategic-merge-patch") {
