@@ -387,6 +387,9 @@ async fn run(p: Params) {
                 let kept = std::env::temp_dir().join(format!("sipcred-chaos-seed-{}.log", p.seed));
                 let _ = std::fs::copy(&s.log_path, &kept);
                 println!("operator logs kept in {}", kept.display());
+                // A CI machine keeps no files: what the operator logged about each
+                // failing object is printed with the failure.
+                s.print_logs_of_failing(&fails);
             }
             assert!(
                 fails.is_empty(),
@@ -737,6 +740,39 @@ impl Scenario {
             && v["metadata"]["deletionTimestamp"].is_null()
     }
 
+    /// Prints the operator's last log lines naming each object a failure names.
+    fn print_logs_of_failing(&self, fails: &[String]) {
+        let logs = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        for o in &self.objs {
+            let named = fails.iter().any(|f| {
+                f.contains(&format!("{} (", o.name)) || f.contains(&format!("{}: ", o.name))
+            });
+            if !named {
+                continue;
+            }
+            let text = format!("name={}", o.name);
+            let json = format!("\"name\":\"{}\"", o.name);
+            let lines: Vec<&str> = logs
+                .lines()
+                .filter(|l| {
+                    l.contains(&json)
+                        || l.match_indices(&text).any(|(i, _)| {
+                            !l[i + text.len()..]
+                                .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+                        })
+                })
+                .collect();
+            println!(
+                "--- operator log lines naming {} ({} in all, the last 80):",
+                o.name,
+                lines.len()
+            );
+            for l in &lines[lines.len().saturating_sub(80)..] {
+                println!("{l}");
+            }
+        }
+    }
+
     /// One action, drawn by weight from what is possible now.
     async fn act(&mut self, soak_target: Option<usize>) {
         let unapplied = self.objs.iter().any(|o| !o.applied);
@@ -954,6 +990,15 @@ impl Scenario {
             let Some(at_provider) = at_provider else {
                 return false;
             };
+            // The Secret is written before the provider call that carries its
+            // password: until the provider accepts that login, a push is in flight and
+            // would land after the snapshot.
+            let (Some(user), Some(pass)) = (secret.get("username"), secret.get("password")) else {
+                return false;
+            };
+            if !o.kind.sim(&self.w).check_credentials(user, pass) {
+                return false;
+            }
             self.secret_values.insert(secret["password"].clone());
             self.objs[ix].orphaned = Some((
                 at_provider,
@@ -1287,10 +1332,14 @@ impl Scenario {
                     found.len()
                 )),
                 Some((snap, _, _)) if found.len() == 1 && &found[0] == snap => ok_orphan += 1,
-                Some(_) => bad.push(format!(
-                    "{} (Orphan): {} at the provider, or changed",
+                Some((snap, _, _)) => bad.push(format!(
+                    "{} (Orphan): {} at the provider{}",
                     o.name,
-                    found.len()
+                    found.len(),
+                    match found.as_slice() {
+                        [now] => format!(", changed: {}", changed_fields(snap, now)),
+                        _ => String::new(),
+                    }
                 )),
             }
         }
@@ -1738,4 +1787,29 @@ fn proc_kib(pid: u32, key: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The top-level fields of a provider object that differ between two reads, with
+/// both values; a password's or token's values are not printed.
+fn changed_fields(before: &Value, after: &Value) -> String {
+    let empty = serde_json::Map::new();
+    let (b, a) = (
+        before.as_object().unwrap_or(&empty),
+        after.as_object().unwrap_or(&empty),
+    );
+    let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    keys.into_iter()
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(|k| {
+            if k.contains("password") || k.contains("token") {
+                return format!("{k} (value not shown)");
+            }
+            format!(
+                "{k} {} -> {}",
+                b.get(k).unwrap_or(&Value::Null),
+                a.get(k).unwrap_or(&Value::Null)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
