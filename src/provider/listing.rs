@@ -21,6 +21,20 @@ use super::ProviderError;
 /// (see [`super::page::for_each_page`]).
 pub type Items<T> = HashMap<String, Arc<T>>;
 
+/// A provider object kept in a listing, by its provider ID.
+pub trait ById {
+    /// The provider's ID of the object.
+    fn listed_id(&self) -> &str;
+}
+
+/// Adds one page of a refresh to its items.
+pub fn add_page<T: ById>(items: &mut Items<T>, page: Vec<T>) {
+    items.extend(
+        page.into_iter()
+            .map(|o| (o.listed_id().to_owned(), Arc::new(o))),
+    );
+}
+
 /// Entries are shared between `items` and `written` (and are large: a provider
 /// object with every field): a listing holds each object once.
 struct State<T> {

@@ -5,6 +5,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use super::error::ProviderError;
+use super::listing::{ById, Items, add_page};
 
 /// Largest page Telnyx serves (`page[size]` 1..=250).
 pub const MAX_PAGE_SIZE: u32 = 250;
@@ -58,6 +59,19 @@ where
     let mut out = Vec::new();
     for_each_page(fetch, |items| out.extend(items)).await?;
     Ok(out)
+}
+
+/// Every object of a paged collection, by ID, for a listing's refresh: each page goes
+/// into the map as it arrives.
+pub async fn every_by_id<T, F, Fut>(fetch: F) -> Result<Items<T>, ProviderError>
+where
+    T: ById,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Page<T>, ProviderError>>,
+{
+    let mut items = Items::new();
+    for_each_page(fetch, |page| add_page(&mut items, page)).await?;
+    Ok(items)
 }
 
 /// [`list_all`], handing each page's objects to `each` as it arrives: a caller that

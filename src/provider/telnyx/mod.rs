@@ -250,38 +250,28 @@ impl TelnyxClient {
 
     /// Every credential connection of the account, by ID (a listing's refresh).
     async fn every_connection(&self) -> Result<Items<CredentialConnection>, ProviderError> {
-        let mut items = Items::new();
-        page::for_each_page(
-            |n| {
-                let f = ConnectionFilter {
-                    page_number: Some(n),
-                    page_size: Some(MAX_PAGE_SIZE),
-                    ..ConnectionFilter::default()
-                };
-                async move { self.list_credential_connections(&f).await }
-            },
-            |page| items.extend(page.into_iter().map(|c| (c.id.clone(), Arc::new(c)))),
-        )
-        .await?;
-        Ok(items)
+        page::every_by_id(|n| {
+            let f = ConnectionFilter {
+                page_number: Some(n),
+                page_size: Some(MAX_PAGE_SIZE),
+                ..ConnectionFilter::default()
+            };
+            async move { self.list_credential_connections(&f).await }
+        })
+        .await
     }
 
     /// Every telephony credential of the account, by ID (a listing's refresh).
     async fn every_credential(&self) -> Result<Items<TelephonyCredentialObject>, ProviderError> {
-        let mut items = Items::new();
-        page::for_each_page(
-            |n| {
-                let f = TelephonyCredentialFilter {
-                    page_number: Some(n),
-                    page_size: Some(MAX_PAGE_SIZE),
-                    ..TelephonyCredentialFilter::default()
-                };
-                async move { self.list_telephony_credentials(&f).await }
-            },
-            |page| items.extend(page.into_iter().map(|c| (c.id.clone(), Arc::new(c)))),
-        )
-        .await?;
-        Ok(items)
+        page::every_by_id(|n| {
+            let f = TelephonyCredentialFilter {
+                page_number: Some(n),
+                page_size: Some(MAX_PAGE_SIZE),
+                ..TelephonyCredentialFilter::default()
+            };
+            async move { self.list_telephony_credentials(&f).await }
+        })
+        .await
     }
 
     /// The connection named exactly `exact_name` in the account's shared listing when

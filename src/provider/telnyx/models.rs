@@ -436,6 +436,18 @@ impl TelephonyCredentialFilter {
     }
 }
 
+impl crate::provider::listing::ById for CredentialConnection {
+    fn listed_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl crate::provider::listing::ById for TelephonyCredentialObject {
+    fn listed_id(&self) -> &str {
+        &self.id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -2,7 +2,7 @@
 
 mod models;
 
-use super::listing::{Items, Listing, Lookup};
+use super::listing::{Items, Listing, Lookup, add_page};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -207,10 +207,8 @@ impl VobizClient {
     /// Every credential of the account, by ID (a listing's refresh).
     async fn every_credential(&self) -> Result<Items<Credential>, ProviderError> {
         let mut items = Items::new();
-        self.for_each_credentials_page(|page| {
-            items.extend(page.into_iter().map(|c| (c.id.clone(), Arc::new(c))))
-        })
-        .await?;
+        self.for_each_credentials_page(|page| add_page(&mut items, page))
+            .await?;
         Ok(items)
     }
 

@@ -195,6 +195,12 @@ impl TrunkUpdate {
     }
 }
 
+impl crate::provider::listing::ById for Credential {
+    fn listed_id(&self) -> &str {
+        &self.id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
