@@ -46,6 +46,8 @@ const OPERATOR_RESOURCES: &[&str] = &[
 ];
 /// Appended to the resource of writes answered 409 Conflict.
 const CONFLICT_SUFFIX: &str = " (409)";
+/// Reads that reach the API server (a watch is counted once, when it starts).
+const READ_VERBS: &[&str] = &["GET", "LIST"];
 const WRITE_VERBS: &[&str] = &[
     "POST",
     "PUT",
@@ -520,9 +522,18 @@ async fn kube_counts(client: &Client) -> Result<KubeCounts, BoxError> {
 
 /// Writes between two snapshots, by `VERB resource`.
 fn kube_writes(before: &KubeCounts, after: &KubeCounts) -> BTreeMap<String, u64> {
+    kube_requests(before, after, WRITE_VERBS)
+}
+
+/// Reads between two snapshots, by `VERB resource`.
+fn kube_reads(before: &KubeCounts, after: &KubeCounts) -> BTreeMap<String, u64> {
+    kube_requests(before, after, READ_VERBS)
+}
+
+fn kube_requests(before: &KubeCounts, after: &KubeCounts, verbs: &[&str]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for ((verb, res), n) in after {
-        if !WRITE_VERBS.contains(&verb.as_str()) {
+        if !verbs.contains(&verb.as_str()) {
             continue;
         }
         let d = n.saturating_sub(
@@ -720,8 +731,10 @@ struct Report {
     bound: Duration,
     calls: Calls,
     writes: BTreeMap<String, u64>,
+    reads: BTreeMap<String, u64>,
     steady_window: Duration,
     steady_writes: BTreeMap<String, u64>,
+    steady_kube_reads: BTreeMap<String, u64>,
     steady_calls: Calls,
     /// name -> (before the operator, all Ready, after steady state, all deleted)
     procs: Vec<(&'static str, [ProcStat; 4])>,
@@ -849,6 +862,17 @@ impl Report {
             "of which refused with 409 Conflict, per object",
             format!("{:.2}", self.per_object(self.kube_conflicts())),
         );
+        let reads: u64 = self.reads.values().sum();
+        let detail: Vec<String> = self
+            .reads
+            .iter()
+            .map(|(k, v)| format!("{k} {:.2}", self.per_object(*v)))
+            .collect();
+        row(
+            &mut t,
+            "Kubernetes reads (GET, LIST) per object",
+            format!("{:.2} ({})", self.per_object(reads), detail.join(", ")),
+        );
         if !self.not_ready.is_empty() {
             let r: Vec<String> = self
                 .not_ready
@@ -874,6 +898,21 @@ impl Report {
                 "0".to_string()
             } else {
                 format!("{sw} ({})", swd.join(", "))
+            },
+        );
+        let sr: u64 = self.steady_kube_reads.values().sum();
+        let srd: Vec<String> = self
+            .steady_kube_reads
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        row(
+            &mut t,
+            "steady state: Kubernetes reads (GET, LIST)",
+            if srd.is_empty() {
+                "0".to_string()
+            } else {
+                format!("{sr} ({})", srd.join(", "))
             },
         );
         row(
@@ -1205,8 +1244,10 @@ async fn bench_one(
         bound,
         calls: Calls::between(&t0, &t1).add(Calls::between(&v0, &v1)),
         writes: kube_writes(&k0, &k1),
+        reads: kube_reads(&k0, &k1),
         steady_window: window,
         steady_writes: kube_writes(&k2, &k3),
+        steady_kube_reads: kube_reads(&k2, &k3),
         steady_calls: Calls::between(&t2, &t3).add(Calls::between(&v2, &v3)),
         procs,
         deleted_in,

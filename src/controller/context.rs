@@ -1,7 +1,7 @@
 //! Shared state of every controller: the client, the Event recorder, the provider
 //! account registry and per-object failure counts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
 use secrecy::SecretString;
 
+use super::account_inputs::{AccountInputs, provider_key};
 use super::error::{Error, backoff};
 use crate::crd::{ClusterSipProvider, ProviderKind, ProviderRef, SipProvider, condition::READY};
 use crate::provider::vobiz::{VobizClient, VobizConfig};
@@ -133,6 +134,8 @@ pub struct Ctx {
     pub health: crate::server::Health,
     observer: Arc<dyn RequestObserver>,
     accounts: Mutex<HashMap<String, (String, Account)>>,
+    /// Providers and key values kept for the dependants' reconciles.
+    pub account_inputs: AccountInputs,
     failures: Mutex<HashMap<String, u32>>,
     /// Per object, the resourceVersion of the object this process last wrote a
     /// status from (see [`Ctx::cache_behind_own_write`]).
@@ -165,6 +168,7 @@ impl Ctx {
             health,
             observer,
             accounts: Mutex::new(HashMap::new()),
+            account_inputs: AccountInputs::default(),
             failures: Mutex::new(HashMap::new()),
             written_status: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
@@ -317,10 +321,21 @@ impl Ctx {
         r: &ProviderRef,
         require_ready: bool,
     ) -> Result<Account, Error> {
+        // A dependant's reconcile uses what was kept (see `account_inputs`); the
+        // account's own check and a deletion read afresh, and refresh what is kept.
+        let kept = require_ready;
         let (spec, status, label, secret_ns) = match r.kind() {
             ProviderKind::SipProvider => {
-                let p = Api::<SipProvider>::namespaced(self.client.clone(), namespace)
-                    .get_opt(&r.name)
+                let api = Api::<SipProvider>::namespaced(self.client.clone(), namespace);
+                let p = self
+                    .read_provider(
+                        kept,
+                        provider_key(ProviderKind::SipProvider, Some(namespace), &r.name),
+                        |p: &SipProvider| {
+                            reports_ready(p.status.as_ref().map(|s| &s.conditions[..]))
+                        },
+                        || api.get_opt(&r.name),
+                    )
                     .await?
                     .ok_or_else(|| {
                         Error::ProviderNotReady(format!(
@@ -331,14 +346,22 @@ impl Ctx {
                 let spec = ProviderSpecView::from_local(&p.spec);
                 (
                     spec,
-                    p.status,
+                    p.status.clone(),
                     format!("SipProvider {namespace}/{}", r.name),
                     namespace.to_string(),
                 )
             }
             ProviderKind::ClusterSipProvider => {
-                let p = Api::<ClusterSipProvider>::all(self.client.clone())
-                    .get_opt(&r.name)
+                let api = Api::<ClusterSipProvider>::all(self.client.clone());
+                let p = self
+                    .read_provider(
+                        kept,
+                        provider_key(ProviderKind::ClusterSipProvider, None, &r.name),
+                        |p: &ClusterSipProvider| {
+                            reports_ready(p.status.as_ref().map(|s| &s.conditions[..]))
+                        },
+                        || api.get_opt(&r.name),
+                    )
                     .await?
                     .ok_or_else(|| {
                         Error::ProviderNotReady(format!("ClusterSipProvider {} not found", r.name))
@@ -354,7 +377,12 @@ impl Ctx {
                 }
                 let spec = ProviderSpecView::from_cluster(&p.spec);
                 let ns = spec.secret_namespace.clone().unwrap_or_default();
-                (spec, p.status, format!("ClusterSipProvider {}", r.name), ns)
+                (
+                    spec,
+                    p.status.clone(),
+                    format!("ClusterSipProvider {}", r.name),
+                    ns,
+                )
             }
         };
         let url = spec.base_url.as_deref().unwrap_or(match spec.provider {
@@ -388,7 +416,69 @@ impl Ctx {
                 }
             }
         }
-        self.build_account(&label, &secret_ns, &spec).await
+        self.build_account(&label, &secret_ns, &spec, kept).await
+    }
+
+    /// A provider object: kept (when `kept` allows) or read, and kept when `usable`.
+    async fn read_provider<P, F, Fut>(
+        &self,
+        kept: bool,
+        key: String,
+        usable: fn(&P) -> bool,
+        get: F,
+    ) -> Result<Option<Arc<P>>, Error>
+    where
+        P: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<P>, kube::Error>>,
+    {
+        if kept && let Some(p) = self.account_inputs.provider::<P>(&key) {
+            return Ok(Some(p));
+        }
+        let start = self.account_inputs.start_read();
+        let p = get().await?.map(Arc::new);
+        if let Some(p) = &p
+            && usable(p)
+        {
+            self.account_inputs.keep_provider(&key, start, p.clone());
+        }
+        Ok(p)
+    }
+
+    /// The non-empty values of `keys` in the account's key Secret: kept (when `kept`
+    /// allows) or read, and kept when every one is there.
+    async fn key_values(
+        &self,
+        label: &str,
+        secret_ns: &str,
+        name: &str,
+        keys: &[&str],
+        kept: bool,
+    ) -> Result<Arc<BTreeMap<String, SecretString>>, Error> {
+        let id = format!("{secret_ns}/{name}");
+        let complete = |m: &BTreeMap<String, SecretString>| keys.iter().all(|k| m.contains_key(*k));
+        if kept
+            && let Some(m) = self.account_inputs.keys(&id)
+            && complete(&m)
+        {
+            return Ok(m);
+        }
+        let start = self.account_inputs.start_read();
+        let secret = Api::<Secret>::namespaced(self.client.clone(), secret_ns)
+            .get_opt(name)
+            .await?
+            .ok_or_else(|| {
+                Error::AccountUnusable(format!("{label}: Secret {secret_ns}/{name} not found"))
+            })?;
+        let m: BTreeMap<String, SecretString> = keys
+            .iter()
+            .filter_map(|k| Some((k.to_string(), crate::secrets::read_key(Some(&secret), k)?)))
+            .collect();
+        let m = Arc::new(m);
+        if complete(&m) {
+            self.account_inputs.keep_keys(&id, start, m.clone());
+        }
+        Ok(m)
     }
 
     async fn build_account(
@@ -396,12 +486,20 @@ impl Ctx {
         label: &str,
         secret_ns: &str,
         spec: &ProviderSpecView,
+        kept: bool,
     ) -> Result<Account, Error> {
-        let secrets = Api::<Secret>::namespaced(self.client.clone(), secret_ns);
-        let read = |secret: Option<Secret>, name: &str, key: &str| -> Result<SecretString, Error> {
-            crate::secrets::read_key(secret.as_ref(), key).ok_or_else(|| {
+        let wanted: Vec<&str> = match spec.provider {
+            Which::Telnyx => vec![spec.key_a.as_str()],
+            Which::Vobiz => vec![spec.key_a.as_str(), spec.key_b.as_str()],
+        };
+        let values = self
+            .key_values(label, secret_ns, &spec.secret_name, &wanted, kept)
+            .await?;
+        let read = |key: &str| -> Result<SecretString, Error> {
+            values.get(key).cloned().ok_or_else(|| {
                 Error::AccountUnusable(format!(
-                    "{label}: Secret {secret_ns}/{name} has no non-empty key {key:?}"
+                    "{label}: Secret {secret_ns}/{} has no non-empty key {key:?}",
+                    spec.secret_name
                 ))
             })
         };
@@ -409,17 +507,10 @@ impl Ctx {
         let timeout = spec
             .request_timeout(self.settings.provider_timeout)
             .map_err(|e| Error::InvalidSpec(format!("{label}: {e}")))?;
-        let secret = secrets.get_opt(&spec.secret_name).await?;
-        if secret.is_none() {
-            return Err(Error::AccountUnusable(format!(
-                "{label}: Secret {secret_ns}/{} not found",
-                spec.secret_name
-            )));
-        }
         let (fingerprint, build): (String, Box<dyn FnOnce() -> Result<Account, Error> + Send>) =
             match spec.provider {
                 Which::Telnyx => {
-                    let key = read(secret, &spec.secret_name, &spec.key_a)?;
+                    let key = read(&spec.key_a)?;
                     let mut cfg = TelnyxConfig::new(key.clone());
                     if let Some(u) = &spec.base_url {
                         cfg.base_url = u.clone();
@@ -444,8 +535,8 @@ impl Ctx {
                     )
                 }
                 Which::Vobiz => {
-                    let id = read(secret.clone(), &spec.secret_name, &spec.key_a)?;
-                    let token = read(secret, &spec.secret_name, &spec.key_b)?;
+                    let id = read(&spec.key_a)?;
+                    let token = read(&spec.key_b)?;
                     let id = secrecy::ExposeSecret::expose_secret(&id).to_string();
                     let mut cfg = VobizConfig::new(id.clone(), token.clone());
                     if let Some(u) = &spec.base_url {
@@ -605,6 +696,16 @@ pub fn key_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
         obj.namespace().unwrap_or_default(),
         obj.name_any()
     )
+}
+
+/// Whether conditions report Ready=True.
+fn reports_ready(
+    conditions: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+) -> bool {
+    conditions
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == READY && c.status == "True")
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@
 //! [`for_each_kind`], never through a list of their own. The provider accounts
 //! (SipProvider, ClusterSipProvider) are not managed kinds: [`provider_account`].
 
+pub mod account_inputs;
 pub mod context;
 pub mod error;
 pub mod kind;

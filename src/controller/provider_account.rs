@@ -47,6 +47,10 @@ async fn check(
         Ok(acc) => probe(&acc).await.map(|t| status.provider = Some(t)),
         Err(e) => Err(e),
     };
+    if result.is_err() {
+        // A key the account's own check could not use is not handed to dependants.
+        ctx.account_inputs.forget_keys();
+    }
     match &result {
         Ok(()) => mark_ready(
             &mut status.conditions,

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
+use super::account_inputs::provider_key;
 use super::context::{Ctx, key_of};
 use super::error::{Error, Retry, conflict_delay, jitter};
 use super::kind::{KindVisitor, ManagedKind, ManagedStatus};
@@ -109,6 +110,8 @@ fn failure_policy<K: Resource<DynamicType = ()>>(
             Action::await_change()
         }
         Retry::AccountCheck => {
+            // The key in use was refused: the next reconcile reads it afresh.
+            ctx.account_inputs.forget_keys();
             let delay = jitter(ACCOUNT_RECHECK.min(ctx.settings.resync));
             tracing::warn!(object = %key, reason, error = %err, requeue_s = delay.as_secs(), "the provider refused the account's key; retrying at the account's re-check");
             Action::requeue(delay)
@@ -507,6 +510,7 @@ fn managed_controller<K: ManagedKind>(
     client: &Client,
     ns: Option<&str>,
     scope: &Scope,
+    ctx: &Arc<Ctx>,
 ) -> Controller<DeserializeGuard<K>> {
     let mut wc = watcher::Config::default();
     if let Some(s) = &scope.selector {
@@ -521,6 +525,9 @@ fn managed_controller<K: ManagedKind>(
         .touched_objects(),
     );
     let (s1, s2, s3) = (ctrl.store(), ctrl.store(), ctrl.store());
+    // A provider's change of generation or readiness is forgotten from what the
+    // dependants' reconciles keep before they are woken, so they read the new one.
+    let (c1, c2) = (ctx.clone(), ctx.clone());
     // A Namespace's labels decide which ClusterSipProviders it may use: a change
     // re-checks its objects (metadata only: labels are all that matter).
     let namespaces = watcher(
@@ -537,6 +544,11 @@ fn managed_controller<K: ManagedKind>(
         .watches_stream(
             readiness_stream(api::<SipProvider>(client, ns), sip_provider_conditions),
             move |p: SipProvider| {
+                c1.account_inputs.forget_provider(&provider_key(
+                    ProviderKind::SipProvider,
+                    p.namespace().as_deref(),
+                    &p.name_any(),
+                ));
                 dependants(
                     &s1,
                     ProviderKind::SipProvider,
@@ -551,6 +563,11 @@ fn managed_controller<K: ManagedKind>(
                 cluster_provider_conditions,
             ),
             move |p: ClusterSipProvider| {
+                c2.account_inputs.forget_provider(&provider_key(
+                    ProviderKind::ClusterSipProvider,
+                    None,
+                    &p.name_any(),
+                ));
                 dependants(&s2, ProviderKind::ClusterSipProvider, None, &p.name_any())
             },
         );
@@ -604,7 +621,7 @@ struct StartKinds<'a> {
 
 impl KindVisitor for StartKinds<'_> {
     fn visit<K: ManagedKind>(&mut self) {
-        let ctrl = managed_controller::<K>(self.client, self.ns, self.scope);
+        let ctrl = managed_controller::<K>(self.client, self.ns, self.scope, self.ctx);
         spawn_gauge(ctrl.store(), self.ctx.clone());
         let cache = ctrl.store();
         self.tasks.push(run_controller(
