@@ -243,14 +243,15 @@ pub fn needs_write(existing: Option<&Secret>, desired: &Secret) -> bool {
         || e.metadata.owner_references != desired.metadata.owner_references
 }
 
-/// Applies the desired Secret unless nothing would change. Returns whether it wrote.
+/// Applies the desired Secret unless nothing would change. Returns the written
+/// Secret's resourceVersion, `None` when nothing was written.
 pub async fn apply(
     api: &Api<Secret>,
     existing: Option<&Secret>,
     desired: &Secret,
-) -> kube::Result<bool> {
+) -> kube::Result<Option<String>> {
     if !needs_write(existing, desired) {
-        return Ok(false);
+        return Ok(None);
     }
     let name = desired.metadata.name.clone().unwrap_or_default();
     let mut body = desired.clone();
@@ -262,13 +263,15 @@ pub async fn apply(
         "type": body.type_,
         "data": body.data,
     });
-    api.patch(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(obj),
-    )
-    .await?;
-    Ok(true)
+    let written = api
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(obj),
+        )
+        .await?;
+    // An answer without a version still reports a write.
+    Ok(Some(written.metadata.resource_version.unwrap_or_default()))
 }
 
 #[cfg(test)]

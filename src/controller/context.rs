@@ -136,6 +136,8 @@ pub struct Ctx {
     accounts: Mutex<HashMap<String, (String, Account)>>,
     /// Providers and key values kept for the dependants' reconciles.
     pub account_inputs: AccountInputs,
+    /// The Secrets this process wrote (see `own_writes`).
+    pub own_secret_writes: super::own_writes::OwnSecretWrites,
     failures: Mutex<HashMap<String, u32>>,
     /// Per object, the resourceVersion of the object this process last wrote a
     /// status from (see [`Ctx::cache_behind_own_write`]).
@@ -169,6 +171,7 @@ impl Ctx {
             observer,
             accounts: Mutex::new(HashMap::new()),
             account_inputs: AccountInputs::default(),
+            own_secret_writes: Default::default(),
             failures: Mutex::new(HashMap::new()),
             written_status: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),

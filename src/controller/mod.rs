@@ -32,6 +32,7 @@ pub mod context;
 pub mod error;
 pub mod kind;
 pub mod kube_store;
+pub mod own_writes;
 pub mod password_source;
 pub mod provider_account;
 pub mod provider_calls;

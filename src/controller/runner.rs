@@ -517,12 +517,13 @@ fn managed_controller<K: ManagedKind>(
         wc = wc.labels(s);
     }
     let ctrl = controller_for(api::<DeserializeGuard<K>>(client, ns), wc).owns_stream(
-        watcher(
-            api::<PartialObjectMeta<Secret>>(client, ns),
-            owned_secrets(),
-        )
-        .default_backoff()
-        .touched_objects(),
+        ctx.own_secret_writes.foreign_changes(
+            watcher(
+                api::<PartialObjectMeta<Secret>>(client, ns),
+                owned_secrets(),
+            )
+            .default_backoff(),
+        ),
     );
     let (s1, s2, s3) = (ctrl.store(), ctrl.store(), ctrl.store());
     // A provider's change of generation or readiness is forgotten from what the

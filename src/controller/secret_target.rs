@@ -9,6 +9,7 @@ use kube::{Resource, ResourceExt};
 use secrecy::SecretString;
 
 use super::error::Error;
+use super::own_writes::OwnSecretWrites;
 use crate::crd::SecretTarget;
 use crate::managed::DetailsPublisher;
 use crate::managed::rotation::Issue;
@@ -38,12 +39,15 @@ pub struct SecretSlot {
     target: Option<SecretTarget>,
     /// The Secret as last read or written.
     current: Mutex<Option<Secret>>,
+    /// Where this process's writes are recorded, for the owned-Secret watch.
+    writes: OwnSecretWrites,
 }
 
 impl SecretSlot {
     /// Resolves the target of `obj` and reads the existing Secret.
     pub async fn load<K: Resource<DynamicType = ()>>(
         client: &kube::Client,
+        writes: &OwnSecretWrites,
         obj: &K,
         target: Option<&SecretTarget>,
     ) -> Result<Self, Error> {
@@ -71,6 +75,7 @@ impl SecretSlot {
             name,
             target: target.cloned(),
             current: Mutex::new(existing),
+            writes: writes.clone(),
         })
     }
 
@@ -130,7 +135,13 @@ impl DetailsPublisher for SecretSlot {
             details.id = self.held_id();
         }
         let desired = secrets::desired(&self.owner, self.target.as_ref(), &details);
-        secrets::apply(&self.api, existing.as_ref(), &desired).await?;
+        if let Some(rv) = secrets::apply(&self.api, existing.as_ref(), &desired).await? {
+            self.writes.record(
+                &self.owner.namespace,
+                &self.name,
+                Some(rv).filter(|v| !v.is_empty()),
+            );
+        }
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(desired);
         Ok(())
     }

@@ -345,13 +345,24 @@ async fn lifecycle<K: ManagedKind>(
     let slot = match phase {
         PreObserve::Observe { .. } => {
             obj.validate()?;
-            Some(SecretSlot::load(&ctx.client, obj, obj.secret_target()).await?)
+            Some(
+                SecretSlot::load(
+                    &ctx.client,
+                    &ctx.own_secret_writes,
+                    obj,
+                    obj.secret_target(),
+                )
+                .await?,
+            )
         }
-        PreObserve::ObserveAndDelete if replaces.is_some() => {
-            SecretSlot::load(&ctx.client, obj, obj.secret_target())
-                .await
-                .ok()
-        }
+        PreObserve::ObserveAndDelete if replaces.is_some() => SecretSlot::load(
+            &ctx.client,
+            &ctx.own_secret_writes,
+            obj,
+            obj.secret_target(),
+        )
+        .await
+        .ok(),
         _ => None,
     };
     let now = Timestamp::now();
