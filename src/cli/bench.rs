@@ -520,6 +520,15 @@ async fn kube_counts(client: &Client) -> Result<KubeCounts, BoxError> {
     Ok(parse_apiserver_metrics(&text))
 }
 
+/// Requests by `VERB resource` as a table cell: the total, then each, or `0`.
+fn counts_cell(counts: &BTreeMap<String, u64>) -> String {
+    if counts.is_empty() {
+        return "0".to_string();
+    }
+    let each: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!("{} ({})", counts.values().sum::<u64>(), each.join(", "))
+}
+
 /// Writes between two snapshots, by `VERB resource`.
 fn kube_writes(before: &KubeCounts, after: &KubeCounts) -> BTreeMap<String, u64> {
     kube_requests(before, after, WRITE_VERBS)
@@ -881,12 +890,6 @@ impl Report {
                 .collect();
             row(&mut t, "objects seen Ready=False, by reason", r.join(", "));
         }
-        let sw: u64 = self.steady_writes.values().sum();
-        let swd: Vec<String> = self
-            .steady_writes
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
         row(
             &mut t,
             &format!(
@@ -894,26 +897,12 @@ impl Report {
                 self.steady_window.as_secs(),
                 self.resync.as_secs()
             ),
-            if swd.is_empty() {
-                "0".to_string()
-            } else {
-                format!("{sw} ({})", swd.join(", "))
-            },
+            counts_cell(&self.steady_writes),
         );
-        let sr: u64 = self.steady_kube_reads.values().sum();
-        let srd: Vec<String> = self
-            .steady_kube_reads
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
         row(
             &mut t,
             "steady state: Kubernetes reads (GET, LIST)",
-            if srd.is_empty() {
-                "0".to_string()
-            } else {
-                format!("{sr} ({})", srd.join(", "))
-            },
+            counts_cell(&self.steady_kube_reads),
         );
         row(
             &mut t,
